@@ -1,0 +1,125 @@
+//! Payload storage through the `object_store` crate: local files and memory (S3 comes with the
+//! production backend). One [`BlobStore`] is one bucket.
+
+mod keys;
+
+pub use keys::{alternate_version_key, version_key};
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use crate::error::{Error, Result};
+
+const BACKEND: &str = "object_store";
+
+/// Outcome of a put-if-absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The object was written.
+    Created,
+    /// An object already existed at that key; nothing was written.
+    AlreadyExists,
+}
+
+/// One bucket of payloads.
+#[derive(Clone)]
+pub struct BlobStore {
+    store: Arc<dyn ObjectStore>,
+    bucket: String,
+    kind: &'static str,
+}
+
+impl fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobStore")
+            .field("kind", &self.kind)
+            .field("bucket", &self.bucket)
+            .finish()
+    }
+}
+
+impl BlobStore {
+    /// A bucket as a sub-directory of `base` (created if missing).
+    pub fn local(base: &Path, bucket: &str) -> Result<Self> {
+        let dir: PathBuf = base.join(bucket);
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Error::backend(BACKEND, format!("create directory {}", dir.display()), e)
+        })?;
+        let fs = LocalFileSystem::new_with_prefix(&dir)
+            .map_err(|e| Error::backend(BACKEND, "open local bucket", e))?;
+        Ok(BlobStore {
+            store: Arc::new(fs),
+            bucket: bucket.to_string(),
+            kind: "local",
+        })
+    }
+
+    /// A bucket in process memory.
+    pub fn memory(bucket: &str) -> Self {
+        BlobStore {
+            store: Arc::new(InMemory::new()),
+            bucket: bucket.to_string(),
+            kind: "memory",
+        }
+    }
+
+    /// Bucket name.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Store kind: `local`, `memory` or `s3`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn path(key: &str) -> Result<ObjectPath> {
+        ObjectPath::parse(key).map_err(|e| Error::backend(BACKEND, "build key", e))
+    }
+
+    /// Writes `bytes` at `key` only if nothing is there yet.
+    pub async fn put_if_absent(&self, key: &str, bytes: Bytes) -> Result<PutOutcome> {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self
+            .store
+            .put_opts(&Self::path(key)?, PutPayload::from_bytes(bytes), opts)
+            .await
+        {
+            Ok(_) => Ok(PutOutcome::Created),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(PutOutcome::AlreadyExists),
+            Err(e) => Err(Error::backend(BACKEND, format!("put {key}"), e)),
+        }
+    }
+
+    /// Reads the object at `key`; `None` when it does not exist.
+    pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        let path = Self::path(key)?;
+        match self.store.get(&path).await {
+            Ok(r) => r
+                .bytes()
+                .await
+                .map(Some)
+                .map_err(|e| Error::backend(BACKEND, format!("read {key}"), e)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::backend(BACKEND, format!("get {key}"), e)),
+        }
+    }
+
+    /// Deletes the object at `key` (no error when it is already gone).
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        match self.store.delete(&Self::path(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(Error::backend(BACKEND, format!("delete {key}"), e)),
+        }
+    }
+}

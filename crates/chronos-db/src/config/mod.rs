@@ -1,0 +1,442 @@
+//! `ChronosConfig`: the JSON configuration of the seed (camelCase keys), plus an embedded form.
+//!
+//! A configuration is parsed with [`ChronosConfig::from_json_str`] (unknown keys are errors that
+//! name their JSON path), built in code, or made by [`ChronosConfig::embedded`] from a data
+//! directory. [`ChronosConfig::validate`] lists every problem, each with its JSON path, before
+//! anything connects.
+
+mod embedded;
+mod load;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration of a [`crate::Chronos`] instance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChronosConfig {
+    /// Named index-store connections, referenced by `dbConnRef`.
+    #[serde(default)]
+    pub db_connections: BTreeMap<String, DbConnection>,
+    /// Named object-storage connections, referenced by `spaceConnRef`.
+    #[serde(default)]
+    pub spaces_connections: BTreeMap<String, SpacesConnection>,
+    /// Where each database type × tier lives.
+    #[serde(default)]
+    pub databases: Databases,
+    /// Local-file payload storage for every route (development), replacing `spaceConnRef`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_storage: Option<LocalStorage>,
+    /// How a route chooses between several backends.
+    #[serde(default)]
+    pub routing: RoutingConfig,
+    /// Version and counter retention.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+    /// Per-collection indexed properties, validation and blob properties.
+    #[serde(default)]
+    pub collection_maps: BTreeMap<String, CollectionMap>,
+    /// Analytics counter rules.
+    #[serde(default)]
+    pub counter_rules: CounterRules,
+    /// Keep the latest JSON of small records in the head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev_shadow: Option<DevShadow>,
+    /// Whether `delete` is logical (a deleted version) or a hard erase.
+    #[serde(default)]
+    pub logical_delete: Toggle,
+    /// Whether every write keeps a version.
+    #[serde(default)]
+    pub versioning: Toggle,
+    /// Batching, debouncing and compression.
+    #[serde(default)]
+    pub write_optimization: WriteOptimization,
+    /// Durable retry queue for writes that failed after retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<FallbackConfig>,
+    /// Multi-document transactions.
+    #[serde(default)]
+    pub transactions: TransactionsConfig,
+}
+
+/// One index-store connection: exactly one of `mongoUri` or `sqliteDir`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DbConnection {
+    /// MongoDB connection string (`mongodb://` or `mongodb+srv://`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mongo_uri: Option<String>,
+    /// Directory holding one SQLite file per database name (embedded index store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sqlite_dir: Option<PathBuf>,
+}
+
+/// One object-storage connection: S3-compatible (`endpoint`, `region`, `accessKey`,
+/// `secretKey`), local files (`localPath`), or process memory (`memory: true`, for tests).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SpacesConnection {
+    /// S3 endpoint URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// S3 region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// S3 access key id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key: Option<String>,
+    /// S3 secret key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
+    /// Path-style bucket addressing (needed by most self-hosted S3 servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_path_style: Option<bool>,
+    /// Directory holding one sub-directory per bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_path: Option<PathBuf>,
+    /// Keep payloads in process memory (lost at exit; for tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<bool>,
+}
+
+/// Database types: which family of databases a route goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DbType {
+    /// System configuration, settings, application metadata.
+    Metadata,
+    /// Content, documents, knowledge base.
+    Knowledge,
+    /// User data, transactions, dynamic application data.
+    Runtime,
+    /// Logs, audit trails, monitoring (generic tier only).
+    Logs,
+}
+
+impl DbType {
+    /// Every database type.
+    pub const ALL: [DbType; 4] = [
+        DbType::Metadata,
+        DbType::Knowledge,
+        DbType::Runtime,
+        DbType::Logs,
+    ];
+
+    /// The name used in JSON and in error messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbType::Metadata => "metadata",
+            DbType::Knowledge => "knowledge",
+            DbType::Runtime => "runtime",
+            DbType::Logs => "logs",
+        }
+    }
+}
+
+/// Where each database type lives. `logs` has a single database.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Databases {
+    /// Metadata databases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<TieredDatabases>,
+    /// Knowledge databases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knowledge: Option<TieredDatabases>,
+    /// Runtime databases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<TieredDatabases>,
+    /// The logs database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<DatabaseEntry>,
+}
+
+impl Databases {
+    /// The tiered databases of a type (`None` for `logs`, which has no tiers).
+    pub fn tiered(&self, db_type: DbType) -> Option<&TieredDatabases> {
+        match db_type {
+            DbType::Metadata => self.metadata.as_ref(),
+            DbType::Knowledge => self.knowledge.as_ref(),
+            DbType::Runtime => self.runtime.as_ref(),
+            DbType::Logs => None,
+        }
+    }
+}
+
+/// The generic, domain and tenant databases of one database type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TieredDatabases {
+    /// The database shared by all tenants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generic_database: Option<DatabaseEntry>,
+    /// One database per domain (each entry has `domain`).
+    #[serde(default)]
+    pub domains_databases: Vec<DatabaseEntry>,
+    /// One database per tenant (each entry has `tenantId`).
+    #[serde(default)]
+    pub tenant_databases: Vec<DatabaseEntry>,
+}
+
+/// One database: its index database on a `dbConnRef` and its bucket on a `spaceConnRef`.
+///
+/// `tenantId` is set exactly in `tenantDatabases` entries and `domain` exactly in
+/// `domainsDatabases` entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DatabaseEntry {
+    /// Tenant served by this entry (tenant tier only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// Domain served by this entry (domain tier only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Name of the index-store connection.
+    pub db_conn_ref: String,
+    /// Name of the object-storage connection (optional when `localStorage` is enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_conn_ref: Option<String>,
+    /// Bucket holding the payloads.
+    pub bucket: String,
+    /// Index database name.
+    pub db_name: String,
+    /// Database for this route's analytics counters (defaults to `dbName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analytics_db_name: Option<String>,
+}
+
+/// Local-file payload storage for every route.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LocalStorage {
+    /// Directory holding one sub-directory per bucket.
+    pub base_path: PathBuf,
+    /// Whether local storage replaces the `spaceConnRef` of every route.
+    pub enabled: bool,
+}
+
+/// Hashing used to pick one of several backends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum HashAlgo {
+    /// Highest-random-weight (rendezvous) hashing.
+    #[default]
+    Rendezvous,
+    /// Jump consistent hashing.
+    Jump,
+}
+
+/// Routing options.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// Hash algorithm.
+    #[serde(default)]
+    pub hash_algo: HashAlgo,
+    /// Which part of the route is hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choose_key: Option<String>,
+}
+
+/// Retention of versions and counters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Version retention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ver: Option<VersionRetention>,
+    /// Counter retention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counters: Option<CounterRetention>,
+}
+
+/// How long old versions are kept (the latest is always kept).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VersionRetention {
+    /// Keep versions younger than this many days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+    /// Keep at most this many versions per record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_item: Option<u32>,
+}
+
+/// How long counter buckets are kept.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CounterRetention {
+    /// Daily buckets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+    /// Weekly buckets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weeks: Option<u32>,
+    /// Monthly buckets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub months: Option<u32>,
+}
+
+/// Per-collection settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CollectionMap {
+    /// Properties copied into the index for filtering and sorting; empty = every top-level
+    /// property.
+    #[serde(default)]
+    pub indexed_props: Vec<String>,
+    /// Base64 properties stored as separate blobs.
+    #[serde(default)]
+    pub base64_props: BTreeMap<String, Base64Prop>,
+    /// Write-time validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<CollectionValidation>,
+}
+
+/// A base64 property stored as its own blob.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Base64Prop {
+    /// MIME type of the decoded bytes.
+    pub content_type: String,
+    /// Also store a text rendition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_text: Option<bool>,
+    /// Charset of the text rendition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_charset: Option<String>,
+}
+
+/// Write-time validation of a collection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CollectionValidation {
+    /// Indexed properties that every written record must have (non-null).
+    #[serde(default)]
+    pub required_indexed: Vec<String>,
+}
+
+/// Analytics counter rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CounterRules {
+    /// The rules.
+    #[serde(default)]
+    pub rules: Vec<CounterRule>,
+}
+
+/// Write events a counter rule can count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum CounterEvent {
+    /// A create.
+    Create,
+    /// An update (including enrich and restore).
+    Update,
+    /// A delete.
+    Delete,
+}
+
+/// What a counter rule's `when` filter looks at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CounterScope {
+    /// The indexed properties.
+    #[default]
+    Meta,
+    /// The whole payload.
+    Payload,
+}
+
+/// One counter rule: count writes matching `when`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CounterRule {
+    /// Counter name.
+    pub name: String,
+    /// Which events count (all when empty).
+    #[serde(default)]
+    pub on: Vec<CounterEvent>,
+    /// What `when` looks at.
+    #[serde(default)]
+    pub scope: CounterScope,
+    /// A filter with the operators of `list_by_meta`.
+    pub when: serde_json::Value,
+}
+
+/// Shadow copy of the latest JSON in the head.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DevShadow {
+    /// Whether shadows are kept.
+    pub enabled: bool,
+    /// How long a shadow is served.
+    pub ttl_hours: u32,
+    /// Records larger than this are not shadowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes_per_doc: Option<u64>,
+}
+
+/// An on/off switch that defaults to on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Toggle {
+    /// Whether the feature is on.
+    pub enabled: bool,
+}
+
+impl Default for Toggle {
+    fn default() -> Self {
+        Toggle { enabled: true }
+    }
+}
+
+/// Batching, debouncing and compression.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WriteOptimization {
+    /// Largest batch of payload puts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<u32>,
+    /// Debounce of counter increments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debounce_ms: Option<u64>,
+    /// Compress payloads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression_enabled: Option<bool>,
+}
+
+/// Durable retry queue.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FallbackConfig {
+    /// Whether failed writes are queued.
+    pub enabled: bool,
+    /// Attempts before dead-lettering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// First retry delay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_delay_ms: Option<u64>,
+    /// Longest retry delay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delay_ms: Option<u64>,
+    /// Name of the dead-letter collection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_collection: Option<String>,
+}
+
+/// Multi-document transactions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransactionsConfig {
+    /// Force transactions on (`true`) or off (`false`); detected when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Detect support at start (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_detect: Option<bool>,
+}

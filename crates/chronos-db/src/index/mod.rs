@@ -1,0 +1,115 @@
+//! The index store: heads, the version index and collection counters.
+//!
+//! Backends know storage and nothing of the version protocol (that is `ops/`). A backend
+//! implements [`IndexStore`]; the conformance suite then runs against it unchanged.
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use crate::error::Result;
+use crate::query::{Filter, Sort};
+
+/// One collection in one index database.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Namespace {
+    /// Index database name.
+    pub db_name: String,
+    /// Collection name.
+    pub collection: String,
+    /// Properties declared in `collectionMaps.indexedProps`, to create indexes for.
+    pub indexed_props: Arc<Vec<String>>,
+}
+
+/// One committed version, as the index keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionRow {
+    /// Record id.
+    pub id: String,
+    /// Object version.
+    pub ov: u64,
+    /// Collection version.
+    pub cv: u64,
+    /// Time of the write, in microseconds since the Unix epoch.
+    pub at: i64,
+    /// Logical delete marker.
+    pub deleted: bool,
+    /// Key of the payload blob in the route's bucket.
+    pub blob_key: String,
+    /// Indexed properties (flat: dotted path -> value).
+    pub meta: Map<String, Value>,
+    /// Who wrote it.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The latest version of a record plus when the record was created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadRow {
+    /// The latest committed version.
+    pub latest: VersionRow,
+    /// Time of version 0, in microseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// Result of trying to commit a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// The version row is written and the head points at it.
+    Committed,
+    /// Another version won: the record's current ov is given.
+    Conflict {
+        /// The record's current ov.
+        current_ov: u64,
+    },
+    /// A version > 0 was committed for a record that has no versions.
+    Missing,
+}
+
+/// A listing of heads, already validated by the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadQuery {
+    /// Filter over indexed properties.
+    pub filter: Option<Filter>,
+    /// Order.
+    pub sort: Sort,
+    /// Most rows to return.
+    pub limit: usize,
+    /// Start after this record in `sort` order (it must exist).
+    pub after_id: Option<String>,
+    /// Include heads whose latest version is a logical delete.
+    pub include_deleted: bool,
+}
+
+/// Storage of heads, versions and counters. Every method is scoped to one [`Namespace`].
+///
+/// Invariants a backend keeps: `(id, ov)` is unique (the commit point); `commit` checks that
+/// `ov` is exactly one past the current head (or 0 for a new record) and moves the head in the
+/// same atomic step, or, without transactions, rebuilds it from the version index.
+#[async_trait]
+pub trait IndexStore: Send + Sync + std::fmt::Debug {
+    /// Short backend name for errors and health reports.
+    fn kind(&self) -> &'static str;
+
+    /// Returns the next collection version (0 for the first write of a collection).
+    async fn next_cv(&self, ns: &Namespace) -> Result<u64>;
+
+    /// Commits a version row and moves the head to it.
+    async fn commit(&self, ns: &Namespace, row: &VersionRow) -> Result<CommitOutcome>;
+
+    /// The head of a record.
+    async fn head(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>>;
+
+    /// Version `ov` of a record.
+    async fn version(&self, ns: &Namespace, id: &str, ov: u64) -> Result<Option<VersionRow>>;
+
+    /// The latest version of a record written at or before `at` (microseconds).
+    async fn version_as_of(&self, ns: &Namespace, id: &str, at: i64) -> Result<Option<VersionRow>>;
+
+    /// Heads matching a query, in order.
+    async fn list_heads(&self, ns: &Namespace, query: &HeadQuery) -> Result<Vec<HeadRow>>;
+}

@@ -1,0 +1,178 @@
+//! Translation of a [`Filter`], a [`Sort`] and keyset pagination into SQL over the head table.
+//!
+//! Indexed properties are kept as one flat JSON object per head (`meta`, dotted path -> value);
+//! `json_type` guards every comparison so the type-bracketed semantics of the filter language
+//! hold (a boolean never equals a number, `$gt` on a number only matches numbers).
+
+use rusqlite::types::Value as SqlValue;
+use serde_json::Value;
+
+use super::schema::Tables;
+use crate::index::HeadQuery;
+use crate::query::{CmpOp, Filter, Sort, SortBy};
+
+/// SQLite JSON path of a flat meta key: `$."a.b"`. Paths are validated to
+/// `[A-Za-z0-9_.-]`, so no quoting is needed beyond the double quotes.
+pub fn json_path(prop: &str) -> String {
+    format!("$.\"{prop}\"")
+}
+
+fn jtype(alias: &str, prop: &str) -> String {
+    format!("json_type({alias}.meta, '{}')", json_path(prop))
+}
+
+fn jvalue(alias: &str, prop: &str) -> String {
+    format!("json_extract({alias}.meta, '{}')", json_path(prop))
+}
+
+fn bind(value: &Value, params: &mut Vec<SqlValue>) {
+    params.push(match value {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => SqlValue::Integer(i),
+            None => SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => SqlValue::Text(s.clone()),
+        other => SqlValue::Text(other.to_string()),
+    });
+}
+
+fn type_guard(value: &Value, ty: &str) -> String {
+    match value {
+        Value::Number(_) => format!("{ty} IN ('integer','real')"),
+        Value::String(_) => format!("{ty} = 'text'"),
+        Value::Array(_) => format!("{ty} = 'array'"),
+        _ => format!("{ty} = 'object'"),
+    }
+}
+
+fn equals_sql(prop: &str, value: &Value, params: &mut Vec<SqlValue>) -> String {
+    let ty = jtype("h", prop);
+    match value {
+        Value::Null => format!("({ty} IS NULL OR {ty} = 'null')"),
+        Value::Bool(b) => format!("COALESCE({ty} = '{b}', 0)"),
+        other => {
+            bind(other, params);
+            format!(
+                "COALESCE(({} AND {} = ?), 0)",
+                type_guard(other, &ty),
+                jvalue("h", prop)
+            )
+        }
+    }
+}
+
+fn filter_sql(filter: &Filter, params: &mut Vec<SqlValue>) -> String {
+    match filter {
+        Filter::And(fs) if fs.is_empty() => "1".to_string(),
+        Filter::Or(fs) if fs.is_empty() => "0".to_string(),
+        Filter::And(fs) => join(fs, " AND ", params),
+        Filter::Or(fs) => join(fs, " OR ", params),
+        Filter::Cmp { path, op, value } => match op {
+            CmpOp::Eq => equals_sql(path, value, params),
+            CmpOp::Ne => format!("NOT {}", equals_sql(path, value, params)),
+            ordered => {
+                let sym = match ordered {
+                    CmpOp::Gt => ">",
+                    CmpOp::Gte => ">=",
+                    CmpOp::Lt => "<",
+                    _ => "<=",
+                };
+                bind(value, params);
+                format!(
+                    "COALESCE(({} AND {} {sym} ?), 0)",
+                    type_guard(value, &jtype("h", path)),
+                    jvalue("h", path)
+                )
+            }
+        },
+        Filter::In {
+            path,
+            values,
+            negated,
+        } => {
+            let any = if values.is_empty() {
+                "0".to_string()
+            } else {
+                let parts: Vec<String> =
+                    values.iter().map(|v| equals_sql(path, v, params)).collect();
+                format!("({})", parts.join(" OR "))
+            };
+            if *negated {
+                format!("NOT {any}")
+            } else {
+                any
+            }
+        }
+        Filter::Exists { path, exists } => {
+            let not = if *exists { " NOT" } else { "" };
+            format!("({} IS{not} NULL)", jtype("h", path))
+        }
+    }
+}
+
+fn join(filters: &[Filter], sep: &str, params: &mut Vec<SqlValue>) -> String {
+    let parts: Vec<String> = filters.iter().map(|f| filter_sql(f, params)).collect();
+    format!("({})", parts.join(sep))
+}
+
+/// The sort key expressions of `sort` for the table aliased `alias`, id last.
+fn sort_keys(sort: &Sort, alias: &str) -> Vec<String> {
+    let mut keys = match &sort.by {
+        SortBy::Id => vec![],
+        SortBy::UpdatedAt => vec![format!("{alias}.at")],
+        SortBy::CreatedAt => vec![format!("{alias}.created_at")],
+        SortBy::Prop(p) => {
+            let ty = format!("json_type({alias}.meta, '{}')", json_path(p));
+            vec![
+                format!(
+                    "(CASE {ty} WHEN 'integer' THEN 1 WHEN 'real' THEN 1 WHEN 'text' THEN 2 \
+                     WHEN 'object' THEN 3 WHEN 'array' THEN 4 WHEN 'true' THEN 5 \
+                     WHEN 'false' THEN 5 ELSE 0 END)"
+                ),
+                format!("IFNULL({}, 0)", jvalue(alias, p)),
+            ]
+        }
+    };
+    keys.push(format!("{alias}.id"));
+    keys
+}
+
+/// The full listing statement and its parameters.
+pub fn list_sql(t: &Tables, q: &HeadQuery) -> (String, Vec<SqlValue>) {
+    let mut params = Vec::new();
+    let mut conditions = Vec::new();
+    if let Some(f) = &q.filter {
+        conditions.push(filter_sql(f, &mut params));
+    }
+    if !q.include_deleted {
+        conditions.push("h.deleted = 0".to_string());
+    }
+    let keys = sort_keys(&q.sort, "h");
+    if let Some(after) = &q.after_id {
+        let cmp = if q.sort.descending { "<" } else { ">" };
+        conditions.push(format!(
+            "({}) {cmp} (SELECT {} FROM {} AS a WHERE a.id = ?)",
+            keys.join(", "),
+            sort_keys(&q.sort, "a").join(", "),
+            t.head
+        ));
+        params.push(SqlValue::Text(after.clone()));
+    }
+    let dir = if q.sort.descending { " DESC" } else { "" };
+    let order: Vec<String> = keys.iter().map(|k| format!("{k}{dir}")).collect();
+    let where_clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    params.push(SqlValue::Integer(
+        i64::try_from(q.limit).unwrap_or(i64::MAX),
+    ));
+    let sql = format!(
+        "SELECT h.id, h.ov, h.cv, h.at, h.deleted, h.blob_key, h.meta, h.actor, h.reason, h.created_at \
+         FROM {} AS h{where_clause} ORDER BY {} LIMIT ?",
+        t.head,
+        order.join(", ")
+    );
+    (sql, params)
+}

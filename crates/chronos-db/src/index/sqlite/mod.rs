@@ -1,0 +1,221 @@
+//! The embedded index store: one SQLite file per index database, under one directory.
+//!
+//! Each collection has a `<coll>_head` and a `<coll>_ver` table (primary key `(id, ov)`: the
+//! commit point); collection versions live in `chronos_counters`. Files run in WAL mode with a
+//! busy timeout, so several processes may share them.
+
+mod filter_sql;
+mod rows;
+mod schema;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use super::{CommitOutcome, HeadQuery, HeadRow, IndexStore, Namespace, VersionRow};
+use crate::error::{Error, Result};
+
+const BACKEND: &str = "sqlite";
+
+/// One open database file and the collections whose tables are known to exist.
+#[derive(Debug)]
+struct Db {
+    conn: Mutex<Connection>,
+    ensured: Mutex<HashSet<String>>,
+}
+
+/// SQLite index store over a directory of database files.
+#[derive(Debug)]
+pub struct SqliteIndex {
+    dir: PathBuf,
+    dbs: Mutex<HashMap<String, Arc<Db>>>,
+}
+
+fn backend_err(operation: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| Error::backend(BACKEND, operation, e)
+}
+
+fn poisoned() -> Error {
+    Error::backend(BACKEND, "lock", "a previous operation panicked")
+}
+
+impl SqliteIndex {
+    /// Opens (creating if needed) the directory of database files.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::backend(BACKEND, format!("create directory {}", dir.display()), e)
+        })?;
+        Ok(SqliteIndex {
+            dir: dir.to_path_buf(),
+            dbs: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn db(&self, name: &str) -> Result<Arc<Db>> {
+        let mut dbs = self.dbs.lock().map_err(|_| poisoned())?;
+        if let Some(db) = dbs.get(name) {
+            return Ok(db.clone());
+        }
+        let path = self.dir.join(format!("{name}.sqlite3"));
+        let conn = Connection::open(&path).map_err(backend_err("open database"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(backend_err("set busy timeout"))?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            .map_err(backend_err("set pragmas"))?;
+        schema::ensure_counters(&conn).map_err(backend_err("create counters table"))?;
+        let db = Arc::new(Db {
+            conn: Mutex::new(conn),
+            ensured: Mutex::new(HashSet::new()),
+        });
+        dbs.insert(name.to_string(), db.clone());
+        Ok(db)
+    }
+
+    /// Runs `f` on the namespace's connection in a blocking thread, after making sure the
+    /// collection's tables exist.
+    async fn run<T, F>(&self, ns: &Namespace, operation: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &schema::Tables) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let db = self.db(&ns.db_name)?;
+        let ns = ns.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.conn.lock().map_err(|_| poisoned())?;
+            let tables = schema::Tables::new(&ns.collection);
+            let known = db
+                .ensured
+                .lock()
+                .map_err(|_| poisoned())?
+                .contains(&ns.collection);
+            if !known {
+                schema::ensure_collection(&conn, &tables, &ns.indexed_props)
+                    .map_err(backend_err("create collection tables"))?;
+                db.ensured
+                    .lock()
+                    .map_err(|_| poisoned())?
+                    .insert(ns.collection.clone());
+            }
+            f(&mut conn, &tables).map_err(backend_err(operation))
+        })
+        .await
+        .map_err(|e| Error::backend(BACKEND, operation, e))?
+    }
+}
+
+#[async_trait]
+impl IndexStore for SqliteIndex {
+    fn kind(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn next_cv(&self, ns: &Namespace) -> Result<u64> {
+        let coll = ns.collection.clone();
+        let next: i64 = self
+            .run(ns, "increment collection version", move |conn, _| {
+                conn.query_row(
+                    "INSERT INTO chronos_counters(collection, next_cv) VALUES (?1, 1)
+                     ON CONFLICT(collection) DO UPDATE SET next_cv = next_cv + 1
+                     RETURNING next_cv",
+                    [coll],
+                    |r| r.get(0),
+                )
+            })
+            .await?;
+        Ok(u64::try_from(next - 1).unwrap_or(0))
+    }
+
+    async fn commit(&self, ns: &Namespace, row: &VersionRow) -> Result<CommitOutcome> {
+        let row = row.clone();
+        self.run(ns, "commit version", move |conn, t| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current: Option<(i64, i64)> = tx
+                .query_row(
+                    &format!("SELECT ov, created_at FROM {} WHERE id = ?1", t.head),
+                    [&row.id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let current_ov = current.map(|(ov, _)| ov as u64);
+            let expected_prev = row.ov.checked_sub(1);
+            if current_ov != expected_prev {
+                return Ok(match current_ov {
+                    Some(ov) => CommitOutcome::Conflict { current_ov: ov },
+                    None => CommitOutcome::Missing,
+                });
+            }
+            let created_at = current.map_or(row.at, |(_, c)| c);
+            rows::insert_version(&tx, t, &row)?;
+            rows::upsert_head(&tx, t, &row, created_at)?;
+            tx.commit()?;
+            Ok(CommitOutcome::Committed)
+        })
+        .await
+    }
+
+    async fn head(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>> {
+        let id = id.to_string();
+        self.run(ns, "read head", move |conn, t| {
+            conn.query_row(
+                &format!(
+                    "SELECT {} FROM {} WHERE id = ?1",
+                    rows::HEAD_COLUMNS,
+                    t.head
+                ),
+                [id],
+                rows::read_head,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn version(&self, ns: &Namespace, id: &str, ov: u64) -> Result<Option<VersionRow>> {
+        let id = id.to_string();
+        let ov = i64::try_from(ov).map_err(|_| Error::Validation(format!("ov {ov} too large")))?;
+        self.run(ns, "read version", move |conn, t| {
+            conn.query_row(
+                &format!(
+                    "SELECT {} FROM {} WHERE id = ?1 AND ov = ?2",
+                    rows::VERSION_COLUMNS,
+                    t.ver
+                ),
+                rusqlite::params![id, ov],
+                rows::read_version,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn version_as_of(&self, ns: &Namespace, id: &str, at: i64) -> Result<Option<VersionRow>> {
+        let id = id.to_string();
+        self.run(ns, "read version as of", move |conn, t| {
+            conn.query_row(
+                &format!(
+                    "SELECT {} FROM {} WHERE id = ?1 AND at <= ?2 ORDER BY at DESC, ov DESC LIMIT 1",
+                    rows::VERSION_COLUMNS,
+                    t.ver
+                ),
+                rusqlite::params![id, at],
+                rows::read_version,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn list_heads(&self, ns: &Namespace, query: &HeadQuery) -> Result<Vec<HeadRow>> {
+        let query = query.clone();
+        self.run(ns, "list heads", move |conn, t| {
+            let (sql, params) = filter_sql::list_sql(t, &query);
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), rows::read_head)?;
+            rows.collect()
+        })
+        .await
+    }
+}

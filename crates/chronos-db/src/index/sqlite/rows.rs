@@ -1,0 +1,98 @@
+//! Mapping between SQLite rows and [`VersionRow`] / [`HeadRow`].
+
+use rusqlite::{params, Row, Transaction};
+use serde_json::{Map, Value};
+
+use super::schema::Tables;
+use crate::index::{HeadRow, VersionRow};
+
+/// Columns read into a [`VersionRow`], in order.
+pub const VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, meta, actor, reason";
+/// Columns read into a [`HeadRow`], in order.
+pub const HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, meta, actor, reason, created_at";
+
+fn to_sql_int(v: u64) -> rusqlite::Result<i64> {
+    i64::try_from(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// Reads a version row.
+pub fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
+    let meta_text: String = r.get(6)?;
+    let meta: Map<String, Value> = serde_json::from_str(&meta_text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(VersionRow {
+        id: r.get(0)?,
+        ov: r.get::<_, i64>(1)? as u64,
+        cv: r.get::<_, i64>(2)? as u64,
+        at: r.get(3)?,
+        deleted: r.get(4)?,
+        blob_key: r.get(5)?,
+        meta,
+        actor: r.get(7)?,
+        reason: r.get(8)?,
+    })
+}
+
+/// Reads a head row.
+pub fn read_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
+    Ok(HeadRow {
+        latest: read_version(r)?,
+        created_at: r.get(9)?,
+    })
+}
+
+fn meta_json(row: &VersionRow) -> rusqlite::Result<String> {
+    serde_json::to_string(&row.meta)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// Inserts a version row (fails on a duplicate `(id, ov)`).
+pub fn insert_version(tx: &Transaction<'_>, t: &Tables, row: &VersionRow) -> rusqlite::Result<()> {
+    tx.execute(
+        &format!(
+            "INSERT INTO {} ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            t.ver
+        ),
+        params![
+            row.id,
+            to_sql_int(row.ov)?,
+            to_sql_int(row.cv)?,
+            row.at,
+            row.deleted,
+            row.blob_key,
+            meta_json(row)?,
+            row.actor,
+            row.reason
+        ],
+    )?;
+    Ok(())
+}
+
+/// Points the head of `row.id` at `row`.
+pub fn upsert_head(
+    tx: &Transaction<'_>,
+    t: &Tables,
+    row: &VersionRow,
+    created_at: i64,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        &format!(
+            "INSERT OR REPLACE INTO {} ({HEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            t.head
+        ),
+        params![
+            row.id,
+            to_sql_int(row.ov)?,
+            to_sql_int(row.cv)?,
+            row.at,
+            row.deleted,
+            row.blob_key,
+            meta_json(row)?,
+            row.actor,
+            row.reason,
+            created_at
+        ],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! # chronos-db
+//!
+//! JSON records with their full version history. An index store (SQLite embedded by default,
+//! MongoDB in production) keeps heads, the version index and counters; object storage (local
+//! files by default, S3-compatible in production) keeps the immutable JSON of every version.
+//! Records are routed by database type × tier (generic / domain / tenant) × collection to
+//! separate databases and buckets, so tenants are isolated by construction.
+//!
+//! ```
+//! use chronos_db::{Chronos, ChronosConfig, DbType, ListQuery, ReadOptions, Route, WriteMeta};
+//! use serde_json::json;
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let chronos = Chronos::init(ChronosConfig::embedded(dir.path()).with_tenant("tenant-a")).await?;
+//! let users = chronos.with(Route::tenant(DbType::Runtime, "tenant-a", "users"))?;
+//!
+//! let v0 = users.create(json!({"email": "a@example.com", "plan": "free"}), WriteMeta::new("app", "signup")).await?;
+//! let v1 = users.update(&v0.id, json!({"email": "a@example.com", "plan": "pro"}), v0.ov, WriteMeta::new("app", "upgrade")).await?;
+//! assert_eq!((v0.ov, v1.ov), (0, 1));
+//!
+//! // Time travel: the record as it was when it was created.
+//! let then = users.get_as_of(&v0.id, v0.at, ReadOptions::default()).await?.expect("existed");
+//! assert_eq!(then.data["plan"], "free");
+//!
+//! // A stale expected ov is a conflict, and nothing is written.
+//! let stale = users.update(&v0.id, json!({"plan": "x"}), 0, WriteMeta::new("app", "late")).await;
+//! assert!(matches!(stale, Err(chronos_db::Error::Conflict { current: 1, .. })));
+//!
+//! let page = users.list_by_meta(ListQuery::filter(json!({"plan": "pro"})), ReadOptions::default()).await?;
+//! assert_eq!(page.items.len(), 1);
+//! # Ok(()) }
+//! ```
+//!
+//! Layers (data flows top to bottom): [`Chronos`] and its [`config`] and [`route`] modules;
+//! the [`Collection`] handle (the version protocol, in `ops/`); the [`index::IndexStore`]
+//! trait with its backends, and [`blob::BlobStore`] over the `object_store` crate.
+
+pub mod blob;
+mod chronos;
+pub mod config;
+mod error;
+pub mod index;
+mod model;
+mod names;
+mod ops;
+pub mod query;
+pub mod route;
+
+pub use chronos::Chronos;
+pub use config::{ChronosConfig, DbType};
+pub use error::{ConfigProblem, Error, Result};
+pub use model::{Item, ReadOptions, WriteMeta, WriteResult};
+pub use ops::Collection;
+pub use query::{ListQuery, Page, Sort, SortBy};
+pub use route::{Route, Tier};

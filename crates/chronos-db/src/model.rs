@@ -1,0 +1,75 @@
+//! The values the public API takes and returns: `Item`, `WriteResult`, `WriteMeta`,
+//! `ReadOptions`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One version of a record, as read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Record id.
+    pub id: String,
+    /// Object version: 0 for the first version, +1 per write of the record.
+    pub ov: u64,
+    /// Collection version of the write that produced this version.
+    pub cv: u64,
+    /// When this version was written.
+    pub at: DateTime<Utc>,
+    /// Whether this version is a logical delete (its data is the last state before it).
+    pub deleted: bool,
+    /// The record's JSON (projected when `ReadOptions::projection` was set).
+    pub data: Value,
+    /// Who wrote this version.
+    pub actor: String,
+    /// Why this version was written.
+    pub reason: String,
+}
+
+/// What a write returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteResult {
+    /// Record id.
+    pub id: String,
+    /// The new object version.
+    pub ov: u64,
+    /// The collection version of this write.
+    pub cv: u64,
+    /// When the version was written.
+    pub at: DateTime<Utc>,
+}
+
+/// Who writes and why; stored with every version.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WriteMeta {
+    /// Who writes (a user, a service).
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl WriteMeta {
+    /// Builds write metadata.
+    pub fn new(actor: impl Into<String>, reason: impl Into<String>) -> Self {
+        WriteMeta {
+            actor: actor.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Options of every read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Return only these property paths of the data (dotted paths allowed).
+    pub projection: Option<Vec<String>>,
+}
+
+impl ReadOptions {
+    /// Only these property paths of the data.
+    pub fn project<S: Into<String>>(paths: impl IntoIterator<Item = S>) -> Self {
+        ReadOptions {
+            projection: Some(paths.into_iter().map(Into::into).collect()),
+        }
+    }
+}

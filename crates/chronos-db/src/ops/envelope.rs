@@ -1,0 +1,52 @@
+//! The payload blob of a version: the record's JSON wrapped with its version facts, so object
+//! storage alone can tell what each blob is.
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// What `item.json` holds.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Record id.
+    pub id: String,
+    /// Object version.
+    pub ov: u64,
+    /// Collection version.
+    pub cv: u64,
+    /// Write time.
+    pub at: DateTime<Utc>,
+    /// Logical delete marker.
+    pub deleted: bool,
+    /// Who wrote it.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+    /// The record.
+    pub data: Value,
+}
+
+impl Envelope {
+    /// Serialises the envelope.
+    pub fn to_bytes(&self) -> Result<Bytes> {
+        serde_json::to_vec(self)
+            .map(Bytes::from)
+            .map_err(|e| Error::Validation(format!("payload cannot be serialised: {e}")))
+    }
+
+    /// Parses a stored envelope and checks it belongs to `(id, ov)`.
+    pub fn from_bytes(bytes: &[u8], key: &str, id: &str, ov: u64) -> Result<Self> {
+        let env: Envelope = serde_json::from_slice(bytes)
+            .map_err(|e| Error::Corrupt(format!("payload {key} is not a chronos envelope: {e}")))?;
+        if env.id != id || env.ov != ov {
+            return Err(Error::Corrupt(format!(
+                "payload {key} holds {}@v{} but the index says {id}@v{ov}",
+                env.id, env.ov
+            )));
+        }
+        Ok(env)
+    }
+}

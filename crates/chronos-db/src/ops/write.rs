@@ -1,0 +1,214 @@
+//! create, update and delete: the write half of the version protocol.
+//!
+//! 1. check the input and the caller's expected ov against the head;
+//! 2. take a collection version;
+//! 3. put the payload blob if absent (an uncommitted blob at the key moves the write to an
+//!    alternate key; a committed one means another writer won);
+//! 4. commit the version row: the unique `(id, ov)` makes exactly one writer win. A loser
+//!    removes its blob and reports `Conflict` with the current ov.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tracing::{debug, warn};
+
+use super::envelope::Envelope;
+use super::props::check_payload;
+use super::{check_id, Collection};
+use crate::blob::{alternate_version_key, version_key, PutOutcome};
+use crate::error::{Error, Result};
+use crate::index::{CommitOutcome, HeadRow, VersionRow};
+use crate::model::{WriteMeta, WriteResult};
+
+/// What a new version will hold.
+struct NewVersion<'a> {
+    id: &'a str,
+    prev: Option<&'a HeadRow>,
+    data: Value,
+    deleted: bool,
+    meta: WriteMeta,
+}
+
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+fn from_micros(at: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(at)
+        .ok_or_else(|| Error::Corrupt(format!("timestamp {at} is out of range")))
+}
+
+impl Collection {
+    /// Creates a record with a new id (a time-ordered UUID v7). Its first version has ov 0.
+    pub async fn create(&self, data: Value, meta: WriteMeta) -> Result<WriteResult> {
+        let id = uuid::Uuid::now_v7().to_string();
+        self.create_with_id(&id, data, meta).await
+    }
+
+    /// Creates a record with the caller's id (`[A-Za-z0-9_-]`, 1 to 128 characters). Fails with
+    /// `Conflict` if the id exists.
+    pub async fn create_with_id(
+        &self,
+        id: &str,
+        data: Value,
+        meta: WriteMeta,
+    ) -> Result<WriteResult> {
+        check_id(id)?;
+        self.check_record(&data)?;
+        if let Some(head) = self.index().head(&self.inner.ns, id).await? {
+            return Err(Error::Conflict {
+                collection: self.name().to_string(),
+                id: id.to_string(),
+                expected: 0,
+                current: head.latest.ov,
+            });
+        }
+        self.append(NewVersion {
+            id,
+            prev: None,
+            data,
+            deleted: false,
+            meta,
+        })
+        .await
+    }
+
+    /// Writes a new version of a record. `expected_ov` is the ov the caller last read; when
+    /// the record moved on since, nothing is written and `Error::Conflict` carries the current ov.
+    pub async fn update(
+        &self,
+        id: &str,
+        data: Value,
+        expected_ov: u64,
+        meta: WriteMeta,
+    ) -> Result<WriteResult> {
+        check_id(id)?;
+        self.check_record(&data)?;
+        let head = self.live_head(id, expected_ov).await?;
+        self.append(NewVersion {
+            id,
+            prev: Some(&head),
+            data,
+            deleted: false,
+            meta,
+        })
+        .await
+    }
+
+    /// Logically deletes a record: a new version marked deleted, holding the last data. History
+    /// stays readable; `get_latest` then returns an item with `deleted: true`.
+    pub async fn delete(&self, id: &str, expected_ov: u64, meta: WriteMeta) -> Result<WriteResult> {
+        check_id(id)?;
+        if !self.inner.logical_delete {
+            return Err(Error::Validation(
+                "logicalDelete is disabled for this instance and hard erase is not available yet"
+                    .into(),
+            ));
+        }
+        let head = self.live_head(id, expected_ov).await?;
+        let last = self.load(&head.latest).await?;
+        self.append(NewVersion {
+            id,
+            prev: Some(&head),
+            data: last.data,
+            deleted: true,
+            meta,
+        })
+        .await
+    }
+
+    fn check_record(&self, data: &Value) -> Result<()> {
+        check_payload(data)?;
+        self.inner
+            .policy
+            .check_required(&self.inner.policy.extract(data))
+    }
+
+    /// Puts the blob and commits the version row of `v`.
+    async fn append(&self, v: NewVersion<'_>) -> Result<WriteResult> {
+        let ns = &self.inner.ns;
+        let ov = v.prev.map_or(0, |h| h.latest.ov + 1);
+        let cv = self.index().next_cv(ns).await?;
+        let now = micros(Utc::now());
+        let at = v.prev.map_or(now, |h| now.max(h.latest.at));
+        let envelope = Envelope {
+            id: v.id.to_string(),
+            ov,
+            cv,
+            at: from_micros(at)?,
+            deleted: v.deleted,
+            actor: v.meta.actor,
+            reason: v.meta.reason,
+            data: v.data,
+        };
+        let bytes = envelope.to_bytes()?;
+        let blob_key = self.put_version_blob(v.id, ov, bytes).await?;
+        let row = VersionRow {
+            id: envelope.id,
+            ov,
+            cv,
+            at,
+            deleted: v.deleted,
+            blob_key,
+            meta: self.inner.policy.extract(&envelope.data),
+            actor: envelope.actor,
+            reason: envelope.reason,
+        };
+        match self.index().commit(ns, &row).await {
+            Ok(CommitOutcome::Committed) => {
+                debug!(collection = %ns.collection, id = %row.id, ov, cv, "committed version");
+                Ok(WriteResult {
+                    id: row.id,
+                    ov,
+                    cv,
+                    at: envelope.at,
+                })
+            }
+            Ok(lost) => {
+                self.discard_blob(&row.blob_key).await;
+                Err(match lost {
+                    CommitOutcome::Conflict { current_ov } => {
+                        self.conflict(&row.id, ov.saturating_sub(1), current_ov)
+                    }
+                    _ => Error::NotFound(format!("{}/{} does not exist", self.name(), row.id)),
+                })
+            }
+            Err(e) => {
+                self.discard_blob(&row.blob_key).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Puts the payload of `(id, ov)` at its normal key, or at an alternate key when an
+    /// uncommitted blob occupies it. Returns the key written.
+    async fn put_version_blob(&self, id: &str, ov: u64, bytes: bytes::Bytes) -> Result<String> {
+        let ns = &self.inner.ns;
+        let blobs = &self.inner.target.blobs;
+        let key = version_key(&ns.db_name, &ns.collection, id, ov);
+        if blobs.put_if_absent(&key, bytes.clone()).await? == PutOutcome::Created {
+            return Ok(key);
+        }
+        if let Some(head) = self.index().head(ns, id).await? {
+            if head.latest.ov >= ov {
+                return Err(self.conflict(id, ov.saturating_sub(1), head.latest.ov));
+            }
+        }
+        let nonce = uuid::Uuid::now_v7().simple().to_string();
+        let alt = alternate_version_key(&ns.db_name, &ns.collection, id, ov, &nonce);
+        match blobs.put_if_absent(&alt, bytes).await? {
+            PutOutcome::Created => Ok(alt),
+            PutOutcome::AlreadyExists => Err(Error::backend(
+                "object_store",
+                format!("put {alt}"),
+                "a fresh alternate key already exists",
+            )),
+        }
+    }
+
+    /// Removes the blob of a version that did not commit. Failure only leaves an orphan.
+    async fn discard_blob(&self, key: &str) {
+        if let Err(e) = self.inner.target.blobs.delete(key).await {
+            warn!(key, error = %e, "could not remove the blob of an uncommitted version");
+        }
+    }
+}

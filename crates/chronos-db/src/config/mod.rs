@@ -195,13 +195,16 @@ pub struct DatabaseEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// Name of the index-store connection.
+    #[serde(default)]
     pub db_conn_ref: String,
     /// Name of the object-storage connection (optional when `localStorage` is enabled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space_conn_ref: Option<String>,
     /// Bucket holding the payloads.
+    #[serde(default)]
     pub bucket: String,
     /// Index database name.
+    #[serde(default)]
     pub db_name: String,
     /// Database for this route's analytics counters (defaults to `dbName`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

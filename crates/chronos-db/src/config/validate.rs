@@ -178,7 +178,9 @@ impl ChronosConfig {
             ),
             (_, None) => {}
         }
-        if !self.db_connections.contains_key(&e.db_conn_ref) {
+        if e.db_conn_ref.is_empty() {
+            p.add(format!("{path}.dbConnRef"), "missing");
+        } else if !self.db_connections.contains_key(&e.db_conn_ref) {
             p.add(
                 format!("{path}.dbConnRef"),
                 format!(
@@ -202,8 +204,16 @@ impl ChronosConfig {
             ),
             _ => {}
         }
-        p.check(format!("{path}.bucket"), names::check_bucket(&e.bucket));
-        p.check(format!("{path}.dbName"), names::check_db_name(&e.db_name));
+        for (key, value, check) in [
+            ("bucket", &e.bucket, names::check_bucket as fn(&str) -> _),
+            ("dbName", &e.db_name, names::check_db_name),
+        ] {
+            if value.is_empty() {
+                p.add(format!("{path}.{key}"), "missing");
+            } else {
+                p.check(format!("{path}.{key}"), check(value));
+            }
+        }
         if let Some(a) = &e.analytics_db_name {
             p.check(format!("{path}.analyticsDbName"), names::check_db_name(a));
         }

@@ -74,6 +74,7 @@ impl IndexPolicy {
 
     /// Checks that a filter or sort may use `path`.
     pub fn check_queryable(&self, path: &str) -> Result<()> {
+        names::check_prop_path(path).map_err(Error::Validation)?;
         let ok = if self.declared.is_empty() {
             !path.contains('.')
         } else {

@@ -11,10 +11,15 @@ use super::schema::Tables;
 use crate::index::HeadQuery;
 use crate::query::{CmpOp, Filter, Sort, SortBy};
 
-/// SQLite JSON path of a flat meta key: `$."a.b"`. Paths are validated to
-/// `[A-Za-z0-9_.-]`, so no quoting is needed beyond the double quotes.
+/// SQLite JSON path of a flat meta key: `$."a.b"`. Callers validate paths to
+/// `[A-Za-z0-9_.-]`; any other character is dropped here as well, so a path can never close
+/// the SQL string it is written into.
 pub fn json_path(prop: &str) -> String {
-    format!("$.\"{prop}\"")
+    let safe: String = prop
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        .collect();
+    format!("$.\"{safe}\"")
 }
 
 fn jtype(alias: &str, prop: &str) -> String {

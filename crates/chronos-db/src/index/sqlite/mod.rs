@@ -175,7 +175,9 @@ impl IndexStore for SqliteIndex {
 
     async fn version(&self, ns: &Namespace, id: &str, ov: u64) -> Result<Option<VersionRow>> {
         let id = id.to_string();
-        let ov = i64::try_from(ov).map_err(|_| Error::Validation(format!("ov {ov} too large")))?;
+        let Ok(ov) = i64::try_from(ov) else {
+            return Ok(None);
+        };
         self.run(ns, "read version", move |conn, t| {
             conn.query_row(
                 &format!(

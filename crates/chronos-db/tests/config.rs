@@ -1,0 +1,241 @@
+//! Configuration parsing and validation: the seed's JSON shape, unknown keys, and every
+//! problem reported with its JSON path before anything connects.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use chronos_db::{Chronos, ChronosConfig, ConfigProblem, DbType, Error, Route, Tier};
+use serde_json::json;
+
+fn problems(r: Result<ChronosConfig, Error>) -> Vec<ConfigProblem> {
+    match r {
+        Err(Error::Config(p)) => p,
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+fn has(problems: &[ConfigProblem], path: &str, words: &str) -> bool {
+    problems
+        .iter()
+        .any(|p| p.path == path && p.message.contains(words))
+}
+
+fn seed_config() -> serde_json::Value {
+    json!({
+        "dbConnections": {
+            "mongo-primary": {"mongoUri": "mongodb+srv://user:pass@primary-cluster.mongodb.net"},
+            "mongo-analytics": {"mongoUri": "mongodb+srv://user:pass@analytics-cluster.mongodb.net"}
+        },
+        "spacesConnections": {
+            "s3-primary": {"endpoint": "https://s3.amazonaws.com", "region": "us-east-1",
+                           "accessKey": "AKIA", "secretKey": "secret"}
+        },
+        "databases": {
+            "metadata": {
+                "genericDatabase": {"dbConnRef": "mongo-primary", "spaceConnRef": "s3-primary",
+                                    "bucket": "chronos-metadata", "dbName": "chronos_metadata_generic"},
+                "domainsDatabases": [{"domain": "healthcare", "dbConnRef": "mongo-primary",
+                                      "spaceConnRef": "s3-primary", "bucket": "chronos-metadata-healthcare",
+                                      "dbName": "chronos_metadata_healthcare"}],
+                "tenantDatabases": [{"tenantId": "tenant-a", "dbConnRef": "mongo-primary",
+                                     "spaceConnRef": "s3-primary", "bucket": "chronos-metadata-tenant-a",
+                                     "dbName": "chronos_metadata_tenant_a"}]
+            },
+            "knowledge": {
+                "genericDatabase": {"dbConnRef": "mongo-primary", "spaceConnRef": "s3-primary",
+                                    "bucket": "chronos-knowledge", "dbName": "chronos_knowledge_generic"},
+                "domainsDatabases": [],
+                "tenantDatabases": []
+            },
+            "runtime": {
+                "tenantDatabases": [{"tenantId": "tenant-a", "dbConnRef": "mongo-primary",
+                                     "spaceConnRef": "s3-primary", "bucket": "chronos-runtime-tenant-a",
+                                     "dbName": "chronos_runtime_tenant_a",
+                                     "analyticsDbName": "chronos_analytics_tenant_a"}]
+            },
+            "logs": {"dbConnRef": "mongo-primary", "spaceConnRef": "s3-primary",
+                     "bucket": "chronos-logs", "dbName": "chronos_logs"}
+        },
+        "routing": {"hashAlgo": "rendezvous"},
+        "retention": {"ver": {"days": 90}, "counters": {"days": 30}},
+        "collectionMaps": {
+            "users": {"indexedProps": ["email", "tenantId"]},
+            "orders": {"indexedProps": ["orderId", "customerId", "tenantId"]},
+            "financial_records": {
+                "indexedProps": ["accountId", "transactionId", "amount", "date"],
+                "validation": {"requiredIndexed": ["accountId", "transactionId", "amount"]}
+            }
+        },
+        "counterRules": {"rules": [{"name": "activeUsers", "on": ["CREATE"], "scope": "meta",
+                                    "when": {"status": "active"}}]},
+        "devShadow": {"enabled": true, "ttlHours": 24, "maxBytesPerDoc": 1048576},
+        "logicalDelete": {"enabled": true},
+        "versioning": {"enabled": true},
+        "transactions": {"enabled": true, "autoDetect": true},
+        "writeOptimization": {"batchSize": 1000, "debounceMs": 100, "compressionEnabled": true},
+        "fallback": {"enabled": true, "maxRetries": 3, "retryDelayMs": 1000, "maxDelayMs": 60000}
+    })
+}
+
+#[test]
+fn the_seed_readme_configuration_parses() {
+    let config = ChronosConfig::from_json_value(seed_config()).unwrap();
+    assert_eq!(config.databases.runtime.unwrap().tenant_databases.len(), 1);
+    assert_eq!(
+        config.collection_maps["users"].indexed_props,
+        ["email", "tenantId"]
+    );
+    let text = serde_json::to_string(&seed_config()).unwrap();
+    assert!(ChronosConfig::from_json_str(&text).is_ok());
+}
+
+#[test]
+fn unknown_keys_are_errors_naming_their_path() {
+    let mut c = seed_config();
+    c["databases"]["runtime"]["tenantDatabases"][0]["tenantID"] = json!("typo");
+    let p = problems(ChronosConfig::from_json_value(c));
+    assert_eq!(p.len(), 1);
+    assert!(
+        p[0].path
+            .starts_with("databases.runtime.tenantDatabases[0]"),
+        "{p:?}"
+    );
+    assert!(p[0].message.contains("tenantID"), "{p:?}");
+
+    let mut c = seed_config();
+    c["logicalDelet"] = json!({"enabled": false});
+    let p = problems(ChronosConfig::from_json_value(c));
+    assert!(p[0].message.contains("logicalDelet"), "{p:?}");
+
+    let mut c = seed_config();
+    c["routing"]["hashAlgo"] = json!("md5");
+    let p = problems(ChronosConfig::from_json_value(c));
+    assert!(p[0].path.starts_with("routing.hashAlgo"), "{p:?}");
+
+    let p = problems(ChronosConfig::from_json_str("{ not json"));
+    assert_eq!(p.len(), 1);
+}
+
+#[test]
+fn every_problem_is_reported_with_its_path() {
+    let mut c = seed_config();
+    let rt = &mut c["databases"]["runtime"]["tenantDatabases"];
+    rt.as_array_mut().unwrap().push(json!({
+        "tenantId": "tenant-a", "dbConnRef": "mongo-nowhere", "spaceConnRef": "s3-nowhere",
+        "dbName": "bad.name"
+    }));
+    c["databases"]["logs"]["tenantId"] = json!("tenant-a");
+    c["databases"]["knowledge"]["genericDatabase"]["bucket"] = json!("Bad_Bucket");
+    c["databases"]["metadata"]["domainsDatabases"][0]["domain"] = json!("../escape");
+    c["databases"]["metadata"]["tenantDatabases"][0]["dbName"] = json!("chronos_logs");
+    c["dbConnections"]["broken"] = json!({"mongoUri": "http://x"});
+    c["spacesConnections"]["half"] = json!({"endpoint": "https://s3"});
+    c["collectionMaps"]["orders"]["validation"] = json!({"requiredIndexed": ["total"]});
+    c["collectionMaps"]["../x"] = json!({"indexedProps": []});
+    c["counterRules"]["rules"][0]["when"] = json!({"status": {"$regex": "a"}});
+    c["retention"]["ver"]["maxPerItem"] = json!(0);
+    let p = problems(ChronosConfig::from_json_value(c));
+    let t1 = "databases.runtime.tenantDatabases[1]";
+    for (path, words) in [
+        (format!("{t1}.tenantId"), "duplicate tenant"),
+        (
+            format!("{t1}.dbConnRef"),
+            "unknown connection \"mongo-nowhere\"",
+        ),
+        (
+            format!("{t1}.spaceConnRef"),
+            "unknown connection \"s3-nowhere\"",
+        ),
+        (format!("{t1}.bucket"), "missing"),
+        (format!("{t1}.dbName"), "database name"),
+        (
+            "databases.logs.tenantId".to_string(),
+            "only tenantDatabases",
+        ),
+        (
+            "databases.knowledge.genericDatabase.bucket".to_string(),
+            "bucket name",
+        ),
+        (
+            "databases.metadata.domainsDatabases[0].domain".to_string(),
+            "domain",
+        ),
+        ("databases.logs.dbName".to_string(), "already used"),
+        ("dbConnections.broken.mongoUri".to_string(), "mongodb://"),
+        ("spacesConnections.half.region".to_string(), "missing"),
+        ("spacesConnections.half.secretKey".to_string(), "missing"),
+        (
+            "collectionMaps.orders.validation.requiredIndexed[0]".to_string(),
+            "not in indexedProps",
+        ),
+        ("collectionMaps.../x".to_string(), "collection name"),
+        ("counterRules.rules[0].when".to_string(), "$regex"),
+        ("retention.ver.maxPerItem".to_string(), "at least 1"),
+    ] {
+        assert!(
+            has(&p, &path, words),
+            "no problem {path:?} ~ {words:?} in {p:#?}"
+        );
+    }
+    let rendered = Error::Config(p.clone()).to_string();
+    assert!(rendered.contains("databases.runtime.tenantDatabases[1].dbConnRef"));
+}
+
+#[test]
+fn the_embedded_form_needs_only_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ChronosConfig::embedded(dir.path())
+        .with_tenant("tenant-a")
+        .with_domain("healthcare");
+    config.validate().unwrap();
+    let dup = ChronosConfig::embedded(dir.path())
+        .with_tenant("t")
+        .with_tenant("t");
+    let p = problems(dup.validate().map(|_| ChronosConfig::default()));
+    assert!(
+        has(
+            &p,
+            "databases.runtime.tenantDatabases[1].tenantId",
+            "duplicate tenant"
+        ),
+        "{p:?}"
+    );
+    // A configuration survives a JSON round trip.
+    let text = config.to_json_string().unwrap();
+    assert_eq!(ChronosConfig::from_json_str(&text).unwrap(), config);
+}
+
+#[tokio::test]
+async fn init_with_a_bad_configuration_touches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bad = ChronosConfig::embedded(&data)
+        .with_tenant("t")
+        .with_tenant("t");
+    let r = Chronos::init(bad).await;
+    assert!(matches!(r, Err(Error::Config(_))), "{r:?}");
+    assert!(
+        !data.exists(),
+        "init created files for a rejected configuration"
+    );
+    let mut no_db = ChronosConfig::embedded(&data);
+    no_db.databases = Default::default();
+    let r = Chronos::init(no_db).await;
+    assert!(
+        matches!(r, Err(Error::Config(ref p)) if p[0].path == "databases"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn routes_deserialise_from_the_seed_shape() {
+    let r: Route = serde_json::from_value(json!({
+        "databaseType": "runtime", "tier": "tenant", "tenantId": "tenant-a", "collection": "users"
+    }))
+    .unwrap();
+    assert_eq!(r, Route::tenant(DbType::Runtime, "tenant-a", "users"));
+    assert_eq!(r.tier, Tier::Tenant);
+    let bad: Result<Route, _> = serde_json::from_value(json!({
+        "databaseType": "runtime", "tier": "tenant", "tenant": "a", "collection": "users"
+    }));
+    assert!(bad.is_err());
+}

@@ -1,0 +1,92 @@
+//! Concurrent writers: optimistic locking loses no update.
+
+use std::collections::BTreeSet;
+
+use chronos_db::{Error, ReadOptions, WriteMeta};
+use serde_json::json;
+
+use crate::Env;
+
+const WRITERS: u64 = 8;
+const INCREMENTS: u64 = 10;
+
+pub async fn eight_writers_on_one_record_lose_no_update(env: &Env) {
+    let c = env.coll("counters");
+    let w = c
+        .create(json!({"n": 0}), WriteMeta::new("init", "start"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for writer in 0..WRITERS {
+        let c = c.clone();
+        let id = w.id.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conflicts = 0u64;
+            for _ in 0..INCREMENTS {
+                loop {
+                    let cur = c
+                        .get_latest(&id, ReadOptions::default())
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    let n = cur.data["n"].as_u64().unwrap();
+                    let meta = WriteMeta::new(format!("writer-{writer}"), "increment");
+                    match c.update(&id, json!({"n": n + 1}), cur.ov, meta).await {
+                        Ok(_) => break,
+                        Err(Error::Conflict { .. }) => conflicts += 1,
+                        Err(e) => panic!("writer {writer}: {e}"),
+                    }
+                }
+            }
+            conflicts
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let total = WRITERS * INCREMENTS;
+    let latest = c
+        .get_latest(&w.id, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.data["n"], json!(total), "lost updates");
+    assert_eq!(latest.ov, total);
+    let mut cvs = BTreeSet::new();
+    for ov in 0..=total {
+        let v = c
+            .get_version(&w.id, ov, ReadOptions::default())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            v.data["n"],
+            json!(ov),
+            "version {ov} does not follow version {}",
+            ov.saturating_sub(1)
+        );
+        assert!(cvs.insert(v.cv), "cv {} repeated", v.cv);
+    }
+}
+
+pub async fn concurrent_creates_get_distinct_cvs(env: &Env) {
+    let c = env.coll("bulk");
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                c.create(json!({"i": i}), WriteMeta::new("bulk", "load"))
+                    .await
+            })
+        })
+        .collect();
+    let mut cvs = BTreeSet::new();
+    let mut ids = BTreeSet::new();
+    for t in tasks {
+        let w = t.await.unwrap().unwrap();
+        assert_eq!(w.ov, 0);
+        assert!(cvs.insert(w.cv));
+        assert!(ids.insert(w.id));
+    }
+    assert_eq!(cvs.len(), 64);
+}

@@ -1,0 +1,66 @@
+//! The conformance suite: behaviour tests written once against the public API and run for
+//! every backend pair. A new pair is one line at the bottom of this file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod bad_input;
+mod concurrency;
+mod env;
+mod isolation;
+mod listing;
+mod time_travel;
+mod versions;
+
+pub use env::Env;
+
+/// Generates one `#[tokio::test]` per case for a backend pair. `$make` is an async fn that
+/// returns the pair's [`Env`].
+macro_rules! conformance_suite {
+    ($pair:ident => $make:path) => {
+        mod $pair {
+            conformance_suite!(@cases $make;
+                versions::numbering_starts_at_zero_and_counts_per_record,
+                versions::collection_versions_never_repeat,
+                versions::latest_carries_data_and_provenance,
+                versions::caller_ids_are_unique,
+                versions::stale_expected_ov_conflicts_and_writes_nothing,
+                versions::writes_to_missing_records_are_not_found,
+                versions::logical_delete_keeps_history,
+                versions::stale_delete_conflicts,
+                time_travel::as_of_at_exact_boundaries,
+                time_travel::as_of_sees_deletes,
+                time_travel::get_version_of_every_ov,
+                listing::filter_operators,
+                listing::filters_agree_with_the_reference_evaluator,
+                listing::pagination_has_no_gaps_or_repeats,
+                listing::sort_by_prop_orders_types_like_mongodb,
+                listing::deleted_records_are_listed_only_on_request,
+                listing::declared_indexed_props_limit_queries,
+                listing::projection_keeps_only_asked_paths,
+                isolation::tenants_never_see_each_other,
+                isolation::tiers_and_types_are_separate,
+                isolation::unconfigured_routes_are_errors,
+                concurrency::eight_writers_on_one_record_lose_no_update,
+                concurrency::concurrent_creates_get_distinct_cvs,
+                bad_input::bad_ids_are_rejected_and_change_nothing,
+                bad_input::bad_payloads_are_rejected_and_change_nothing,
+                bad_input::required_indexed_props_are_enforced,
+                bad_input::bad_list_queries_are_rejected,
+                bad_input::bad_routes_are_rejected,
+                bad_input::bad_projection_is_rejected,
+            );
+        }
+    };
+    (@cases $make:path; $($module:ident :: $case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let env = $make().await;
+                crate::$module::$case(&env).await;
+            }
+        )*
+    };
+}
+
+conformance_suite!(sqlite_local_files => crate::env::sqlite_local_files);
+conformance_suite!(sqlite_memory_payloads => crate::env::sqlite_memory_payloads);

@@ -1,18 +1,22 @@
-//! Payload storage through the `object_store` crate: local files and memory (S3 comes with the
-//! production backend). One [`BlobStore`] is one bucket.
+//! Payload storage through the `object_store` crate: S3-compatible buckets, local files and
+//! memory behind one type. One [`BlobStore`] is one bucket.
 
 mod keys;
+pub mod s3;
 
 pub use keys::{alternate_version_key, version_key};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
+use object_store::aws::AmazonS3;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
+use object_store::signer::{Method, Signer};
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use crate::error::{Error, Result};
@@ -28,18 +32,25 @@ pub enum PutOutcome {
     AlreadyExists,
 }
 
+#[derive(Clone)]
+enum Flavor {
+    Local(PathBuf),
+    Memory,
+    S3(Arc<AmazonS3>),
+}
+
 /// One bucket of payloads.
 #[derive(Clone)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
     bucket: String,
-    kind: &'static str,
+    flavor: Flavor,
 }
 
 impl fmt::Debug for BlobStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BlobStore")
-            .field("kind", &self.kind)
+            .field("kind", &self.kind())
             .field("bucket", &self.bucket)
             .finish()
     }
@@ -52,12 +63,15 @@ impl BlobStore {
         std::fs::create_dir_all(&dir).map_err(|e| {
             Error::backend(BACKEND, format!("create directory {}", dir.display()), e)
         })?;
+        let dir = dir.canonicalize().map_err(|e| {
+            Error::backend(BACKEND, format!("resolve directory {}", dir.display()), e)
+        })?;
         let fs = LocalFileSystem::new_with_prefix(&dir)
             .map_err(|e| Error::backend(BACKEND, "open local bucket", e))?;
         Ok(BlobStore {
             store: Arc::new(fs),
             bucket: bucket.to_string(),
-            kind: "local",
+            flavor: Flavor::Local(dir),
         })
     }
 
@@ -66,7 +80,17 @@ impl BlobStore {
         BlobStore {
             store: Arc::new(InMemory::new()),
             bucket: bucket.to_string(),
-            kind: "memory",
+            flavor: Flavor::Memory,
+        }
+    }
+
+    /// A bucket of an S3-compatible server.
+    pub fn s3(store: AmazonS3, bucket: &str) -> Self {
+        let s3 = Arc::new(store);
+        BlobStore {
+            store: s3.clone(),
+            bucket: bucket.to_string(),
+            flavor: Flavor::S3(s3),
         }
     }
 
@@ -77,7 +101,11 @@ impl BlobStore {
 
     /// Store kind: `local`, `memory` or `s3`.
     pub fn kind(&self) -> &'static str {
-        self.kind
+        match self.flavor {
+            Flavor::Local(_) => "local",
+            Flavor::Memory => "memory",
+            Flavor::S3(_) => "s3",
+        }
     }
 
     fn path(key: &str) -> Result<ObjectPath> {
@@ -120,6 +148,32 @@ impl BlobStore {
         match self.store.delete(&Self::path(key)?).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(Error::backend(BACKEND, format!("delete {key}"), e)),
+        }
+    }
+
+    /// A URL a client can GET the object from: a presigned URL valid for `ttl` on S3, the
+    /// absolute file path for local files. Payloads kept in memory have none.
+    pub async fn url(&self, key: &str, ttl: Duration) -> Result<String> {
+        let path = Self::path(key)?;
+        match &self.flavor {
+            Flavor::S3(s3) => s3
+                .signed_url(Method::GET, &path, ttl)
+                .await
+                .map(|u| u.to_string())
+                .map_err(|e| Error::backend(BACKEND, format!("presign {key}"), e)),
+            Flavor::Local(root) => Ok(root.join(key).display().to_string()),
+            Flavor::Memory => Err(Error::Validation(
+                "payloads kept in memory have no URL; presign needs S3 or local files".into(),
+            )),
+        }
+    }
+
+    /// Checks the bucket answers: a read of a key that does not exist must say "not found".
+    pub async fn ping(&self) -> Result<()> {
+        let probe = Self::path("chronos-health-probe")?;
+        match self.store.head(&probe).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(Error::backend(BACKEND, "ping", e)),
         }
     }
 }

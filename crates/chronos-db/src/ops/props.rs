@@ -33,20 +33,22 @@ impl IndexPolicy {
         &self.declared
     }
 
-    /// The indexed properties of a record: a flat map of path -> value.
+    /// The indexed properties of a record: a flat map of path -> value. Only scalar values
+    /// (string, number, boolean, null) are indexed; arrays and objects are left out, so every
+    /// backend compares and orders indexed values the same way.
     pub fn extract(&self, data: &Value) -> Map<String, Value> {
         let mut meta = Map::new();
         if self.declared.is_empty() {
             if let Value::Object(obj) = data {
                 for (k, v) in obj {
-                    if !k.contains('.') && names::check_prop_path(k).is_ok() {
+                    if is_scalar(v) && !k.contains('.') && names::check_prop_path(k).is_ok() {
                         meta.insert(k.clone(), v.clone());
                     }
                 }
             }
         } else {
             for path in &self.declared {
-                if let Some(v) = lookup(data, path) {
+                if let Some(v) = lookup(data, path).filter(|v| is_scalar(v)) {
                     meta.insert(path.clone(), v.clone());
                 }
             }
@@ -93,6 +95,10 @@ impl IndexPolicy {
             )))
         }
     }
+}
+
+fn is_scalar(v: &Value) -> bool {
+    !matches!(v, Value::Array(_) | Value::Object(_))
 }
 
 /// Checks a write payload: it must be a JSON object.

@@ -4,7 +4,8 @@
 //! "$or": [{"tier": "gold"}, {"tier": {"$exists": false}}]}`. Operators: `$eq $ne $gt $gte $lt
 //! $lte $in $nin $exists $and $or`. Comparisons are type-bracketed like MongoDB: `$gt` on a
 //! number only matches numbers, on a string only strings. `{"p": null}` matches a missing or
-//! null property. Arrays and objects compare as whole values.
+//! null property. Indexed values are scalars (strings, numbers, booleans, null), so operands are
+//! scalars too.
 
 use std::cmp::Ordering;
 
@@ -222,11 +223,7 @@ fn parse_conditions(
         Value::Object(m) if m.keys().any(|k| k.starts_with('$')) => m,
         other => {
             bump(count)?;
-            parts.push(Filter::Cmp {
-                path: path.to_string(),
-                op: CmpOp::Eq,
-                value: other.clone(),
-            });
+            parts.push(cmp(path.to_string(), CmpOp::Eq, other)?);
             return Ok(());
         }
     };
@@ -254,6 +251,9 @@ fn parse_conditions(
                         "{path}: {op} takes at most {MAX_IN_VALUES} values"
                     )));
                 }
+                for v in values {
+                    check_scalar(&path, v)?;
+                }
                 Filter::In {
                     path,
                     values: values.clone(),
@@ -280,11 +280,10 @@ fn parse_conditions(
     Ok(())
 }
 
-fn cmp(path: String, op: CmpOp, operand: &Value) -> Result<Filter> {
-    let ordered = !matches!(op, CmpOp::Eq | CmpOp::Ne);
-    if ordered && !matches!(operand, Value::Number(_) | Value::String(_)) {
+fn check_scalar(path: &str, operand: &Value) -> Result<()> {
+    if matches!(operand, Value::Array(_) | Value::Object(_)) {
         return Err(invalid(format!(
-            "{path}: ordering operators take a number or a string, got {}",
+            "{path}: indexed values are scalars; compare with a string, number, boolean or null, not {}",
             kind(operand)
         )));
     }
@@ -292,6 +291,18 @@ fn cmp(path: String, op: CmpOp, operand: &Value) -> Result<Filter> {
         if n.as_i64().is_none() && n.as_f64().is_none_or(|f| !f.is_finite()) {
             return Err(invalid(format!("{path}: number {n} is out of range")));
         }
+    }
+    Ok(())
+}
+
+fn cmp(path: String, op: CmpOp, operand: &Value) -> Result<Filter> {
+    check_scalar(&path, operand)?;
+    let ordered = !matches!(op, CmpOp::Eq | CmpOp::Ne);
+    if ordered && !matches!(operand, Value::Number(_) | Value::String(_)) {
+        return Err(invalid(format!(
+            "{path}: ordering operators take a number or a string, got {}",
+            kind(operand)
+        )));
     }
     Ok(Filter::Cmp {
         path,
@@ -379,6 +390,9 @@ mod tests {
             json!({"$or": []}),
             json!({"a": {"$gt": 1, "b": 2}}),
             json!({"a/b": 1}),
+            json!({"a": [1]}),
+            json!({"a": {"b": 1}}),
+            json!({"a": {"$in": [[1]]}}),
         ] {
             assert!(
                 matches!(Filter::parse(&bad), Err(Error::Validation(_))),

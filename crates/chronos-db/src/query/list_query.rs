@@ -20,7 +20,7 @@ pub enum SortBy {
     /// Time of the first version.
     CreatedAt,
     /// An indexed property. Values of different types order as MongoDB orders them:
-    /// missing/null, numbers, strings, objects, arrays, booleans.
+    /// missing/null, numbers, strings, booleans.
     Prop(String),
 }
 

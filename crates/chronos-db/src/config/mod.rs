@@ -5,9 +5,13 @@
 //! directory. [`ChronosConfig::validate`] lists every problem, each with its JSON path, before
 //! anything connects.
 
+mod conn_refs;
 mod embedded;
 mod load;
 mod validate;
+
+pub use conn_refs::ConnRefs;
+pub use embedded::EMBEDDED_CONNECTION;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -194,12 +198,12 @@ pub struct DatabaseEntry {
     /// Domain served by this entry (domain tier only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
-    /// Name of the index-store connection.
+    /// Index-store connection (or several to choose between by hashing).
     #[serde(default)]
-    pub db_conn_ref: String,
-    /// Name of the object-storage connection (optional when `localStorage` is enabled).
+    pub db_conn_ref: ConnRefs,
+    /// Object-storage connection (or several); optional when `localStorage` is enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub space_conn_ref: Option<String>,
+    pub space_conn_ref: Option<ConnRefs>,
     /// Bucket holding the payloads.
     #[serde(default)]
     pub bucket: String,
@@ -239,7 +243,9 @@ pub struct RoutingConfig {
     /// Hash algorithm.
     #[serde(default)]
     pub hash_algo: HashAlgo,
-    /// Which part of the route is hashed.
+    /// What is hashed to choose between several connections of one database entry: a template
+    /// over `{dbType}`, `{tier}`, `{tenantId}`, `{domain}`, `{dbName}` and `{collection}`
+    /// (default `{dbName}/{collection}`). The same route always lands on the same connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choose_key: Option<String>,
 }

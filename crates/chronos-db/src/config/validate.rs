@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{ChronosConfig, DatabaseEntry, DbType, SpacesConnection};
+use super::{ChronosConfig, ConnRefs, DatabaseEntry, DbType, SpacesConnection};
 use crate::error::{ConfigProblem, Error, Result};
 use crate::names;
 use crate::query::Filter;
@@ -129,25 +129,28 @@ impl ChronosConfig {
         let mut index_dbs: BTreeMap<(String, String), String> = BTreeMap::new();
         for (path, tier, entry) in &entries {
             self.check_entry(path, *tier, entry, p);
-            let key = (entry.db_conn_ref.clone(), entry.db_name.clone());
-            if let Some(first) = index_dbs.insert(key, path.clone()) {
-                p.add(
-                    format!("{path}.dbName"),
-                    format!(
-                        "database {:?} on {:?} is already used by {first}; every route needs its own database so data stays isolated",
-                        entry.db_name, entry.db_conn_ref
-                    ),
-                );
+            for conn in entry.db_conn_ref.names() {
+                let key = (conn.clone(), entry.db_name.clone());
+                if let Some(first) = index_dbs.insert(key, path.clone()) {
+                    p.add(
+                        format!("{path}.dbName"),
+                        format!(
+                            "database {:?} on {conn:?} is already used by {first}; every route needs its own database so data stays isolated",
+                            entry.db_name
+                        ),
+                    );
+                }
             }
         }
         for (path, _, entry) in &entries {
             if let Some(analytics) = &entry.analytics_db_name {
-                let key = (entry.db_conn_ref.clone(), analytics.clone());
-                if let Some(owner) = index_dbs.get(&key) {
-                    p.add(
-                        format!("{path}.analyticsDbName"),
-                        format!("{analytics:?} is the record database of {owner}"),
-                    );
+                for conn in entry.db_conn_ref.names() {
+                    if let Some(owner) = index_dbs.get(&(conn.clone(), analytics.clone())) {
+                        p.add(
+                            format!("{path}.analyticsDbName"),
+                            format!("{analytics:?} is the record database of {owner}"),
+                        );
+                    }
                 }
             }
         }
@@ -178,31 +181,26 @@ impl ChronosConfig {
             ),
             (_, None) => {}
         }
-        if e.db_conn_ref.is_empty() {
-            p.add(format!("{path}.dbConnRef"), "missing");
-        } else if !self.db_connections.contains_key(&e.db_conn_ref) {
-            p.add(
-                format!("{path}.dbConnRef"),
-                format!(
-                    "unknown connection {:?}; known: {}",
-                    e.db_conn_ref,
-                    known(self.db_connections.keys())
-                ),
-            );
-        }
+        check_refs(
+            &format!("{path}.dbConnRef"),
+            &e.db_conn_ref,
+            |name| self.db_connections.contains_key(name),
+            || known(self.db_connections.keys()),
+            p,
+        );
         match &e.space_conn_ref {
-            Some(r) if !self.spaces_connections.contains_key(r) => p.add(
-                format!("{path}.spaceConnRef"),
-                format!(
-                    "unknown connection {r:?}; known: {}",
-                    known(self.spaces_connections.keys())
-                ),
+            Some(refs) => check_refs(
+                &format!("{path}.spaceConnRef"),
+                refs,
+                |name| self.spaces_connections.contains_key(name),
+                || known(self.spaces_connections.keys()),
+                p,
             ),
             None if !self.local_storage_enabled() => p.add(
                 format!("{path}.spaceConnRef"),
                 "missing (required unless localStorage is enabled)",
             ),
-            _ => {}
+            None => {}
         }
         for (key, value, check) in [
             ("bucket", &e.bucket, names::check_bucket as fn(&str) -> _),
@@ -277,6 +275,11 @@ impl ChronosConfig {
                 );
             }
         }
+        if let Some(template) = &self.routing.choose_key {
+            if let Err(e) = crate::route::hashing::check_template(template) {
+                p.add("routing.chooseKey", e);
+            }
+        }
         if self.write_optimization.batch_size == Some(0) {
             p.add("writeOptimization.batchSize", "must be at least 1");
         }
@@ -294,6 +297,30 @@ impl ChronosConfig {
             if d.enabled && d.ttl_hours == 0 {
                 p.add("devShadow.ttlHours", "must be at least 1 when enabled");
             }
+        }
+    }
+}
+
+fn check_refs(
+    path: &str,
+    refs: &ConnRefs,
+    exists: impl Fn(&str) -> bool,
+    known: impl Fn() -> String,
+    p: &mut Problems,
+) {
+    if refs.is_empty() {
+        p.add(path, "missing");
+    }
+    let mut seen = BTreeSet::new();
+    for name in refs.names() {
+        if !exists(name) {
+            p.add(
+                path,
+                format!("unknown connection {name:?}; known: {}", known()),
+            );
+        }
+        if !seen.insert(name) {
+            p.add(path, format!("connection {name:?} is listed twice"));
         }
     }
 }

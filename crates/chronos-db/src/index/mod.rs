@@ -3,6 +3,7 @@
 //! Backends know storage and nothing of the version protocol (that is `ops/`). A backend
 //! implements [`IndexStore`]; the conformance suite then runs against it unchanged.
 
+pub mod mongodb;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -94,6 +95,9 @@ pub struct HeadQuery {
 pub trait IndexStore: Send + Sync + std::fmt::Debug {
     /// Short backend name for errors and health reports.
     fn kind(&self) -> &'static str;
+
+    /// Checks the backend answers.
+    async fn ping(&self) -> Result<()>;
 
     /// Returns the next collection version (0 for the first write of a collection).
     async fn next_cv(&self, ns: &Namespace) -> Result<u64>;

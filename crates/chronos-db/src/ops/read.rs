@@ -8,7 +8,7 @@ use super::props::project;
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::index::VersionRow;
-use crate::model::{Item, ReadOptions};
+use crate::model::{Item, ReadOptions, DEFAULT_PRESIGN_TTL, MAX_PRESIGN_TTL};
 
 impl Collection {
     /// The latest version of a record; `None` if it never existed. A logically deleted record
@@ -76,6 +76,7 @@ impl Collection {
             data: env.data,
             actor: env.actor,
             reason: env.reason,
+            url: None,
         })
     }
 
@@ -83,6 +84,16 @@ impl Collection {
         let mut item = self.load(row).await?;
         if let Some(paths) = &opts.projection {
             item.data = project(item.data, paths)?;
+        }
+        if opts.presign {
+            let ttl = opts.ttl.unwrap_or(DEFAULT_PRESIGN_TTL);
+            if ttl.is_zero() || ttl > MAX_PRESIGN_TTL {
+                return Err(Error::Validation(format!(
+                    "presign ttl must be between 1 second and {} seconds",
+                    MAX_PRESIGN_TTL.as_secs()
+                )));
+            }
+            item.url = Some(self.inner.target.blobs.url(&row.blob_key, ttl).await?);
         }
         Ok(item)
     }

@@ -4,99 +4,248 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::blob::s3::{self, SharedHttp};
 use crate::blob::BlobStore;
-use crate::config::{ChronosConfig, DatabaseEntry};
+use crate::config::{ChronosConfig, DbConnection, SpacesConnection};
 use crate::error::{Error, Result};
+use crate::index::mongodb::{MongoIndex, TransactionMode};
 use crate::index::sqlite::SqliteIndex;
 use crate::index::IndexStore;
 
-/// Index stores by `dbConnections` name and bucket stores by (connection, bucket).
-#[derive(Debug, Default)]
-pub struct Backends {
-    index: HashMap<String, Arc<dyn IndexStore>>,
-    blobs: HashMap<(String, String), BlobStore>,
+/// An opened index connection.
+#[derive(Debug, Clone)]
+pub struct IndexConn {
+    /// Connection name.
+    pub name: String,
+    /// Where it points, with credentials redacted.
+    pub target: String,
+    /// The store.
+    pub store: Arc<dyn IndexStore>,
 }
 
-/// Where payloads of one entry go: a spaces connection, or the `localStorage` directory.
-enum BlobSource {
-    Local(PathBuf),
-    Memory,
+/// An opened bucket.
+#[derive(Debug, Clone)]
+pub struct BucketConn {
+    /// Connection name (`(localStorage)` for the localStorage directory).
+    pub name: String,
+    /// Where it points, with credentials redacted.
+    pub target: String,
+    /// The bucket.
+    pub store: BlobStore,
+}
+
+/// Index stores by `dbConnections` name and buckets by (connection, bucket).
+#[derive(Debug, Default)]
+pub struct Backends {
+    index: HashMap<String, IndexConn>,
+    buckets: HashMap<(String, String), BucketConn>,
+    http: HashMap<String, Arc<SharedHttp>>,
+}
+
+/// Name under which the `localStorage` directory appears.
+const LOCAL_STORAGE: &str = "(localStorage)";
+
+/// `mongodb://user:secret@host` -> `mongodb://user:***@host`.
+pub fn redact(uri: &str) -> String {
+    let Some(scheme_end) = uri.find("://") else {
+        return uri.to_string();
+    };
+    let rest = &uri[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &uri[..scheme_end + 3], &rest[at..])
+        }
+        None => uri.to_string(),
+    }
+}
+
+fn transaction_mode(config: &ChronosConfig) -> TransactionMode {
+    match (config.transactions.enabled, config.transactions.auto_detect) {
+        (Some(true), _) => TransactionMode::Forced,
+        (Some(false), _) | (None, Some(false)) => TransactionMode::Off,
+        (None, _) => TransactionMode::Detect,
+    }
 }
 
 impl Backends {
-    /// Opens every index connection of the configuration.
-    pub fn open(config: &ChronosConfig) -> Result<Self> {
+    /// Opens every index connection of a validated configuration (MongoDB clients connect
+    /// lazily, so a server that is down is reported on first use, not here).
+    pub async fn open(config: &ChronosConfig) -> Result<Self> {
         let mut backends = Backends::default();
         for (name, conn) in &config.db_connections {
-            let store: Arc<dyn IndexStore> =
-                match (&conn.sqlite_dir, &conn.mongo_uri) {
-                    (Some(dir), _) => Arc::new(SqliteIndex::open(dir)?),
-                    (None, Some(_)) => return Err(Error::config(
-                        format!("dbConnections.{name}.mongoUri"),
-                        "the MongoDB index store is not built into this version yet; use sqliteDir",
-                    )),
-                    (None, None) => {
-                        return Err(Error::config(
-                            format!("dbConnections.{name}"),
-                            "set exactly one of mongoUri or sqliteDir",
-                        ))
-                    }
-                };
-            backends.index.insert(name.clone(), store);
+            let opened = open_index(name, conn, transaction_mode(config)).await?;
+            backends.index.insert(name.clone(), opened);
         }
         Ok(backends)
     }
 
-    /// The index store of a connection name (validated to exist).
-    pub fn index(&self, name: &str) -> Result<Arc<dyn IndexStore>> {
+    /// The index connection of a name (validated to exist).
+    pub fn index(&self, name: &str) -> Result<IndexConn> {
         self.index
             .get(name)
             .cloned()
             .ok_or_else(|| Error::config("dbConnections", format!("unknown connection {name:?}")))
     }
 
-    /// The bucket store of an entry, shared with every other entry naming the same bucket on
-    /// the same connection.
-    pub fn blobs(
+    /// Every index connection.
+    pub fn index_conns(&self) -> impl Iterator<Item = &IndexConn> {
+        self.index.values()
+    }
+
+    /// Every opened bucket.
+    pub fn bucket_conns(&self) -> impl Iterator<Item = &BucketConn> {
+        self.buckets.values()
+    }
+
+    /// The bucket `bucket` on connection `conn_name` (`None` = the localStorage directory),
+    /// shared with every other entry naming the same bucket on the same connection.
+    pub fn bucket(
         &mut self,
         config: &ChronosConfig,
-        entry: &DatabaseEntry,
-        path: &str,
-    ) -> Result<BlobStore> {
-        let (conn_name, source) = match &config.local_storage {
-            Some(local) if local.enabled => (
-                "(localStorage)".to_string(),
-                BlobSource::Local(local.base_path.clone()),
-            ),
-            _ => {
-                let name = entry.space_conn_ref.clone().unwrap_or_default();
-                let conn = config.spaces_connections.get(&name).ok_or_else(|| {
+        conn_name: Option<&str>,
+        bucket: &str,
+    ) -> Result<BucketConn> {
+        let name = conn_name.unwrap_or(LOCAL_STORAGE).to_string();
+        let key = (name.clone(), bucket.to_string());
+        if let Some(b) = self.buckets.get(&key) {
+            return Ok(b.clone());
+        }
+        let opened = match conn_name {
+            None => {
+                let base = config
+                    .local_storage
+                    .as_ref()
+                    .map(|l| l.base_path.clone())
+                    .unwrap_or_default();
+                local_bucket(&name, &base, bucket)?
+            }
+            Some(conn_name) => {
+                let conn = config.spaces_connections.get(conn_name).ok_or_else(|| {
                     Error::config(
-                        format!("{path}.spaceConnRef"),
-                        format!("unknown connection {name:?}"),
+                        "spacesConnections",
+                        format!("unknown connection {conn_name:?}"),
                     )
                 })?;
-                let source =
-                    match (&conn.local_path, conn.memory) {
-                        (Some(dir), _) => BlobSource::Local(dir.clone()),
-                        (None, Some(true)) => BlobSource::Memory,
-                        _ => return Err(Error::config(
-                            format!("spacesConnections.{name}"),
-                            "S3 payload storage is not built into this version yet; use localPath",
-                        )),
-                    };
-                (name, source)
+                let http = self.http.entry(name.clone()).or_default().clone();
+                open_bucket(&name, conn, bucket, http)?
             }
         };
-        let key = (conn_name, entry.bucket.clone());
-        if let Some(store) = self.blobs.get(&key) {
-            return Ok(store.clone());
+        self.buckets.insert(key, opened.clone());
+        Ok(opened)
+    }
+}
+
+async fn open_index(name: &str, conn: &DbConnection, mode: TransactionMode) -> Result<IndexConn> {
+    let (target, store): (String, Arc<dyn IndexStore>) = match (&conn.sqlite_dir, &conn.mongo_uri) {
+        (Some(dir), _) => (dir.display().to_string(), Arc::new(SqliteIndex::open(dir)?)),
+        (None, Some(uri)) => (
+            redact(uri),
+            Arc::new(MongoIndex::connect(uri, mode).await.map_err(|e| {
+                Error::config(
+                    format!("dbConnections.{name}.mongoUri"),
+                    scrub(&e.to_string(), uri),
+                )
+            })?),
+        ),
+        (None, None) => {
+            return Err(Error::config(
+                format!("dbConnections.{name}"),
+                "set exactly one of mongoUri or sqliteDir",
+            ))
         }
-        let store = match source {
-            BlobSource::Local(dir) => BlobStore::local(&dir, &entry.bucket)?,
-            BlobSource::Memory => BlobStore::memory(&entry.bucket),
-        };
-        self.blobs.insert(key, store.clone());
-        Ok(store)
+    };
+    Ok(IndexConn {
+        name: name.to_string(),
+        target,
+        store,
+    })
+}
+
+fn local_bucket(name: &str, base: &std::path::Path, bucket: &str) -> Result<BucketConn> {
+    Ok(BucketConn {
+        name: name.to_string(),
+        target: base.join(bucket).display().to_string(),
+        store: BlobStore::local(base, bucket)?,
+    })
+}
+
+fn open_bucket(
+    name: &str,
+    conn: &SpacesConnection,
+    bucket: &str,
+    http: Arc<SharedHttp>,
+) -> Result<BucketConn> {
+    if let Some(dir) = &conn.local_path {
+        return local_bucket(name, dir, bucket);
+    }
+    if conn.memory == Some(true) {
+        return Ok(BucketConn {
+            name: name.to_string(),
+            target: format!("memory:{bucket}"),
+            store: BlobStore::memory(bucket),
+        });
+    }
+    let endpoint = conn.endpoint.clone().unwrap_or_default();
+    let store = s3::build(conn, bucket, http, name)?;
+    Ok(BucketConn {
+        name: name.to_string(),
+        target: format!("{}/{bucket}", redact(&endpoint)),
+        store: BlobStore::s3(store, bucket),
+    })
+}
+
+/// Removes the password of `uri` from a message, should a driver echo it.
+fn scrub(message: &str, uri: &str) -> String {
+    let redacted = redact(uri);
+    let mut out = message.replace(uri, &redacted);
+    if let Some(secret) = password_of(uri) {
+        if !secret.is_empty() {
+            out = out.replace(secret, "***");
+        }
+    }
+    out
+}
+
+fn password_of(uri: &str) -> Option<&str> {
+    let rest = &uri[uri.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    let userinfo = &authority[..authority.rfind('@')?];
+    userinfo.split_once(':').map(|(_, p)| p)
+}
+
+/// Where local payload files of an entry live, if `localStorage` is enabled.
+pub fn local_storage_dir(config: &ChronosConfig) -> Option<PathBuf> {
+    config
+        .local_storage
+        .as_ref()
+        .filter(|l| l.enabled)
+        .map(|l| l.base_path.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_passwords_only() {
+        assert_eq!(
+            redact("mongodb+srv://user:p%40ss@cluster.example.net/?retryWrites=true"),
+            "mongodb+srv://user:***@cluster.example.net/?retryWrites=true"
+        );
+        assert_eq!(
+            redact("mongodb://h1:27017,h2:27017/db"),
+            "mongodb://h1:27017,h2:27017/db"
+        );
+        assert_eq!(
+            redact("https://s3.amazonaws.com"),
+            "https://s3.amazonaws.com"
+        );
+        assert_eq!(
+            scrub("auth failed for s3cr3t", "mongodb://u:s3cr3t@h/"),
+            "auth failed for ***"
+        );
     }
 }

@@ -2,7 +2,10 @@
 //! one bucket.
 
 mod backends;
+pub mod hashing;
 mod router;
+
+pub use backends::redact;
 
 pub use router::{Router, Target};
 

@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::backends::Backends;
+use super::backends::{local_storage_dir, Backends, BucketConn, IndexConn};
+use super::hashing::{self, KeyParts};
 use super::{Route, Tier};
 use crate::blob::BlobStore;
-use crate::config::{ChronosConfig, DatabaseEntry, DbType};
+use crate::config::{ChronosConfig, DatabaseEntry, DbType, HashAlgo};
 use crate::error::{Error, Result};
 use crate::index::IndexStore;
 use crate::names;
@@ -24,108 +25,195 @@ pub struct Target {
     pub blobs: BlobStore,
 }
 
-/// (type, tier, tenant or domain) -> target.
-type TargetKey = (DbType, Tier, Option<String>);
+/// One configured database entry with its opened connections (one or several to choose from).
+#[derive(Debug)]
+struct Entry {
+    db_name: String,
+    analytics_db_name: String,
+    index: Vec<IndexConn>,
+    buckets: Vec<BucketConn>,
+}
 
-/// Every configured target, built once at start.
+/// (type, tier, tenant or domain) -> entry.
+type EntryKey = (DbType, Tier, Option<String>);
+
+/// Every configured entry, built once at start.
 #[derive(Debug)]
 pub struct Router {
-    targets: HashMap<TargetKey, Arc<Target>>,
+    entries: HashMap<EntryKey, Entry>,
+    backends: Backends,
+    algo: HashAlgo,
+    template: String,
 }
 
 impl Router {
-    /// Opens the backends of a validated configuration and builds every target.
-    pub fn build(config: &ChronosConfig) -> Result<Self> {
-        let mut backends = Backends::open(config)?;
-        let mut targets = HashMap::new();
-        let mut add = |key: TargetKey, entry: &DatabaseEntry, path: String| -> Result<()> {
-            let target = Target {
-                db_name: entry.db_name.clone(),
-                analytics_db_name: entry
-                    .analytics_db_name
-                    .clone()
-                    .unwrap_or_else(|| entry.db_name.clone()),
-                index: backends.index(&entry.db_conn_ref)?,
-                blobs: backends.blobs(config, entry, &path)?,
-            };
-            targets.insert(key, Arc::new(target));
-            Ok(())
-        };
-        for db_type in DbType::ALL {
-            let base = format!("databases.{}", db_type.as_str());
-            if db_type == DbType::Logs {
-                if let Some(e) = &config.databases.logs {
-                    add((db_type, Tier::Generic, None), e, base)?;
+    /// Opens the backends of a validated configuration and builds every entry.
+    pub async fn build(config: &ChronosConfig) -> Result<Self> {
+        let mut backends = Backends::open(config).await?;
+        let mut entries = HashMap::new();
+        for (key, entry) in config_entries(config) {
+            let index = entry
+                .db_conn_ref
+                .names()
+                .iter()
+                .map(|n| backends.index(n))
+                .collect::<Result<Vec<_>>>()?;
+            let buckets = match (&entry.space_conn_ref, local_storage_dir(config)) {
+                (_, Some(_)) | (None, None) => {
+                    vec![backends.bucket(config, None, &entry.bucket)?]
                 }
-                continue;
-            }
-            let Some(tiered) = config.databases.tiered(db_type) else {
-                continue;
+                (Some(refs), None) => refs
+                    .names()
+                    .iter()
+                    .map(|n| backends.bucket(config, Some(n), &entry.bucket))
+                    .collect::<Result<Vec<_>>>()?,
             };
-            if let Some(e) = &tiered.generic_database {
-                add(
-                    (db_type, Tier::Generic, None),
-                    e,
-                    format!("{base}.genericDatabase"),
-                )?;
-            }
-            for (i, e) in tiered.domains_databases.iter().enumerate() {
-                let path = format!("{base}.domainsDatabases[{i}]");
-                add((db_type, Tier::Domain, e.domain.clone()), e, path)?;
-            }
-            for (i, e) in tiered.tenant_databases.iter().enumerate() {
-                let path = format!("{base}.tenantDatabases[{i}]");
-                add((db_type, Tier::Tenant, e.tenant_id.clone()), e, path)?;
-            }
+            entries.insert(
+                key,
+                Entry {
+                    db_name: entry.db_name.clone(),
+                    analytics_db_name: entry
+                        .analytics_db_name
+                        .clone()
+                        .unwrap_or_else(|| entry.db_name.clone()),
+                    index,
+                    buckets,
+                },
+            );
         }
-        Ok(Router { targets })
+        Ok(Router {
+            entries,
+            backends,
+            algo: config.routing.hash_algo,
+            template: config
+                .routing
+                .choose_key
+                .clone()
+                .unwrap_or_else(|| hashing::DEFAULT_TEMPLATE.to_string()),
+        })
+    }
+
+    /// The opened connections, for health checks.
+    pub fn backends(&self) -> &Backends {
+        &self.backends
     }
 
     /// Resolves a route. Errors name what is wrong: a missing or superfluous tenant/domain, a
     /// bad collection name, or a tenant/domain/tier that is not configured.
     pub fn resolve(&self, route: &Route) -> Result<Arc<Target>> {
         names::check_collection(&route.collection).map_err(Error::Route)?;
-        let db = route.db_type.as_str();
-        let key = match (route.tier, &route.tenant_id, &route.domain) {
-            (Tier::Generic, None, None) => None,
-            (Tier::Domain, None, Some(d)) => {
-                names::check_tenant_or_domain("domain", d).map_err(Error::Route)?;
-                Some(d.clone())
-            }
-            (Tier::Tenant, Some(t), None) => {
-                names::check_tenant_or_domain("tenant", t).map_err(Error::Route)?;
-                Some(t.clone())
-            }
-            (Tier::Tenant, None, _) => {
-                return Err(Error::Route("the tenant tier needs a tenantId".into()))
-            }
-            (Tier::Domain, _, None) => {
-                return Err(Error::Route("the domain tier needs a domain".into()))
-            }
-            (tier, _, _) => {
-                return Err(Error::Route(format!(
-                    "the {tier:?} tier takes {}",
-                    match tier {
-                        Tier::Generic => "neither tenantId nor domain",
-                        Tier::Domain => "a domain and no tenantId",
-                        Tier::Tenant => "a tenantId and no domain",
-                    }
-                )))
-            }
-        };
-        if route.db_type == DbType::Logs && route.tier != Tier::Generic {
-            return Err(Error::Route(
-                "the logs database has only the generic tier".into(),
-            ));
-        }
+        let key = route_key(route)?;
         let what = match (&route.tier, &key) {
             (Tier::Tenant, Some(t)) => format!("tenant {t:?}"),
             (Tier::Domain, Some(d)) => format!("domain {d:?}"),
             _ => "the generic tier".to_string(),
         };
-        self.targets
+        let entry = self
+            .entries
             .get(&(route.db_type, route.tier, key))
-            .cloned()
-            .ok_or_else(|| Error::Route(format!("{what} has no {db} database configured")))
+            .ok_or_else(|| {
+                Error::Route(format!(
+                    "{what} has no {} database configured",
+                    route.db_type.as_str()
+                ))
+            })?;
+        let choose_key = hashing::render(
+            &self.template,
+            &KeyParts {
+                db_type: route.db_type.as_str(),
+                tier: tier_name(route.tier),
+                tenant_id: route.tenant_id.as_deref().unwrap_or(""),
+                domain: route.domain.as_deref().unwrap_or(""),
+                db_name: &entry.db_name,
+                collection: &route.collection,
+            },
+        );
+        let pick = |names: Vec<String>| hashing::choose(self.algo, &choose_key, &names);
+        let index = entry
+            .index
+            .get(pick(entry.index.iter().map(|c| c.name.clone()).collect()))
+            .ok_or_else(|| Error::Route(format!("{what} has no index connection")))?;
+        let bucket = entry
+            .buckets
+            .get(pick(entry.buckets.iter().map(|c| c.name.clone()).collect()))
+            .ok_or_else(|| Error::Route(format!("{what} has no payload connection")))?;
+        Ok(Arc::new(Target {
+            db_name: entry.db_name.clone(),
+            analytics_db_name: entry.analytics_db_name.clone(),
+            index: index.store.clone(),
+            blobs: bucket.store.clone(),
+        }))
     }
+}
+
+fn tier_name(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Generic => "generic",
+        Tier::Domain => "domain",
+        Tier::Tenant => "tenant",
+    }
+}
+
+/// The tenant or domain of a route, after checking the route's shape.
+fn route_key(route: &Route) -> Result<Option<String>> {
+    let key = match (route.tier, &route.tenant_id, &route.domain) {
+        (Tier::Generic, None, None) => None,
+        (Tier::Domain, None, Some(d)) => {
+            names::check_tenant_or_domain("domain", d).map_err(Error::Route)?;
+            Some(d.clone())
+        }
+        (Tier::Tenant, Some(t), None) => {
+            names::check_tenant_or_domain("tenant", t).map_err(Error::Route)?;
+            Some(t.clone())
+        }
+        (Tier::Tenant, None, _) => {
+            return Err(Error::Route("the tenant tier needs a tenantId".into()))
+        }
+        (Tier::Domain, _, None) => {
+            return Err(Error::Route("the domain tier needs a domain".into()))
+        }
+        (tier, _, _) => {
+            return Err(Error::Route(format!(
+                "the {} tier takes {}",
+                tier_name(tier),
+                match tier {
+                    Tier::Generic => "neither tenantId nor domain",
+                    Tier::Domain => "a domain and no tenantId",
+                    Tier::Tenant => "a tenantId and no domain",
+                }
+            )))
+        }
+    };
+    if route.db_type == DbType::Logs && route.tier != Tier::Generic {
+        return Err(Error::Route(
+            "the logs database has only the generic tier".into(),
+        ));
+    }
+    Ok(key)
+}
+
+/// Every database entry of a configuration with its routing key.
+fn config_entries(config: &ChronosConfig) -> Vec<(EntryKey, &DatabaseEntry)> {
+    let mut out = Vec::new();
+    for db_type in DbType::ALL {
+        if db_type == DbType::Logs {
+            if let Some(e) = &config.databases.logs {
+                out.push(((db_type, Tier::Generic, None), e));
+            }
+            continue;
+        }
+        let Some(tiered) = config.databases.tiered(db_type) else {
+            continue;
+        };
+        if let Some(e) = &tiered.generic_database {
+            out.push(((db_type, Tier::Generic, None), e));
+        }
+        for e in &tiered.domains_databases {
+            out.push(((db_type, Tier::Domain, e.domain.clone()), e));
+        }
+        for e in &tiered.tenant_databases {
+            out.push(((db_type, Tier::Tenant, e.tenant_id.clone()), e));
+        }
+    }
+    out
 }

@@ -29,6 +29,15 @@ impl Env {
 /// The suite's configuration on the given connections. Database names carry a unique prefix
 /// so pairs backed by shared servers never see another test's data.
 fn suite_config(db: DbConnection, spaces: SpacesConnection) -> ChronosConfig {
+    suite_config_with(db, spaces, json!({}))
+}
+
+/// The suite's configuration with top-level `extra` keys merged in.
+fn suite_config_with(
+    db: DbConnection,
+    spaces: SpacesConnection,
+    extra: serde_json::Value,
+) -> ChronosConfig {
     let p = format!("t{}", uuid_like());
     let entry = |tenant: Option<&str>, domain: Option<&str>, name: &str, bucket: &str| {
         let mut e = json!({
@@ -70,6 +79,10 @@ fn suite_config(db: DbConnection, spaces: SpacesConnection) -> ChronosConfig {
             }
         }
     });
+    let mut config = config;
+    if let (Some(c), Some(e)) = (config.as_object_mut(), extra.as_object()) {
+        c.extend(e.clone());
+    }
     ChronosConfig::from_json_value(config).expect("suite config is valid")
 }
 
@@ -90,7 +103,7 @@ async fn start(config: ChronosConfig, dir: TempDir) -> Env {
 }
 
 /// SQLite index + local-file payloads: the embedded default.
-pub async fn sqlite_local_files() -> Env {
+pub async fn sqlite_local_files() -> Option<Env> {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = suite_config(
         DbConnection {
@@ -102,11 +115,11 @@ pub async fn sqlite_local_files() -> Env {
             ..Default::default()
         },
     );
-    start(config, dir).await
+    Some(start(config, dir).await)
 }
 
 /// SQLite index + in-memory payloads.
-pub async fn sqlite_memory_payloads() -> Env {
+pub async fn sqlite_memory_payloads() -> Option<Env> {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = suite_config(
         DbConnection {
@@ -118,5 +131,62 @@ pub async fn sqlite_memory_payloads() -> Env {
             ..Default::default()
         },
     );
-    start(config, dir).await
+    Some(start(config, dir).await)
+}
+
+/// The test servers started by `scripts/test-servers.sh`, read from the environment.
+pub struct Servers {
+    pub mongo_uri: String,
+    pub s3: SpacesConnection,
+}
+
+/// The servers, or `None` when they are not running and not required. With
+/// `CHRONOS_REQUIRE_SERVERS=1` (set by `scripts/test.sh`) missing servers fail the test.
+pub fn servers() -> Option<Servers> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let found = (|| {
+        Some(Servers {
+            mongo_uri: var("CHRONOS_TEST_MONGO_URI")?,
+            s3: SpacesConnection {
+                endpoint: Some(var("CHRONOS_TEST_S3_ENDPOINT")?),
+                region: Some(var("CHRONOS_TEST_S3_REGION")?),
+                access_key: Some(var("CHRONOS_TEST_S3_ACCESS_KEY")?),
+                secret_key: Some(var("CHRONOS_TEST_S3_SECRET_KEY")?),
+                force_path_style: Some(true),
+                ..Default::default()
+            },
+        })
+    })();
+    if found.is_none() {
+        assert!(
+            var("CHRONOS_REQUIRE_SERVERS").is_none(),
+            "CHRONOS_REQUIRE_SERVERS is set but the CHRONOS_TEST_* server variables are not"
+        );
+        eprintln!("skipped: no test servers (run ./scripts/test.sh to start them)");
+    }
+    found
+}
+
+async fn mongodb_s3(transactions: bool) -> Option<Env> {
+    let servers = servers()?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = suite_config_with(
+        DbConnection {
+            mongo_uri: Some(servers.mongo_uri),
+            ..Default::default()
+        },
+        servers.s3,
+        json!({"transactions": {"enabled": transactions}}),
+    );
+    Some(start(config, dir).await)
+}
+
+/// MongoDB (multi-document transactions) + S3.
+pub async fn mongodb_s3_transactions() -> Option<Env> {
+    mongodb_s3(true).await
+}
+
+/// MongoDB without transactions (as on a standalone server) + S3.
+pub async fn mongodb_s3_no_transactions() -> Option<Env> {
+    mongodb_s3(false).await
 }

@@ -112,6 +112,22 @@ impl IndexStore for SqliteIndex {
         BACKEND
     }
 
+    async fn ping(&self) -> Result<()> {
+        let dir = self.dir.clone();
+        let meta = tokio::fs::metadata(&dir)
+            .await
+            .map_err(|e| Error::backend(BACKEND, format!("ping {}", dir.display()), e))?;
+        if meta.is_dir() && !meta.permissions().readonly() {
+            Ok(())
+        } else {
+            Err(Error::backend(
+                BACKEND,
+                "ping",
+                format!("{} is not a writable directory", dir.display()),
+            ))
+        }
+    }
+
     async fn next_cv(&self, ns: &Namespace) -> Result<u64> {
         let coll = ns.collection.clone();
         let next: i64 = self

@@ -1,0 +1,135 @@
+//! Mapping between MongoDB documents and [`VersionRow`] / [`HeadRow`].
+//!
+//! Indexed properties live in a `meta` sub-document with flat keys: a dotted path such as
+//! `customer.id` is stored as `customer~id` (`~` never occurs in a path), so MongoDB does not
+//! read the dots as nesting.
+
+use mongodb::bson::{doc, Bson, Document};
+use serde_json::{Map, Number, Value};
+
+use crate::error::{Error, Result};
+use crate::index::{HeadRow, VersionRow};
+
+/// The `meta` field name of an indexed path.
+pub fn meta_field(path: &str) -> String {
+    format!("meta.{}", path.replace('.', "~"))
+}
+
+/// A scalar JSON value as BSON (integers as Int64, other numbers as Double).
+pub fn to_bson(v: &Value) -> Bson {
+    match v {
+        Value::Null => Bson::Null,
+        Value::Bool(b) => Bson::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Bson::Int64(i),
+            None => Bson::Double(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => Bson::String(s.clone()),
+        other => Bson::String(other.to_string()),
+    }
+}
+
+fn to_json(b: &Bson) -> Option<Value> {
+    Some(match b {
+        Bson::Null => Value::Null,
+        Bson::Boolean(v) => Value::Bool(*v),
+        Bson::Int32(i) => Value::from(*i),
+        Bson::Int64(i) => Value::from(*i),
+        Bson::Double(f) => Value::Number(Number::from_f64(*f)?),
+        Bson::String(s) => Value::String(s.clone()),
+        _ => return None,
+    })
+}
+
+fn meta_doc(meta: &Map<String, Value>) -> Document {
+    meta.iter()
+        .map(|(k, v)| (k.replace('.', "~"), to_bson(v)))
+        .collect()
+}
+
+fn int(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| Error::Validation(format!("version {v} is out of range")))
+}
+
+/// The document of a version row.
+pub fn version_doc(row: &VersionRow) -> Result<Document> {
+    Ok(doc! {
+        "id": &row.id,
+        "ov": int(row.ov)?,
+        "cv": int(row.cv)?,
+        "at": row.at,
+        "deleted": row.deleted,
+        "blobKey": &row.blob_key,
+        "meta": meta_doc(&row.meta),
+        "actor": &row.actor,
+        "reason": &row.reason,
+    })
+}
+
+/// The `$set` part of a head update pointing at `row`.
+pub fn head_fields(row: &VersionRow) -> Result<Document> {
+    Ok(doc! {
+        "ov": int(row.ov)?,
+        "cv": int(row.cv)?,
+        "at": row.at,
+        "deleted": row.deleted,
+        "blobKey": &row.blob_key,
+        "meta": meta_doc(&row.meta),
+        "actor": &row.actor,
+        "reason": &row.reason,
+    })
+}
+
+fn corrupt(field: &str) -> impl FnOnce(mongodb::bson::document::ValueAccessError) -> Error + '_ {
+    move |e| Error::Corrupt(format!("index document field {field}: {e}"))
+}
+
+fn read_u64(d: &Document, field: &str) -> Result<u64> {
+    let v = match d.get(field) {
+        Some(Bson::Int32(i)) => i64::from(*i),
+        _ => d.get_i64(field).map_err(corrupt(field))?,
+    };
+    u64::try_from(v)
+        .map_err(|_| Error::Corrupt(format!("index document field {field} is negative")))
+}
+
+fn read_i64(d: &Document, field: &str) -> Result<i64> {
+    match d.get(field) {
+        Some(Bson::Int32(i)) => Ok(i64::from(*i)),
+        _ => d.get_i64(field).map_err(corrupt(field)),
+    }
+}
+
+/// Reads a version row from a version or head document (`id_field` is `id` or `_id`).
+pub fn read_version(d: &Document, id_field: &str) -> Result<VersionRow> {
+    let mut meta = Map::new();
+    if let Ok(m) = d.get_document("meta") {
+        for (k, v) in m {
+            if let Some(v) = to_json(v) {
+                meta.insert(k.replace('~', "."), v);
+            }
+        }
+    }
+    Ok(VersionRow {
+        id: d.get_str(id_field).map_err(corrupt(id_field))?.to_string(),
+        ov: read_u64(d, "ov")?,
+        cv: read_u64(d, "cv")?,
+        at: read_i64(d, "at")?,
+        deleted: d.get_bool("deleted").map_err(corrupt("deleted"))?,
+        blob_key: d
+            .get_str("blobKey")
+            .map_err(corrupt("blobKey"))?
+            .to_string(),
+        meta,
+        actor: d.get_str("actor").map_err(corrupt("actor"))?.to_string(),
+        reason: d.get_str("reason").map_err(corrupt("reason"))?.to_string(),
+    })
+}
+
+/// Reads a head row.
+pub fn read_head(d: &Document) -> Result<HeadRow> {
+    Ok(HeadRow {
+        latest: read_version(d, "_id")?,
+        created_at: read_i64(d, "createdAt")?,
+    })
+}

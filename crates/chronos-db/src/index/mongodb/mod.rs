@@ -1,0 +1,437 @@
+//! The production index store on the official `mongodb` driver.
+//!
+//! Per collection: `<coll>_head` (one document per record, `_id` = record id), `<coll>_ver`
+//! (one document per version; the unique index on `(id, ov)` is the commit point) and
+//! `<coll>_counter` (the collection version, advanced with find-one-and-update `$inc`).
+//! Indexes are created once per collection and process.
+//!
+//! Commits use a multi-document transaction when the deployment supports it (detected once, on
+//! first use, from `hello`; or forced by `transactions.enabled`). Without one the protocol stays
+//! correct: the version insert decides the winner, and the head only ever moves forward
+//! (`ov: {$lt: new}`); a head left behind by a crash is rolled forward by the next writer that
+//! trips over it.
+
+mod docs;
+mod filter_doc;
+mod schema;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Document};
+use mongodb::error::{
+    ErrorKind, WriteFailure, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
+};
+use mongodb::options::ReturnDocument;
+use mongodb::{Client, ClientSession, Collection};
+use tokio::sync::{Mutex, OnceCell};
+use tracing::{debug, info};
+
+use super::{CommitOutcome, HeadQuery, HeadRow, IndexStore, Namespace, VersionRow};
+use crate::error::{Error, Result};
+
+const BACKEND: &str = "mongodb";
+/// Attempts of a transaction that fails with a transient error.
+const TXN_ATTEMPTS: usize = 5;
+
+/// How a connection decides whether to use transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionMode {
+    /// Always use them (`transactions.enabled: true`).
+    Forced,
+    /// Never use them (`transactions.enabled: false`, or auto-detection off).
+    Off,
+    /// Ask the server once (`hello`: a replica set or mongos supports them).
+    Detect,
+}
+
+/// MongoDB index store of one `dbConnections` entry.
+#[derive(Debug)]
+pub struct MongoIndex {
+    client: Client,
+    mode: TransactionMode,
+    transactions: OnceCell<bool>,
+    ensured: Mutex<HashSet<(String, String)>>,
+}
+
+fn err(operation: &str) -> impl FnOnce(mongodb::error::Error) -> Error + '_ {
+    move |e| Error::backend(BACKEND, operation, e)
+}
+
+fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
+        ErrorKind::Command(c) => c.code == 11000,
+        ErrorKind::InsertMany(m) => m
+            .write_errors
+            .as_ref()
+            .is_some_and(|ws| ws.iter().any(|w| w.code == 11000)),
+        _ => false,
+    }
+}
+
+/// Collections of one namespace.
+struct Colls {
+    head: Collection<Document>,
+    ver: Collection<Document>,
+    counter: Collection<Document>,
+}
+
+impl MongoIndex {
+    /// A client for `uri` (no round trip yet: the driver connects on first use).
+    pub async fn connect(uri: &str, mode: TransactionMode) -> Result<Self> {
+        let client = Client::with_uri_str(uri)
+            .await
+            .map_err(|e| Error::backend(BACKEND, "parse connection string", e))?;
+        Ok(MongoIndex {
+            client,
+            mode,
+            transactions: OnceCell::new(),
+            ensured: Mutex::new(HashSet::new()),
+        })
+    }
+
+    async fn use_transactions(&self) -> Result<bool> {
+        self.transactions
+            .get_or_try_init(|| async {
+                let on = match self.mode {
+                    TransactionMode::Forced => true,
+                    TransactionMode::Off => false,
+                    TransactionMode::Detect => {
+                        let hello = self
+                            .client
+                            .database("admin")
+                            .run_command(doc! {"hello": 1})
+                            .await
+                            .map_err(err("detect transaction support"))?;
+                        hello.contains_key("setName")
+                            || hello.get_str("msg").is_ok_and(|m| m == "isdbgrid")
+                    }
+                };
+                info!(transactions = on, "mongodb transaction support");
+                Ok(on)
+            })
+            .await
+            .copied()
+    }
+
+    async fn colls(&self, ns: &Namespace) -> Result<Colls> {
+        let db = self.client.database(&ns.db_name);
+        let colls = Colls {
+            head: db.collection(&format!("{}_head", ns.collection)),
+            ver: db.collection(&format!("{}_ver", ns.collection)),
+            counter: db.collection(&format!("{}_counter", ns.collection)),
+        };
+        let key = (ns.db_name.clone(), ns.collection.clone());
+        let mut ensured = self.ensured.lock().await;
+        if !ensured.contains(&key) {
+            schema::ensure_indexes(&colls.head, &colls.ver, &ns.indexed_props).await?;
+            ensured.insert(key);
+            debug!(db = %ns.db_name, collection = %ns.collection, "mongodb indexes ensured");
+        }
+        Ok(colls)
+    }
+
+    async fn commit_in_transaction(&self, c: &Colls, row: &VersionRow) -> Result<CommitOutcome> {
+        let mut last_error = None;
+        for attempt in 0..TXN_ATTEMPTS {
+            let mut session = self
+                .client
+                .start_session()
+                .await
+                .map_err(err("start session"))?;
+            match self.try_transaction(c, row, &mut session).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                    let _ = session.abort_transaction().await;
+                    debug!(attempt, error = %e, "transient transaction error, retrying");
+                    tokio::time::sleep(Duration::from_millis(2 << attempt)).await;
+                    last_error = Some(e);
+                }
+                Err(e) if is_duplicate_key(&e) => {
+                    let _ = session.abort_transaction().await;
+                    return Ok(CommitOutcome::Conflict {
+                        current_ov: self.max_ov(c, &row.id).await?.unwrap_or(0),
+                    });
+                }
+                Err(e) => {
+                    let _ = session.abort_transaction().await;
+                    return Err(Error::backend(BACKEND, "commit version", e));
+                }
+            }
+        }
+        Err(Error::backend(
+            BACKEND,
+            "commit version",
+            last_error.map_or_else(|| "transaction kept failing".to_string(), |e| e.to_string()),
+        ))
+    }
+
+    async fn try_transaction(
+        &self,
+        c: &Colls,
+        row: &VersionRow,
+        s: &mut ClientSession,
+    ) -> mongodb::error::Result<CommitOutcome> {
+        s.start_transaction().await?;
+        let head = c
+            .head
+            .find_one(doc! {"_id": &row.id})
+            .session(&mut *s)
+            .await?;
+        let current = head.as_ref().and_then(|h| docs::read_head(h).ok());
+        if let Some(outcome) = check_sequence(current.as_ref().map(|h| h.latest.ov), row.ov) {
+            s.abort_transaction().await?;
+            return Ok(outcome);
+        }
+        let created_at = current.as_ref().map_or(row.at, |h| h.created_at);
+        let ver = docs::version_doc(row).map_err(to_driver_error)?;
+        c.ver.insert_one(ver).session(&mut *s).await?;
+        let mut fields = docs::head_fields(row).map_err(to_driver_error)?;
+        fields.insert("createdAt", created_at);
+        c.head
+            .replace_one(doc! {"_id": &row.id}, fields)
+            .upsert(true)
+            .session(&mut *s)
+            .await?;
+        loop {
+            match s.commit_transaction().await {
+                Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,
+                other => {
+                    other?;
+                    return Ok(CommitOutcome::Committed);
+                }
+            }
+        }
+    }
+
+    async fn commit_without_transaction(
+        &self,
+        c: &Colls,
+        row: &VersionRow,
+    ) -> Result<CommitOutcome> {
+        let head = c
+            .head
+            .find_one(doc! {"_id": &row.id})
+            .await
+            .map_err(err("read head"))?;
+        let current = head.as_ref().map(docs::read_head).transpose()?;
+        if let Some(outcome) = check_sequence(current.as_ref().map(|h| h.latest.ov), row.ov) {
+            if let CommitOutcome::Conflict { current_ov } = outcome {
+                if current_ov < row.ov {
+                    // The head may lag behind a version whose writer died before moving it.
+                    return self.roll_forward_and_report(c, &row.id).await;
+                }
+            }
+            return Ok(outcome);
+        }
+        let ver = docs::version_doc(row)?;
+        if let Err(e) = c.ver.insert_one(ver).await {
+            if is_duplicate_key(&e) {
+                return self.roll_forward_and_report(c, &row.id).await;
+            }
+            return Err(Error::backend(BACKEND, "insert version", e));
+        }
+        let created_at = current.as_ref().map_or(row.at, |h| h.created_at);
+        self.move_head(c, row, created_at).await?;
+        Ok(CommitOutcome::Committed)
+    }
+
+    /// Points the head at `row` unless it already points at a later version.
+    async fn move_head(&self, c: &Colls, row: &VersionRow, created_at: i64) -> Result<()> {
+        let fields = docs::head_fields(row)?;
+        let ov = i64::try_from(row.ov).unwrap_or(i64::MAX);
+        let update = doc! {"$set": fields, "$setOnInsert": {"createdAt": created_at}};
+        match c
+            .head
+            .update_one(doc! {"_id": &row.id, "ov": {"$lt": ov}}, update)
+            .upsert(true)
+            .await
+        {
+            Ok(_) => Ok(()),
+            // A later version already owns the head: nothing to do.
+            Err(e) if is_duplicate_key(&e) => Ok(()),
+            Err(e) => Err(Error::backend(BACKEND, "move head", e)),
+        }
+    }
+
+    /// Rolls the head forward to the latest committed version and reports the conflict.
+    async fn roll_forward_and_report(&self, c: &Colls, id: &str) -> Result<CommitOutcome> {
+        let latest = c
+            .ver
+            .find_one(doc! {"id": id})
+            .sort(doc! {"ov": -1})
+            .await
+            .map_err(err("read latest version"))?;
+        let Some(latest) = latest else {
+            return Ok(CommitOutcome::Missing);
+        };
+        let row = docs::read_version(&latest, "id")?;
+        let first = c
+            .ver
+            .find_one(doc! {"id": id, "ov": 0})
+            .await
+            .map_err(err("read first version"))?;
+        let created_at = match first {
+            Some(d) => docs::read_version(&d, "id")?.at,
+            None => row.at,
+        };
+        self.move_head(c, &row, created_at).await?;
+        Ok(CommitOutcome::Conflict { current_ov: row.ov })
+    }
+
+    async fn max_ov(&self, c: &Colls, id: &str) -> Result<Option<u64>> {
+        let latest = c
+            .ver
+            .find_one(doc! {"id": id})
+            .sort(doc! {"ov": -1})
+            .await
+            .map_err(err("read latest version"))?;
+        latest
+            .map(|d| docs::read_version(&d, "id").map(|r| r.ov))
+            .transpose()
+    }
+}
+
+/// Whether a version `ov` may follow the current head (`None` = no head). `None` = go ahead.
+fn check_sequence(current: Option<u64>, ov: u64) -> Option<CommitOutcome> {
+    match (current, ov.checked_sub(1)) {
+        (cur, prev) if cur == prev => None,
+        (Some(cur), _) => Some(CommitOutcome::Conflict { current_ov: cur }),
+        (None, _) => Some(CommitOutcome::Missing),
+    }
+}
+
+fn to_driver_error(e: Error) -> mongodb::error::Error {
+    mongodb::error::Error::custom(e.to_string())
+}
+
+#[async_trait]
+impl IndexStore for MongoIndex {
+    fn kind(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.client
+            .database("admin")
+            .run_command(doc! {"ping": 1})
+            .await
+            .map(|_| ())
+            .map_err(err("ping"))
+    }
+
+    async fn next_cv(&self, ns: &Namespace) -> Result<u64> {
+        let c = self.colls(ns).await?;
+        // Concurrent first upserts of the counter may collide on `_id` (or, on some servers,
+        // return no document); the retry then finds the document and increments it.
+        for attempt in 0..TXN_ATTEMPTS {
+            let outcome = c
+                .counter
+                .find_one_and_update(doc! {"_id": "cv"}, doc! {"$inc": {"next": 1_i64}})
+                .upsert(true)
+                .return_document(ReturnDocument::After)
+                .await;
+            let d = match outcome {
+                Ok(Some(d)) => d,
+                Ok(None) => {
+                    debug!(attempt, "counter upsert returned nothing, retrying");
+                    continue;
+                }
+                Err(e) if is_duplicate_key(&e) => continue,
+                Err(e) => return Err(Error::backend(BACKEND, "increment collection version", e)),
+            };
+            let next = match d.get("next") {
+                Some(mongodb::bson::Bson::Int32(i)) => i64::from(*i),
+                _ => d
+                    .get_i64("next")
+                    .map_err(|e| Error::Corrupt(format!("counter: {e}")))?,
+            };
+            return u64::try_from(next - 1)
+                .map_err(|_| Error::Corrupt("counter below zero".into()));
+        }
+        Err(Error::backend(
+            BACKEND,
+            "increment collection version",
+            "the counter upsert kept colliding",
+        ))
+    }
+
+    async fn commit(&self, ns: &Namespace, row: &VersionRow) -> Result<CommitOutcome> {
+        let c = self.colls(ns).await?;
+        if self.use_transactions().await? {
+            self.commit_in_transaction(&c, row).await
+        } else {
+            self.commit_without_transaction(&c, row).await
+        }
+    }
+
+    async fn head(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>> {
+        let c = self.colls(ns).await?;
+        let d = c
+            .head
+            .find_one(doc! {"_id": id})
+            .await
+            .map_err(err("read head"))?;
+        d.as_ref().map(docs::read_head).transpose()
+    }
+
+    async fn version(&self, ns: &Namespace, id: &str, ov: u64) -> Result<Option<VersionRow>> {
+        let Ok(ov) = i64::try_from(ov) else {
+            return Ok(None);
+        };
+        let c = self.colls(ns).await?;
+        let d = c
+            .ver
+            .find_one(doc! {"id": id, "ov": ov})
+            .await
+            .map_err(err("read version"))?;
+        d.as_ref().map(|d| docs::read_version(d, "id")).transpose()
+    }
+
+    async fn version_as_of(&self, ns: &Namespace, id: &str, at: i64) -> Result<Option<VersionRow>> {
+        let c = self.colls(ns).await?;
+        let d = c
+            .ver
+            .find_one(doc! {"id": id, "at": {"$lte": at}})
+            .sort(doc! {"at": -1, "ov": -1})
+            .await
+            .map_err(err("read version as of"))?;
+        d.as_ref().map(|d| docs::read_version(d, "id")).transpose()
+    }
+
+    async fn list_heads(&self, ns: &Namespace, q: &HeadQuery) -> Result<Vec<HeadRow>> {
+        let c = self.colls(ns).await?;
+        let mut conditions = Vec::new();
+        if let Some(f) = &q.filter {
+            conditions.push(filter_doc::filter_doc(f));
+        }
+        if !q.include_deleted {
+            conditions.push(doc! {"deleted": false});
+        }
+        if let Some(after) = &q.after_id {
+            let Some(after_head) = self.head(ns, after).await? else {
+                return Ok(Vec::new());
+            };
+            conditions.push(filter_doc::after_doc(&q.sort, &after_head));
+        }
+        let filter = if conditions.is_empty() {
+            Document::new()
+        } else {
+            doc! {"$and": conditions}
+        };
+        let docs: Vec<Document> = c
+            .head
+            .find(filter)
+            .sort(filter_doc::sort_doc(&q.sort))
+            .limit(i64::try_from(q.limit).unwrap_or(i64::MAX))
+            .await
+            .map_err(err("list heads"))?
+            .try_collect()
+            .await
+            .map_err(err("list heads"))?;
+        docs.iter().map(docs::read_head).collect()
+    }
+}

@@ -1,0 +1,43 @@
+//! Indexes of a collection's head and version collections.
+
+use mongodb::bson::{doc, Document};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, IndexModel};
+
+use super::docs::meta_field;
+use crate::error::{Error, Result};
+
+fn model(keys: Document, unique: bool) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(IndexOptions::builder().unique(unique).build())
+        .build()
+}
+
+/// Creates (idempotently) the commit-point unique index, the time-travel and collection-version
+/// indexes, the listing indexes and one index per declared indexed property.
+pub async fn ensure_indexes(
+    head: &Collection<Document>,
+    ver: &Collection<Document>,
+    indexed_props: &[String],
+) -> Result<()> {
+    let ver_indexes = vec![
+        model(doc! {"id": 1, "ov": 1}, true),
+        model(doc! {"id": 1, "at": -1, "ov": -1}, false),
+        model(doc! {"cv": 1}, false),
+    ];
+    ver.create_indexes(ver_indexes)
+        .await
+        .map_err(|e| Error::backend("mongodb", "create version indexes", e))?;
+    let mut head_indexes = vec![
+        model(doc! {"at": 1, "_id": 1}, false),
+        model(doc! {"createdAt": 1, "_id": 1}, false),
+    ];
+    for prop in indexed_props {
+        head_indexes.push(model(doc! {meta_field(prop): 1, "_id": 1}, false));
+    }
+    head.create_indexes(head_indexes)
+        .await
+        .map_err(|e| Error::backend("mongodb", "create head indexes", e))?;
+    Ok(())
+}

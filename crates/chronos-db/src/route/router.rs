@@ -217,3 +217,26 @@ fn config_entries(config: &ChronosConfig) -> Vec<(EntryKey, &DatabaseEntry)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn routes_naming_one_connection_share_its_client() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = ChronosConfig::embedded(dir.path())
+            .with_tenant("a")
+            .with_tenant("b");
+        let router = Router::build(&config).await.expect("router");
+        let a = router
+            .resolve(&Route::tenant(DbType::Runtime, "a", "users"))
+            .expect("a");
+        let b = router
+            .resolve(&Route::tenant(DbType::Metadata, "b", "users"))
+            .expect("b");
+        assert!(Arc::ptr_eq(&a.index, &b.index));
+        assert_ne!(a.db_name, b.db_name);
+        assert_eq!(router.backends().index_conns().count(), 1);
+    }
+}

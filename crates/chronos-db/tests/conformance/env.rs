@@ -5,10 +5,16 @@ use chronos_db::{Chronos, ChronosConfig, Collection, DbType, Route};
 use serde_json::json;
 use tempfile::TempDir;
 
+#[path = "../support/servers.rs"]
+mod servers;
+pub use servers::servers;
+
 /// A running instance with tenants `tenant-a` and `tenant-b`, domain `healthcare`, and
 /// collection maps for `orders` (declared indexed props, required props).
 pub struct Env {
     pub chronos: Chronos,
+    /// `local`, `memory` or `s3`.
+    pub payloads: &'static str,
     _dir: TempDir,
 }
 
@@ -97,9 +103,13 @@ fn uuid_like() -> String {
     format!("{:x}{n:x}{:x}", nanos & 0xffff_ffff, std::process::id())
 }
 
-async fn start(config: ChronosConfig, dir: TempDir) -> Env {
+async fn start(config: ChronosConfig, dir: TempDir, payloads: &'static str) -> Env {
     let chronos = Chronos::init(config).await.expect("init");
-    Env { chronos, _dir: dir }
+    Env {
+        chronos,
+        payloads,
+        _dir: dir,
+    }
 }
 
 /// SQLite index + local-file payloads: the embedded default.
@@ -115,7 +125,7 @@ pub async fn sqlite_local_files() -> Option<Env> {
             ..Default::default()
         },
     );
-    Some(start(config, dir).await)
+    Some(start(config, dir, "local").await)
 }
 
 /// SQLite index + in-memory payloads.
@@ -131,40 +141,7 @@ pub async fn sqlite_memory_payloads() -> Option<Env> {
             ..Default::default()
         },
     );
-    Some(start(config, dir).await)
-}
-
-/// The test servers started by `scripts/test-servers.sh`, read from the environment.
-pub struct Servers {
-    pub mongo_uri: String,
-    pub s3: SpacesConnection,
-}
-
-/// The servers, or `None` when they are not running and not required. With
-/// `CHRONOS_REQUIRE_SERVERS=1` (set by `scripts/test.sh`) missing servers fail the test.
-pub fn servers() -> Option<Servers> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let found = (|| {
-        Some(Servers {
-            mongo_uri: var("CHRONOS_TEST_MONGO_URI")?,
-            s3: SpacesConnection {
-                endpoint: Some(var("CHRONOS_TEST_S3_ENDPOINT")?),
-                region: Some(var("CHRONOS_TEST_S3_REGION")?),
-                access_key: Some(var("CHRONOS_TEST_S3_ACCESS_KEY")?),
-                secret_key: Some(var("CHRONOS_TEST_S3_SECRET_KEY")?),
-                force_path_style: Some(true),
-                ..Default::default()
-            },
-        })
-    })();
-    if found.is_none() {
-        assert!(
-            var("CHRONOS_REQUIRE_SERVERS").is_none(),
-            "CHRONOS_REQUIRE_SERVERS is set but the CHRONOS_TEST_* server variables are not"
-        );
-        eprintln!("skipped: no test servers (run ./scripts/test.sh to start them)");
-    }
-    found
+    Some(start(config, dir, "memory").await)
 }
 
 async fn mongodb_s3(transactions: bool) -> Option<Env> {
@@ -178,7 +155,7 @@ async fn mongodb_s3(transactions: bool) -> Option<Env> {
         servers.s3,
         json!({"transactions": {"enabled": transactions}}),
     );
-    Some(start(config, dir).await)
+    Some(start(config, dir, "s3").await)
 }
 
 /// MongoDB (multi-document transactions) + S3.

@@ -49,6 +49,7 @@ macro_rules! conformance_suite {
                 bad_input::bad_list_queries_are_rejected,
                 bad_input::bad_routes_are_rejected,
                 bad_input::bad_projection_is_rejected,
+                versions::presigned_reads_point_at_the_payload,
             );
         }
     };

@@ -207,3 +207,42 @@ pub async fn stale_delete_conflicts(env: &Env) {
         .unwrap();
     assert!(!latest.deleted);
 }
+
+pub async fn presigned_reads_point_at_the_payload(env: &Env) {
+    let c = env.coll("files");
+    let w = c.create(json!({"doc": "report"}), meta()).await.unwrap();
+    let ttl = std::time::Duration::from_secs(300);
+    for bad in [
+        std::time::Duration::ZERO,
+        std::time::Duration::from_secs(8 * 24 * 3600),
+    ] {
+        let r = c.get_latest(&w.id, ReadOptions::presigned(bad)).await;
+        assert!(matches!(r, Err(Error::Validation(_))), "ttl {bad:?}: {r:?}");
+    }
+    let read = c.get_latest(&w.id, ReadOptions::presigned(ttl)).await;
+    let body = match env.payloads {
+        "memory" => {
+            assert!(matches!(read, Err(Error::Validation(_))), "{read:?}");
+            return;
+        }
+        "local" => std::fs::read(read.unwrap().unwrap().url.unwrap()).unwrap(),
+        _ => {
+            let url = read.unwrap().unwrap().url.unwrap();
+            let out = std::process::Command::new("curl")
+                .args(["-sf", &url])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "curl {url}: {out:?}");
+            out.stdout
+        }
+    };
+    let stored: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(stored["data"], json!({"doc": "report"}));
+    assert_eq!(stored["id"], json!(w.id));
+    let plain = c
+        .get_latest(&w.id, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(plain.url.is_none());
+}

@@ -1,0 +1,38 @@
+//! The test servers started by `scripts/test-servers.sh`, shared by the test binaries.
+
+#![allow(dead_code)]
+
+use chronos_db::config::SpacesConnection;
+
+/// The servers' addresses and credentials, read from the environment.
+pub struct Servers {
+    pub mongo_uri: String,
+    pub s3: SpacesConnection,
+}
+
+/// The servers, or `None` when they are not running and not required. With
+/// `CHRONOS_REQUIRE_SERVERS=1` (set by `scripts/test.sh`) missing servers fail the test.
+pub fn servers() -> Option<Servers> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let found = (|| {
+        Some(Servers {
+            mongo_uri: var("CHRONOS_TEST_MONGO_URI")?,
+            s3: SpacesConnection {
+                endpoint: Some(var("CHRONOS_TEST_S3_ENDPOINT")?),
+                region: Some(var("CHRONOS_TEST_S3_REGION")?),
+                access_key: Some(var("CHRONOS_TEST_S3_ACCESS_KEY")?),
+                secret_key: Some(var("CHRONOS_TEST_S3_SECRET_KEY")?),
+                force_path_style: Some(true),
+                ..Default::default()
+            },
+        })
+    })();
+    if found.is_none() {
+        assert!(
+            var("CHRONOS_REQUIRE_SERVERS").is_none(),
+            "CHRONOS_REQUIRE_SERVERS is set but the CHRONOS_TEST_* server variables are not"
+        );
+        eprintln!("skipped: no test servers (run ./scripts/test.sh to start them)");
+    }
+    found
+}

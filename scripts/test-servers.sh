@@ -75,6 +75,7 @@ export CHRONOS_TEST_S3_ACCESS_KEY="$S3_ACCESS_KEY"
 export CHRONOS_TEST_S3_SECRET_KEY="$S3_SECRET_KEY"
 export CHRONOS_TEST_S3_PID_FILE="$RUN/seaweedfs.pid"
 ENV
+    write_quickstart_config "$mongo" "$s3"
     wait_for secantusdb "$VENV/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', $mongo), 1)"
     # Ready once a signed HEAD of every bucket answers 200.
     local b
@@ -84,6 +85,27 @@ ENV
             http://127.0.0.1:$s3/$b) == 200 ]]"
     done
     echo "test-servers: S3 on 127.0.0.1:$s3, MongoDB wire protocol on 127.0.0.1:$mongo"
+}
+
+# A configuration for the quickstart example against these servers, with a fresh database
+# prefix each start.
+write_quickstart_config() {
+    local mongo="$1" s3="$2" p="qs$(date +%s)"
+    cat > "$RUN/chronos.json" <<JSON
+{
+  "dbConnections": {"mongo": {"mongoUri": "mongodb://127.0.0.1:$mongo/?directConnection=true"}},
+  "spacesConnections": {"seaweedfs": {"endpoint": "http://127.0.0.1:$s3", "region": "us-east-1",
+    "accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY", "forcePathStyle": true}},
+  "databases": {
+    "runtime": {"tenantDatabases": [
+      {"tenantId": "tenant-a", "dbConnRef": "mongo", "spaceConnRef": "seaweedfs",
+       "bucket": "chronos-test-a", "dbName": "${p}_runtime_tenant_a"},
+      {"tenantId": "tenant-b", "dbConnRef": "mongo", "spaceConnRef": "seaweedfs",
+       "bucket": "chronos-test-b", "dbName": "${p}_runtime_tenant_b"}
+    ]}
+  }
+}
+JSON
 }
 
 stop() {

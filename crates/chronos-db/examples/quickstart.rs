@@ -2,7 +2,9 @@
 //! create, update, conflict, time travel, list, delete, and print what happened.
 //!
 //! Run: `cargo run --example quickstart [DATA_DIR]` (default `target/chronos-quickstart`, wiped
-//! first so every run starts fresh).
+//! first so every run starts fresh), or `cargo run --example quickstart -- --config FILE` with a
+//! JSON configuration that has runtime databases for `tenant-a` and `tenant-b` (for the test
+//! servers: `scripts/test-servers.sh start` writes `target/test-servers/chronos.json`).
 
 #![allow(clippy::print_stdout)]
 
@@ -18,17 +20,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
-    let dir = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "target/chronos-quickstart".to_string());
-    if std::path::Path::new(&dir).exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    let config = ChronosConfig::embedded(&dir)
-        .with_tenant("tenant-a")
-        .with_tenant("tenant-b");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = match args.as_slice() {
+        [flag, file] if flag == "--config" => {
+            println!("chronos-db with the configuration in {file}");
+            ChronosConfig::from_json_file(file)?
+        }
+        _ => {
+            let dir = args
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "target/chronos-quickstart".to_string());
+            if std::path::Path::new(&dir).exists() {
+                std::fs::remove_dir_all(&dir)?;
+            }
+            println!("chronos-db on the embedded default, data in {dir}/");
+            ChronosConfig::embedded(&dir)
+                .with_tenant("tenant-a")
+                .with_tenant("tenant-b")
+        }
+    };
     let chronos = Chronos::init(config).await?;
-    println!("chronos-db on the embedded default, data in {dir}/");
+    for backend in chronos.health().await.backends {
+        println!(
+            "backend {:?} {} {} ({}): {} in {:?}",
+            backend.role,
+            backend.kind,
+            backend.connection,
+            backend.target,
+            if backend.ok { "ok" } else { "DOWN" },
+            backend.latency
+        );
+    }
 
     let users = chronos.with(Route::tenant(DbType::Runtime, "tenant-a", "users"))?;
     println!(

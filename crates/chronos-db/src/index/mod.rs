@@ -116,4 +116,19 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
 
     /// Heads matching a query, in order.
     async fn list_heads(&self, ns: &Namespace, query: &HeadQuery) -> Result<Vec<HeadRow>>;
+
+    /// Takes the lock `name` of the collection for `owner` until `expires_at` (microseconds)
+    /// unless another owner holds it unexpired. Returns whether it was taken. The same owner
+    /// may take it again to extend it.
+    async fn try_lock(
+        &self,
+        ns: &Namespace,
+        name: &str,
+        owner: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool>;
+
+    /// Releases the lock `name` if `owner` holds it.
+    async fn unlock(&self, ns: &Namespace, name: &str, owner: &str) -> Result<()>;
 }

@@ -3,6 +3,7 @@
 
 mod envelope;
 mod list;
+mod lock;
 mod props;
 mod read;
 mod write;
@@ -15,6 +16,7 @@ use crate::index::{HeadRow, IndexStore, Namespace};
 use crate::names;
 use crate::route::Target;
 
+pub use lock::{CollectionLock, MAX_LOCK_TTL};
 pub use props::IndexPolicy;
 
 /// One collection of one route: create, update, delete, read, time-travel and list records.

@@ -90,3 +90,65 @@ pub async fn concurrent_creates_get_distinct_cvs(env: &Env) {
     }
     assert_eq!(cvs.len(), 64);
 }
+
+pub async fn collection_locks_have_one_holder(env: &Env) {
+    use std::time::Duration;
+    let c = env.coll("jobs");
+    let other = env.coll("jobs");
+    let mut held = c
+        .try_lock("nightly", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(other
+        .try_lock("nightly", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .is_none());
+    // Another lock name and another collection are independent.
+    let side = other
+        .try_lock("hourly", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let elsewhere = env
+        .coll("reports")
+        .try_lock("nightly", Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(elsewhere.is_some());
+    assert!(held.extend(Duration::from_secs(60)).await.unwrap());
+    held.release().await.unwrap();
+    side.release().await.unwrap();
+    let short = other
+        .try_lock("nightly", Duration::from_millis(50))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    // Expired: someone else may take it, and the old holder can no longer extend it.
+    let mut taken = c
+        .try_lock("nightly", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut short = short;
+    assert!(!short.extend(Duration::from_secs(30)).await.unwrap());
+    short.release().await.unwrap();
+    assert!(other
+        .try_lock("nightly", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(taken.extend(Duration::from_secs(5)).await.unwrap());
+    for bad in [Duration::ZERO, Duration::from_secs(2 * 24 * 3600)] {
+        assert!(matches!(
+            c.try_lock("x", bad).await,
+            Err(Error::Validation(_))
+        ));
+    }
+    assert!(matches!(
+        c.try_lock("../x", Duration::from_secs(1)).await,
+        Err(Error::Validation(_))
+    ));
+}

@@ -43,6 +43,7 @@ macro_rules! conformance_suite {
                 isolation::unconfigured_routes_are_errors,
                 concurrency::eight_writers_on_one_record_lose_no_update,
                 concurrency::concurrent_creates_get_distinct_cvs,
+                concurrency::collection_locks_have_one_holder,
                 bad_input::bad_ids_are_rejected_and_change_nothing,
                 bad_input::bad_payloads_are_rejected_and_change_nothing,
                 bad_input::required_indexed_props_are_enforced,

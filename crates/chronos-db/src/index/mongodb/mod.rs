@@ -73,10 +73,11 @@ fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
 }
 
 /// Collections of one namespace.
-struct Colls {
-    head: Collection<Document>,
-    ver: Collection<Document>,
-    counter: Collection<Document>,
+pub(crate) struct Colls {
+    pub(crate) head: Collection<Document>,
+    pub(crate) ver: Collection<Document>,
+    pub(crate) counter: Collection<Document>,
+    pub(crate) locks: Collection<Document>,
 }
 
 impl MongoIndex {
@@ -123,11 +124,12 @@ impl MongoIndex {
             head: db.collection(&format!("{}_head", ns.collection)),
             ver: db.collection(&format!("{}_ver", ns.collection)),
             counter: db.collection(&format!("{}_counter", ns.collection)),
+            locks: db.collection(&format!("{}_locks", ns.collection)),
         };
         let key = (ns.db_name.clone(), ns.collection.clone());
         let mut ensured = self.ensured.lock().await;
         if !ensured.contains(&key) {
-            schema::ensure_indexes(&colls.head, &colls.ver, &ns.indexed_props).await?;
+            schema::ensure_indexes(&colls, &ns.indexed_props).await?;
             ensured.insert(key);
             debug!(db = %ns.db_name, collection = %ns.collection, "mongodb indexes ensured");
         }
@@ -433,5 +435,37 @@ impl IndexStore for MongoIndex {
             .await
             .map_err(err("list heads"))?;
         docs.iter().map(docs::read_head).collect()
+    }
+
+    async fn try_lock(
+        &self,
+        ns: &Namespace,
+        name: &str,
+        owner: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool> {
+        let c = self.colls(ns).await?;
+        // expiresAt is a BSON date so the TTL index removes abandoned locks; the owner check
+        // below does not wait for the TTL monitor, which runs only once a minute.
+        let expires = mongodb::bson::DateTime::from_millis(expires_at / 1000);
+        let now = mongodb::bson::DateTime::from_millis(now / 1000);
+        let filter = doc! {"_id": name, "$or": [{"owner": owner}, {"expiresAt": {"$lte": now}}]};
+        let update = doc! {"$set": {"owner": owner, "expiresAt": expires}};
+        match c.locks.update_one(filter, update).upsert(true).await {
+            Ok(_) => Ok(true),
+            // Held by someone else: the upsert's insert collided with their document.
+            Err(e) if is_duplicate_key(&e) => Ok(false),
+            Err(e) => Err(Error::backend(BACKEND, "take lock", e)),
+        }
+    }
+
+    async fn unlock(&self, ns: &Namespace, name: &str, owner: &str) -> Result<()> {
+        let c = self.colls(ns).await?;
+        c.locks
+            .delete_one(doc! {"_id": name, "owner": owner})
+            .await
+            .map(|_| ())
+            .map_err(err("release lock"))
     }
 }

@@ -2,9 +2,11 @@
 
 use mongodb::bson::{doc, Document};
 use mongodb::options::IndexOptions;
-use mongodb::{Collection, IndexModel};
+use mongodb::IndexModel;
+use std::time::Duration;
 
 use super::docs::meta_field;
+use super::Colls;
 use crate::error::{Error, Result};
 
 fn model(keys: Document, unique: bool) -> IndexModel {
@@ -16,11 +18,8 @@ fn model(keys: Document, unique: bool) -> IndexModel {
 
 /// Creates (idempotently) the commit-point unique index, the time-travel and collection-version
 /// indexes, the listing indexes and one index per declared indexed property.
-pub async fn ensure_indexes(
-    head: &Collection<Document>,
-    ver: &Collection<Document>,
-    indexed_props: &[String],
-) -> Result<()> {
+pub async fn ensure_indexes(colls: &Colls, indexed_props: &[String]) -> Result<()> {
+    let (head, ver) = (&colls.head, &colls.ver);
     let ver_indexes = vec![
         model(doc! {"id": 1, "ov": 1}, true),
         model(doc! {"id": 1, "at": -1, "ov": -1}, false),
@@ -39,5 +38,18 @@ pub async fn ensure_indexes(
     head.create_indexes(head_indexes)
         .await
         .map_err(|e| Error::backend("mongodb", "create head indexes", e))?;
+    let ttl = IndexModel::builder()
+        .keys(doc! {"expiresAt": 1})
+        .options(
+            IndexOptions::builder()
+                .expire_after(Duration::from_secs(0))
+                .build(),
+        )
+        .build();
+    colls
+        .locks
+        .create_index(ttl)
+        .await
+        .map_err(|e| Error::backend("mongodb", "create lock TTL index", e))?;
     Ok(())
 }

@@ -11,6 +11,8 @@ pub struct Tables {
     pub head: String,
     /// `"<coll>_ver"`
     pub ver: String,
+    /// `"<coll>_locks"`
+    pub locks: String,
     prefix: String,
 }
 
@@ -20,6 +22,7 @@ impl Tables {
         Tables {
             head: format!("\"{collection}_head\""),
             ver: format!("\"{collection}_ver\""),
+            locks: format!("\"{collection}_locks\""),
             prefix: collection.to_string(),
         }
     }
@@ -73,6 +76,11 @@ pub fn ensure_collection(
             actor TEXT NOT NULL,
             reason TEXT NOT NULL
         ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS {locks} (
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS {head_at} ON {head}(at, id);
         CREATE INDEX IF NOT EXISTS {head_created} ON {head}(created_at, id);
         ",
@@ -82,6 +90,7 @@ pub fn ensure_collection(
         ver_cv = t.index_name("ver_cv"),
         head_at = t.index_name("head_at"),
         head_created = t.index_name("head_created"),
+        locks = t.locks,
     );
     for prop in indexed_props {
         ddl.push_str(&format!(

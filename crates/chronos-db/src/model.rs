@@ -26,6 +26,9 @@ pub struct Item {
     pub actor: String,
     /// Why this version was written.
     pub reason: String,
+    /// Enrichment functions that produced this version (provenance; empty for plain writes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub function_ids: Vec<String>,
     /// Where the payload can be fetched directly, when `ReadOptions::presign` was set: a
     /// presigned GET URL on S3, the file path for local files.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -112,6 +112,17 @@ pub fn check_prop_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks an enrichment function id: 1 to 128 printable ASCII characters without spaces
+/// (e.g. `enricher@v1`, `nlp/tagger:2.1`).
+pub fn check_function_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 128 || !id.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(format!(
+            "function id {id:?} must be 1 to 128 printable ASCII characters without spaces"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

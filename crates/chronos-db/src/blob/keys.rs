@@ -17,3 +17,8 @@ pub fn alternate_version_key(
 ) -> String {
     format!("{db_name}/{collection}/{id}/v{ov}/item-{nonce}.json")
 }
+
+/// The prefix of every payload of a record: `<dbName>/<collection>/<id>/`.
+pub fn record_prefix(db_name: &str, collection: &str, id: &str) -> String {
+    format!("{db_name}/{collection}/{id}/")
+}

@@ -4,7 +4,7 @@
 mod keys;
 pub mod s3;
 
-pub use keys::{alternate_version_key, version_key};
+pub use keys::{alternate_version_key, record_prefix, version_key};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -149,6 +149,29 @@ impl BlobStore {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(Error::backend(BACKEND, format!("delete {key}"), e)),
         }
+    }
+
+    /// Deletes every object under `prefix` (a directory-like key prefix ending in `/`).
+    /// Returns how many were removed.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<u64> {
+        let keys = self.list(prefix).await?;
+        for key in &keys {
+            self.delete(key).await?;
+        }
+        Ok(keys.len() as u64)
+    }
+
+    /// Every key under `prefix`.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        use futures::TryStreamExt;
+        let path = Self::path(prefix.trim_end_matches('/'))?;
+        let metas: Vec<object_store::ObjectMeta> = self
+            .store
+            .list(Some(&path))
+            .try_collect()
+            .await
+            .map_err(|e| Error::backend(BACKEND, format!("list {prefix}"), e))?;
+        Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
     }
 
     /// A URL a client can GET the object from: a presigned URL valid for `ttl` on S3, the

@@ -71,6 +71,25 @@ pub enum CommitOutcome {
     Missing,
 }
 
+/// An entry of the audit log kept in each index database (`chronos_audit`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEntry {
+    /// When, in microseconds since the Unix epoch.
+    pub at: i64,
+    /// Collection.
+    pub collection: String,
+    /// Record id.
+    pub id: String,
+    /// What was done, e.g. `erase`.
+    pub action: String,
+    /// Who did it.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+    /// Details (e.g. how many versions and blobs were removed).
+    pub detail: Value,
+}
+
 /// A listing of heads, already validated by the caller.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeadQuery {
@@ -116,6 +135,33 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
 
     /// Heads matching a query, in order.
     async fn list_heads(&self, ns: &Namespace, query: &HeadQuery) -> Result<Vec<HeadRow>>;
+
+    /// The latest version of a record whose collection version is at most `cv`.
+    async fn version_at_cv(&self, ns: &Namespace, id: &str, cv: u64) -> Result<Option<VersionRow>>;
+
+    /// Every version of a record, oldest first.
+    async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>>;
+
+    /// Removes versions `ovs` of a record, never the one its head points at. Returns the rows
+    /// removed.
+    async fn delete_versions(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        ovs: &[u64],
+    ) -> Result<Vec<VersionRow>>;
+
+    /// Removes a record's head and every version. Returns the version rows removed.
+    async fn erase(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>>;
+
+    /// Collections that have records in an index database.
+    async fn collections(&self, db_name: &str) -> Result<Vec<String>>;
+
+    /// Appends to the audit log of an index database.
+    async fn append_audit(&self, db_name: &str, entry: &AuditEntry) -> Result<()>;
+
+    /// The audit log of one collection, oldest first.
+    async fn audit_log(&self, db_name: &str, collection: &str) -> Result<Vec<AuditEntry>>;
 
     /// Takes the lock `name` of the collection for `owner` until `expires_at` (microseconds)
     /// unless another owner holds it unexpired. Returns whether it was taken. The same owner

@@ -25,6 +25,9 @@ pub struct Envelope {
     pub actor: String,
     /// Why.
     pub reason: String,
+    /// Enrichment functions that produced this version.
+    #[serde(default, rename = "functionIds", skip_serializing_if = "Vec::is_empty")]
+    pub function_ids: Vec<String>,
     /// The record.
     pub data: Value,
 }

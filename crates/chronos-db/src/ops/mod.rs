@@ -1,11 +1,15 @@
 //! The collection handle returned by `Chronos::with`: the version protocol, with no
 //! backend-specific code.
 
+mod enrich;
 mod envelope;
+mod erase;
 mod list;
 mod lock;
+mod merge;
 mod props;
 mod read;
+mod restore;
 mod write;
 
 use std::sync::Arc;
@@ -16,8 +20,11 @@ use crate::index::{HeadRow, IndexStore, Namespace};
 use crate::names;
 use crate::route::Target;
 
+pub use enrich::EnrichMeta;
+pub use erase::EraseReport;
 pub use lock::{CollectionLock, MAX_LOCK_TTL};
 pub use props::IndexPolicy;
+pub use restore::{RestoreAction, RestoreOptions, RestoreReport, RestoreTarget};
 
 /// One collection of one route: create, update, delete, read, time-travel and list records.
 ///
@@ -74,11 +81,16 @@ impl Collection {
 
     /// The head of a live (not deleted) record, checked against the caller's expected ov.
     async fn live_head(&self, id: &str, expected_ov: u64) -> Result<HeadRow> {
-        let head = self
-            .index()
-            .head(&self.inner.ns, id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("{}/{id} does not exist", self.name())))?;
+        let head = self.live_head_any(id).await?;
+        if head.latest.ov != expected_ov {
+            return Err(self.conflict(id, expected_ov, head.latest.ov));
+        }
+        Ok(head)
+    }
+
+    /// The head of a live (not deleted) record, whatever its ov.
+    async fn live_head_any(&self, id: &str) -> Result<HeadRow> {
+        let head = self.existing_head(id).await?;
         if head.latest.deleted {
             return Err(Error::NotFound(format!(
                 "{}/{id} is deleted (ov {}); restore it before writing",
@@ -86,10 +98,15 @@ impl Collection {
                 head.latest.ov
             )));
         }
-        if head.latest.ov != expected_ov {
-            return Err(self.conflict(id, expected_ov, head.latest.ov));
-        }
         Ok(head)
+    }
+
+    /// The head of a record that exists (deleted or not).
+    async fn existing_head(&self, id: &str) -> Result<HeadRow> {
+        self.index()
+            .head(&self.inner.ns, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("{}/{id} does not exist", self.name())))
     }
 
     fn conflict(&self, id: &str, expected: u64, current: u64) -> Error {

@@ -76,6 +76,7 @@ impl Collection {
             data: env.data,
             actor: env.actor,
             reason: env.reason,
+            function_ids: env.function_ids,
             url: None,
         })
     }

@@ -20,12 +20,14 @@ use crate::index::{CommitOutcome, HeadRow, VersionRow};
 use crate::model::{WriteMeta, WriteResult};
 
 /// What a new version will hold.
-struct NewVersion<'a> {
-    id: &'a str,
-    prev: Option<&'a HeadRow>,
-    data: Value,
-    deleted: bool,
-    meta: WriteMeta,
+pub(super) struct NewVersion<'a> {
+    pub id: &'a str,
+    pub prev: Option<&'a HeadRow>,
+    pub data: Value,
+    pub deleted: bool,
+    pub meta: WriteMeta,
+    /// Enrichment functions that produced this version (provenance).
+    pub function_ids: Vec<String>,
 }
 
 fn micros(at: DateTime<Utc>) -> i64 {
@@ -68,6 +70,7 @@ impl Collection {
             data,
             deleted: false,
             meta,
+            function_ids: Vec::new(),
         })
         .await
     }
@@ -90,19 +93,26 @@ impl Collection {
             data,
             deleted: false,
             meta,
+            function_ids: Vec::new(),
         })
         .await
     }
 
-    /// Logically deletes a record: a new version marked deleted, holding the last data. History
-    /// stays readable; `get_latest` then returns an item with `deleted: true`.
+    /// Deletes a record. By default (`logicalDelete.enabled`) a new version marked deleted,
+    /// holding the last data: history stays readable and `get_latest` returns an item with
+    /// `deleted: true`. With `logicalDelete.enabled: false` the record is erased for good
+    /// (see [`Collection::erase`]) and the result carries its last ov.
     pub async fn delete(&self, id: &str, expected_ov: u64, meta: WriteMeta) -> Result<WriteResult> {
         check_id(id)?;
-        if !self.inner.logical_delete {
-            return Err(Error::Validation(
-                "logicalDelete is disabled for this instance and hard erase is not available yet"
-                    .into(),
-            ));
+        if !self.logical_delete() {
+            let head = self.live_head(id, expected_ov).await?;
+            self.erase(id, expected_ov, meta).await?;
+            return Ok(WriteResult {
+                id: id.to_string(),
+                ov: expected_ov,
+                cv: head.latest.cv,
+                at: Utc::now(),
+            });
         }
         let head = self.live_head(id, expected_ov).await?;
         let last = self.load(&head.latest).await?;
@@ -112,11 +122,12 @@ impl Collection {
             data: last.data,
             deleted: true,
             meta,
+            function_ids: Vec::new(),
         })
         .await
     }
 
-    fn check_record(&self, data: &Value) -> Result<()> {
+    pub(super) fn check_record(&self, data: &Value) -> Result<()> {
         check_payload(data)?;
         self.inner
             .policy
@@ -124,7 +135,7 @@ impl Collection {
     }
 
     /// Puts the blob and commits the version row of `v`.
-    async fn append(&self, v: NewVersion<'_>) -> Result<WriteResult> {
+    pub(super) async fn append(&self, v: NewVersion<'_>) -> Result<WriteResult> {
         let ns = &self.inner.ns;
         let ov = v.prev.map_or(0, |h| h.latest.ov + 1);
         let cv = self.index().next_cv(ns).await?;
@@ -138,6 +149,7 @@ impl Collection {
             deleted: v.deleted,
             actor: v.meta.actor,
             reason: v.meta.reason,
+            function_ids: v.function_ids,
             data: v.data,
         };
         let bytes = envelope.to_bytes()?;

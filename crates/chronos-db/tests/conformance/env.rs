@@ -13,6 +13,8 @@ pub use servers::servers;
 /// collection maps for `orders` (declared indexed props, required props).
 pub struct Env {
     pub chronos: Chronos,
+    /// The configuration `chronos` runs with, to start variants of it.
+    pub config: ChronosConfig,
     /// `local`, `memory` or `s3`.
     pub payloads: &'static str,
     _dir: TempDir,
@@ -24,6 +26,16 @@ impl Env {
         self.chronos
             .with(Route::tenant(DbType::Runtime, tenant, collection))
             .expect("configured tenant route")
+    }
+
+    /// Another instance on the same databases with top-level configuration keys replaced.
+    pub async fn variant(&self, changes: serde_json::Value) -> Chronos {
+        let mut json = serde_json::to_value(&self.config).expect("config to JSON");
+        if let (Some(c), Some(e)) = (json.as_object_mut(), changes.as_object()) {
+            c.extend(e.clone());
+        }
+        let config = ChronosConfig::from_json_value(json).expect("variant config is valid");
+        Chronos::init(config).await.expect("variant init")
     }
 
     /// `tenant-a`'s runtime collection.
@@ -104,9 +116,10 @@ fn uuid_like() -> String {
 }
 
 async fn start(config: ChronosConfig, dir: TempDir, payloads: &'static str) -> Env {
-    let chronos = Chronos::init(config).await.expect("init");
+    let chronos = Chronos::init(config.clone()).await.expect("init");
     Env {
         chronos,
+        config,
         payloads,
         _dir: dir,
     }

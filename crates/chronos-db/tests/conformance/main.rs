@@ -6,6 +6,7 @@
 mod bad_input;
 mod concurrency;
 mod env;
+mod history;
 mod isolation;
 mod listing;
 mod time_travel;
@@ -51,6 +52,13 @@ macro_rules! conformance_suite {
                 bad_input::bad_routes_are_rejected,
                 bad_input::bad_projection_is_rejected,
                 versions::presigned_reads_point_at_the_payload,
+                history::enrich_merges_deeply_and_records_provenance,
+                history::enrich_is_conflict_checked,
+                history::restore_object_appends_the_target_state,
+                history::restore_collection_rewinds_every_record,
+                history::restore_collection_resumes_in_steps,
+                history::erase_removes_every_version_and_is_audited,
+                history::delete_erases_when_logical_delete_is_off,
             );
         }
     };

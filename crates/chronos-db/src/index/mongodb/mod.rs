@@ -29,7 +29,7 @@ use mongodb::{Client, ClientSession, Collection};
 use tokio::sync::{Mutex, OnceCell};
 use tracing::{debug, info};
 
-use super::{CommitOutcome, HeadQuery, HeadRow, IndexStore, Namespace, VersionRow};
+use super::{AuditEntry, CommitOutcome, HeadQuery, HeadRow, IndexStore, Namespace, VersionRow};
 use crate::error::{Error, Result};
 
 const BACKEND: &str = "mongodb";
@@ -467,5 +467,128 @@ impl IndexStore for MongoIndex {
             .await
             .map(|_| ())
             .map_err(err("release lock"))
+    }
+
+    async fn version_at_cv(&self, ns: &Namespace, id: &str, cv: u64) -> Result<Option<VersionRow>> {
+        let c = self.colls(ns).await?;
+        let cv = i64::try_from(cv).unwrap_or(i64::MAX);
+        let d = c
+            .ver
+            .find_one(doc! {"id": id, "cv": {"$lte": cv}})
+            .sort(doc! {"ov": -1})
+            .await
+            .map_err(err("read version at cv"))?;
+        d.as_ref().map(|d| docs::read_version(d, "id")).transpose()
+    }
+
+    async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
+        let c = self.colls(ns).await?;
+        let found: Vec<Document> = c
+            .ver
+            .find(doc! {"id": id})
+            .sort(doc! {"ov": 1})
+            .await
+            .map_err(err("read versions"))?
+            .try_collect()
+            .await
+            .map_err(err("read versions"))?;
+        found.iter().map(|d| docs::read_version(d, "id")).collect()
+    }
+
+    async fn delete_versions(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        ovs: &[u64],
+    ) -> Result<Vec<VersionRow>> {
+        let Some(head) = self.head(ns, id).await? else {
+            return Ok(Vec::new());
+        };
+        let doomed: Vec<i64> = ovs
+            .iter()
+            .filter(|ov| **ov < head.latest.ov)
+            .filter_map(|ov| i64::try_from(*ov).ok())
+            .collect();
+        if doomed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.colls(ns).await?;
+        let filter = doc! {"id": id, "ov": {"$in": &doomed}};
+        let found: Vec<Document> = c
+            .ver
+            .find(filter.clone())
+            .await
+            .map_err(err("read versions to delete"))?
+            .try_collect()
+            .await
+            .map_err(err("read versions to delete"))?;
+        c.ver
+            .delete_many(filter)
+            .await
+            .map_err(err("delete versions"))?;
+        found.iter().map(|d| docs::read_version(d, "id")).collect()
+    }
+
+    async fn erase(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
+        let removed = self.versions(ns, id).await?;
+        let c = self.colls(ns).await?;
+        // The head goes first, so listings and reads stop seeing the record at once.
+        c.head
+            .delete_one(doc! {"_id": id})
+            .await
+            .map_err(err("erase head"))?;
+        c.ver
+            .delete_many(doc! {"id": id})
+            .await
+            .map_err(err("erase versions"))?;
+        Ok(removed)
+    }
+
+    async fn collections(&self, db_name: &str) -> Result<Vec<String>> {
+        let names = self
+            .client
+            .database(db_name)
+            .list_collection_names()
+            .await
+            .map_err(err("list collections"))?;
+        let mut out: Vec<String> = names
+            .iter()
+            .filter_map(|n| n.strip_suffix("_head").map(str::to_string))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    async fn append_audit(&self, db_name: &str, entry: &AuditEntry) -> Result<()> {
+        let d = mongodb::bson::to_document(entry)
+            .map_err(|e| Error::backend(BACKEND, "encode audit entry", e))?;
+        self.client
+            .database(db_name)
+            .collection::<Document>("chronos_audit")
+            .insert_one(d)
+            .await
+            .map(|_| ())
+            .map_err(err("append audit entry"))
+    }
+
+    async fn audit_log(&self, db_name: &str, collection: &str) -> Result<Vec<AuditEntry>> {
+        let found: Vec<Document> = self
+            .client
+            .database(db_name)
+            .collection::<Document>("chronos_audit")
+            .find(doc! {"collection": collection})
+            .sort(doc! {"_id": 1})
+            .await
+            .map_err(err("read audit log"))?
+            .try_collect()
+            .await
+            .map_err(err("read audit log"))?;
+        found
+            .into_iter()
+            .map(|d| {
+                mongodb::bson::from_document(d)
+                    .map_err(|e| Error::Corrupt(format!("audit entry: {e}")))
+            })
+            .collect()
     }
 }

@@ -5,6 +5,7 @@
 //! busy timeout, so several processes may share them.
 
 mod filter_sql;
+mod history;
 mod rows;
 mod schema;
 
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use super::{CommitOutcome, HeadQuery, HeadRow, IndexStore, Namespace, VersionRow};
+use super::{AuditEntry, CommitOutcome, HeadQuery, HeadRow, IndexStore, Namespace, VersionRow};
 use crate::error::{Error, Result};
 
 const BACKEND: &str = "sqlite";
@@ -65,7 +66,7 @@ impl SqliteIndex {
             .map_err(backend_err("set busy timeout"))?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             .map_err(backend_err("set pragmas"))?;
-        schema::ensure_counters(&conn).map_err(backend_err("create counters table"))?;
+        schema::ensure_db_tables(&conn).map_err(backend_err("create database tables"))?;
         let db = Arc::new(Db {
             conn: Mutex::new(conn),
             ensured: Mutex::new(HashSet::new()),
@@ -76,6 +77,21 @@ impl SqliteIndex {
 
     /// Runs `f` on the namespace's connection in a blocking thread, after making sure the
     /// collection's tables exist.
+    /// Runs `f` on the connection of database `db_name` in a blocking thread.
+    async fn run_db<T, F>(&self, db_name: &str, operation: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let db = self.db(db_name)?;
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.conn.lock().map_err(|_| poisoned())?;
+            f(&mut conn).map_err(backend_err(operation))
+        })
+        .await
+        .map_err(|e| Error::backend(BACKEND, operation, e))?
+    }
+
     async fn run<T, F>(&self, ns: &Namespace, operation: &'static str, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -270,6 +286,65 @@ impl IndexStore for SqliteIndex {
                 rusqlite::params![name, owner],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn version_at_cv(&self, ns: &Namespace, id: &str, cv: u64) -> Result<Option<VersionRow>> {
+        let id = id.to_string();
+        let cv = i64::try_from(cv).unwrap_or(i64::MAX);
+        self.run(ns, "read version at cv", move |conn, t| {
+            history::version_at_cv(conn, t, &id, cv)
+        })
+        .await
+    }
+
+    async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
+        let id = id.to_string();
+        self.run(ns, "read versions", move |conn, t| {
+            history::versions(conn, t, &id)
+        })
+        .await
+    }
+
+    async fn delete_versions(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        ovs: &[u64],
+    ) -> Result<Vec<VersionRow>> {
+        let (id, ovs) = (id.to_string(), ovs.to_vec());
+        self.run(ns, "delete versions", move |conn, t| {
+            history::delete_versions(conn, t, &id, &ovs)
+        })
+        .await
+    }
+
+    async fn erase(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
+        let id = id.to_string();
+        self.run(ns, "erase record", move |conn, t| {
+            history::erase(conn, t, &id)
+        })
+        .await
+    }
+
+    async fn collections(&self, db_name: &str) -> Result<Vec<String>> {
+        self.run_db(db_name, "list collections", history::collections)
+            .await
+    }
+
+    async fn append_audit(&self, db_name: &str, entry: &AuditEntry) -> Result<()> {
+        let entry = entry.clone();
+        self.run_db(db_name, "append audit entry", move |conn| {
+            history::append_audit(conn, &entry)
+        })
+        .await
+    }
+
+    async fn audit_log(&self, db_name: &str, collection: &str) -> Result<Vec<AuditEntry>> {
+        let collection = collection.to_string();
+        self.run_db(db_name, "read audit log", move |conn| {
+            history::audit_log(conn, &collection)
         })
         .await
     }

@@ -32,13 +32,25 @@ impl Tables {
     }
 }
 
-/// Creates the shared collection-version counter table.
-pub fn ensure_counters(conn: &Connection) -> rusqlite::Result<()> {
+/// Creates the tables shared by a database's collections: collection-version counters and the
+/// audit log.
+pub fn ensure_db_tables(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS chronos_counters (
             collection TEXT PRIMARY KEY,
             next_cv INTEGER NOT NULL
-        ) WITHOUT ROWID;",
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS chronos_audit (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            collection TEXT NOT NULL,
+            id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            detail TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS chronos_audit_collection ON chronos_audit(collection, seq);",
     )
 }
 

@@ -1,0 +1,141 @@
+//! History maintenance on SQLite: versions by collection version, pruning, erasure, the list of
+//! collections and the audit log.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::rows::{self, VERSION_COLUMNS};
+use super::schema::Tables;
+use crate::index::{AuditEntry, VersionRow};
+
+/// The latest version of `id` with `cv <= cv`.
+pub fn version_at_cv(
+    conn: &Connection,
+    t: &Tables,
+    id: &str,
+    cv: i64,
+) -> rusqlite::Result<Option<VersionRow>> {
+    conn.query_row(
+        &format!(
+            "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 AND cv <= ?2 ORDER BY ov DESC LIMIT 1",
+            t.ver
+        ),
+        params![id, cv],
+        rows::read_version,
+    )
+    .optional()
+}
+
+/// Every version of `id`, oldest first.
+pub fn versions(conn: &Connection, t: &Tables, id: &str) -> rusqlite::Result<Vec<VersionRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 ORDER BY ov",
+        t.ver
+    ))?;
+    let rows = stmt.query_map([id], rows::read_version)?;
+    rows.collect()
+}
+
+/// Deletes versions `ovs` of `id` below its head's ov, in one transaction; returns them.
+pub fn delete_versions(
+    conn: &mut Connection,
+    t: &Tables,
+    id: &str,
+    ovs: &[u64],
+) -> rusqlite::Result<Vec<VersionRow>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let head_ov: Option<i64> = tx
+        .query_row(
+            &format!("SELECT ov FROM {} WHERE id = ?1", t.head),
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(head_ov) = head_ov else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    for ov in ovs {
+        let Ok(ov) = i64::try_from(*ov) else { continue };
+        if ov >= head_ov {
+            continue;
+        }
+        let row = tx
+            .query_row(
+                &format!(
+                    "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 AND ov = ?2",
+                    t.ver
+                ),
+                params![id, ov],
+                rows::read_version,
+            )
+            .optional()?;
+        if let Some(row) = row {
+            tx.execute(
+                &format!("DELETE FROM {} WHERE id = ?1 AND ov = ?2", t.ver),
+                params![id, ov],
+            )?;
+            removed.push(row);
+        }
+    }
+    tx.commit()?;
+    Ok(removed)
+}
+
+/// Deletes the head and every version of `id`; returns the versions.
+pub fn erase(conn: &mut Connection, t: &Tables, id: &str) -> rusqlite::Result<Vec<VersionRow>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let removed = versions(&tx, t, id)?;
+    tx.execute(&format!("DELETE FROM {} WHERE id = ?1", t.head), [id])?;
+    tx.execute(&format!("DELETE FROM {} WHERE id = ?1", t.ver), [id])?;
+    tx.commit()?;
+    Ok(removed)
+}
+
+/// Collections with a head table.
+pub fn collections(conn: &mut Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT substr(name, 1, length(name) - 5) FROM sqlite_master
+         WHERE type = 'table' AND name LIKE '%\\_head' ESCAPE '\\' ORDER BY name",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Appends an audit entry.
+pub fn append_audit(conn: &mut Connection, e: &AuditEntry) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO chronos_audit (at, collection, id, action, actor, reason, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            e.at,
+            e.collection,
+            e.id,
+            e.action,
+            e.actor,
+            e.reason,
+            e.detail.to_string()
+        ],
+    )?;
+    Ok(())
+}
+
+/// The audit log of a collection, oldest first.
+pub fn audit_log(conn: &mut Connection, collection: &str) -> rusqlite::Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare(
+        "SELECT at, collection, id, action, actor, reason, detail FROM chronos_audit
+         WHERE collection = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([collection], |r| {
+        let detail: String = r.get(6)?;
+        Ok(AuditEntry {
+            at: r.get(0)?,
+            collection: r.get(1)?,
+            id: r.get(2)?,
+            action: r.get(3)?,
+            actor: r.get(4)?,
+            reason: r.get(5)?,
+            detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+        })
+    })?;
+    rows.collect()
+}

@@ -1,0 +1,300 @@
+//! Append-only restore of one record or a whole collection: new versions equal to the target
+//! state; nothing is overwritten or removed.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+use super::write::NewVersion;
+use super::{check_id, Collection};
+use crate::error::{Error, Result};
+use crate::index::{HeadQuery, HeadRow, VersionRow};
+use crate::model::{WriteMeta, WriteResult};
+use crate::query::Sort;
+
+/// Records examined per batch of a collection restore.
+const RESTORE_BATCH: usize = 200;
+/// How long a collection restore holds its lock between batches.
+const RESTORE_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+/// Name of the lock a collection restore holds.
+const RESTORE_LOCK: &str = "restore-collection";
+
+/// Which past state to restore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RestoreTarget {
+    /// Object version `n` of the record (records only).
+    Ov(u64),
+    /// The state as of a time.
+    At(DateTime<Utc>),
+    /// The state as of collection version `n` (every write with `cv <= n`).
+    Cv(u64),
+}
+
+/// Options of a collection restore.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoreOptions {
+    /// Only compute the plan; write nothing.
+    pub dry_run: bool,
+    /// Start after this record id (the `resume_after` of an earlier, partial run).
+    pub after_id: Option<String>,
+    /// Stop after examining this many records (the report then says where to resume).
+    pub max_records: Option<usize>,
+}
+
+/// What a collection restore does (or, in a dry run, would do) to one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "action")]
+pub enum RestoreAction {
+    /// A new version equal to version `from_ov`.
+    Restore {
+        /// Record id.
+        id: String,
+        /// The version whose state is restored.
+        from_ov: u64,
+        /// The new version (`None` in a dry run).
+        new_ov: Option<u64>,
+    },
+    /// The record did not exist at the target: it is logically deleted.
+    Delete {
+        /// Record id.
+        id: String,
+        /// The delete version (`None` in a dry run).
+        new_ov: Option<u64>,
+    },
+}
+
+/// The outcome (or plan) of a collection restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreReport {
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// Records examined.
+    pub examined: u64,
+    /// Records already in their target state.
+    pub unchanged: u64,
+    /// What was (or would be) changed, in id order.
+    pub actions: Vec<RestoreAction>,
+    /// Set when `max_records` stopped the run early: pass as `after_id` to continue.
+    pub resume_after: Option<String>,
+}
+
+/// What one record needs to reach the target.
+enum Step {
+    Keep,
+    Restore(VersionRow),
+    Delete,
+}
+
+impl Collection {
+    /// Restores one record to a past version by writing a new version whose data (and deleted
+    /// flag) equal that version's. Works on a logically deleted record too, bringing it back.
+    pub async fn restore_object(
+        &self,
+        id: &str,
+        target: RestoreTarget,
+        meta: WriteMeta,
+    ) -> Result<WriteResult> {
+        check_id(id)?;
+        let head = self.existing_head(id).await?;
+        let source = self.version_for(id, target).await?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "{}/{id} has no version at {target:?} (not created yet, or pruned)",
+                self.name()
+            ))
+        })?;
+        let item = self.load(&source).await?;
+        self.append(NewVersion {
+            id,
+            prev: Some(&head),
+            data: item.data,
+            deleted: source.deleted,
+            meta,
+            function_ids: Vec::new(),
+        })
+        .await
+    }
+
+    /// Restores the whole collection to its state at a collection version or a time: every
+    /// record that changed since gets a new version equal to its state then; records created
+    /// after the target are logically deleted. Append-only, so it can itself be undone.
+    ///
+    /// Runs in batches under the collection lock `restore-collection`; a record already in its
+    /// target state is left alone, so a run that stopped half way can simply run again (or
+    /// continue from `resume_after`). `dry_run` returns the plan without writing.
+    pub async fn restore_collection(
+        &self,
+        target: RestoreTarget,
+        meta: WriteMeta,
+        opts: RestoreOptions,
+    ) -> Result<RestoreReport> {
+        if let RestoreTarget::Ov(_) = target {
+            return Err(Error::Validation(
+                "a collection is restored to a cv or a time, not an ov".into(),
+            ));
+        }
+        if let Some(after) = &opts.after_id {
+            check_id(after)?;
+        }
+        let mut lock = match opts.dry_run {
+            true => None,
+            false => Some(
+                self.try_lock(RESTORE_LOCK, RESTORE_LOCK_TTL)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::Validation(format!(
+                            "another restore of {} is running; try again when it ends",
+                            self.name()
+                        ))
+                    })?,
+            ),
+        };
+        let outcome = self.restore_batches(target, &meta, &opts, &mut lock).await;
+        if let Some(lock) = lock {
+            lock.release().await?;
+        }
+        let report = outcome?;
+        info!(collection = %self.name(), examined = report.examined, changed = report.actions.len(), dry_run = report.dry_run, "collection restore");
+        Ok(report)
+    }
+
+    async fn restore_batches(
+        &self,
+        target: RestoreTarget,
+        meta: &WriteMeta,
+        opts: &RestoreOptions,
+        lock: &mut Option<super::CollectionLock>,
+    ) -> Result<RestoreReport> {
+        let mut report = RestoreReport {
+            dry_run: opts.dry_run,
+            examined: 0,
+            unchanged: 0,
+            actions: Vec::new(),
+            resume_after: None,
+        };
+        let mut after = opts.after_id.clone();
+        loop {
+            let query = HeadQuery {
+                filter: None,
+                sort: Sort::default(),
+                limit: RESTORE_BATCH,
+                after_id: after.clone(),
+                include_deleted: true,
+            };
+            let heads = self.index().list_heads(&self.inner.ns, &query).await?;
+            for head in &heads {
+                if opts
+                    .max_records
+                    .is_some_and(|m| report.examined as usize >= m)
+                {
+                    report.resume_after = after;
+                    return Ok(report);
+                }
+                report.examined += 1;
+                let id = head.latest.id.clone();
+                match self.restore_step(head, target).await? {
+                    Step::Keep => report.unchanged += 1,
+                    Step::Restore(source) => {
+                        let new_ov = match opts.dry_run {
+                            true => None,
+                            false => Some(
+                                self.append_state(head, &source, source.deleted, meta)
+                                    .await?,
+                            ),
+                        };
+                        report.actions.push(RestoreAction::Restore {
+                            id: id.clone(),
+                            from_ov: source.ov,
+                            new_ov,
+                        });
+                    }
+                    Step::Delete => {
+                        let new_ov = match opts.dry_run {
+                            true => None,
+                            false => Some(self.append_state(head, &head.latest, true, meta).await?),
+                        };
+                        report.actions.push(RestoreAction::Delete {
+                            id: id.clone(),
+                            new_ov,
+                        });
+                    }
+                }
+                after = Some(id);
+            }
+            if heads.len() < RESTORE_BATCH {
+                return Ok(report);
+            }
+            if let Some(lock) = lock.as_mut() {
+                if !lock.extend(RESTORE_LOCK_TTL).await? {
+                    return Err(Error::Validation(
+                        "the restore lock lapsed and another restore took it; run again".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// What a record needs to reach the target state.
+    async fn restore_step(&self, head: &HeadRow, target: RestoreTarget) -> Result<Step> {
+        let id = &head.latest.id;
+        let Some(source) = self.version_for(id, target).await? else {
+            return Ok(if head.latest.deleted {
+                Step::Keep
+            } else {
+                Step::Delete
+            });
+        };
+        if source.ov == head.latest.ov {
+            return Ok(Step::Keep);
+        }
+        if source.deleted && head.latest.deleted {
+            return Ok(Step::Keep);
+        }
+        if source.deleted == head.latest.deleted {
+            // An earlier (possibly interrupted) restore may already have written this state.
+            let (now, then) = (self.load(&head.latest).await?, self.load(&source).await?);
+            if now.data == then.data {
+                return Ok(Step::Keep);
+            }
+        }
+        Ok(Step::Restore(source))
+    }
+
+    /// Appends a version with the data of `source` and the given deleted flag (a restore, or
+    /// the logical delete of a record that did not exist at the target). Returns its ov.
+    async fn append_state(
+        &self,
+        head: &HeadRow,
+        source: &VersionRow,
+        deleted: bool,
+        meta: &WriteMeta,
+    ) -> Result<u64> {
+        let item = self.load(source).await?;
+        let w = self
+            .append(NewVersion {
+                id: &head.latest.id,
+                prev: Some(head),
+                data: item.data,
+                deleted,
+                meta: meta.clone(),
+                function_ids: Vec::new(),
+            })
+            .await?;
+        Ok(w.ov)
+    }
+
+    /// The version of a record that a target designates.
+    async fn version_for(&self, id: &str, target: RestoreTarget) -> Result<Option<VersionRow>> {
+        let ns = &self.inner.ns;
+        match target {
+            RestoreTarget::Ov(ov) => self.index().version(ns, id, ov).await,
+            RestoreTarget::At(at) => {
+                self.index()
+                    .version_as_of(ns, id, at.timestamp_micros())
+                    .await
+            }
+            RestoreTarget::Cv(cv) => self.index().version_at_cv(ns, id, cv).await,
+        }
+    }
+}

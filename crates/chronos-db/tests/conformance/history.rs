@@ -1,0 +1,453 @@
+//! enrich, restore (record and collection) and hard erase.
+
+use std::time::Duration;
+
+use chronos_db::{
+    EnrichMeta, Error, ListQuery, ReadOptions, RestoreAction, RestoreOptions, RestoreTarget,
+    WriteMeta,
+};
+use serde_json::{json, Value};
+
+use crate::Env;
+
+fn meta() -> WriteMeta {
+    WriteMeta::new("tester", "history")
+}
+
+async fn data(c: &chronos_db::Collection, id: &str) -> (u64, bool, Value) {
+    let i = c
+        .get_latest(id, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    (i.ov, i.deleted, i.data)
+}
+
+pub async fn enrich_merges_deeply_and_records_provenance(env: &Env) {
+    let c = env.coll("profiles");
+    let w = c
+        .create(
+            json!({"name": "a", "tags": ["x"], "meta": {"score": 1}, "items": [{"id": 1, "q": 1}]}),
+            meta(),
+        )
+        .await
+        .unwrap();
+    let e = c
+        .enrich(
+            &w.id,
+            json!({"tags": ["premium", "x"], "meta": {"newField": "v"}}),
+            EnrichMeta::new("enricher@v1", "system", "auto"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.ov, 1);
+    let item = c
+        .get_latest(&w.id, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        item.data,
+        json!({"name": "a", "tags": ["x", "premium"], "meta": {"score": 1, "newField": "v"}, "items": [{"id": 1, "q": 1}]})
+    );
+    assert_eq!(item.function_ids, vec!["enricher@v1".to_string()]);
+    assert_eq!(
+        (item.actor.as_str(), item.reason.as_str()),
+        ("system", "auto")
+    );
+    // A batch of patches applies in order, in one version.
+    let batch = json!([{"tags": ["vip"]}, {"meta": {"score": 100}}, {"tags": ["verified"]}, {"items": [{"id": 1, "r": 2}, {"id": 2}]}]);
+    let b = c
+        .enrich(&w.id, batch, EnrichMeta::new("batch@v2", "system", "batch"))
+        .await
+        .unwrap();
+    assert_eq!(b.ov, 2);
+    let (_, _, d) = data(&c, &w.id).await;
+    assert_eq!(d["tags"], json!(["x", "premium", "vip", "verified"]));
+    assert_eq!(d["meta"], json!({"score": 100, "newField": "v"}));
+    assert_eq!(d["items"], json!([{"id": 1, "q": 1, "r": 2}, {"id": 2}]));
+    // Plain writes carry no provenance; history keeps each enrichment's function.
+    let v0 = c
+        .get_version(&w.id, 0, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(v0.function_ids.is_empty());
+    let v1 = c
+        .get_version(&w.id, 1, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v1.function_ids, vec!["enricher@v1".to_string()]);
+}
+
+pub async fn enrich_is_conflict_checked(env: &Env) {
+    let c = env.coll("profiles");
+    let w = c.create(json!({"n": 1}), meta()).await.unwrap();
+    c.update(&w.id, json!({"n": 2}), 0, meta()).await.unwrap();
+    let stale = c
+        .enrich(
+            &w.id,
+            json!({"m": 1}),
+            EnrichMeta::new("f@1", "a", "r").expecting(0),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(Error::Conflict { current: 1, .. })),
+        "{stale:?}"
+    );
+    assert_eq!(data(&c, &w.id).await, (1, false, json!({"n": 2})));
+    let ok = c
+        .enrich(
+            &w.id,
+            json!({"m": 1}),
+            EnrichMeta::new("f@1", "a", "r").expecting(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.ov, 2);
+    for bad in [json!([]), json!([1]), json!("x"), json!([{"a": 1}, 2])] {
+        let r = c
+            .enrich(&w.id, bad.clone(), EnrichMeta::new("f@1", "a", "r"))
+            .await;
+        assert!(matches!(r, Err(Error::Validation(_))), "{bad}: {r:?}");
+    }
+    let r = c
+        .enrich(&w.id, json!({"a": 1}), EnrichMeta::new("bad id", "a", "r"))
+        .await;
+    assert!(matches!(r, Err(Error::Validation(_))), "{r:?}");
+    assert_eq!(data(&c, &w.id).await.0, 2);
+    let r = c
+        .enrich("missing", json!({"a": 1}), EnrichMeta::new("f@1", "a", "r"))
+        .await;
+    assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
+    // Concurrent enrichers without an expected ov all land.
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let c = c.clone();
+            let id = w.id.clone();
+            tokio::spawn(async move {
+                c.enrich(
+                    &id,
+                    json!({"tags": [format!("t{i}")]}),
+                    EnrichMeta::new("f@1", "a", "r"),
+                )
+                .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let (ov, _, d) = data(&c, &w.id).await;
+    assert_eq!(ov, 8);
+    assert_eq!(d["tags"].as_array().unwrap().len(), 6);
+}
+
+pub async fn restore_object_appends_the_target_state(env: &Env) {
+    let c = env.coll("docs");
+    let w = c.create(json!({"v": 0}), meta()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(3)).await;
+    let w1 = c.update(&w.id, json!({"v": 1}), 0, meta()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(3)).await;
+    c.update(&w.id, json!({"v": 2}), 1, meta()).await.unwrap();
+    let r = c
+        .restore_object(&w.id, RestoreTarget::Ov(0), meta())
+        .await
+        .unwrap();
+    assert_eq!(r.ov, 3);
+    assert_eq!(data(&c, &w.id).await, (3, false, json!({"v": 0})));
+    let r = c
+        .restore_object(&w.id, RestoreTarget::At(w1.at), meta())
+        .await
+        .unwrap();
+    assert_eq!(r.ov, 4);
+    assert_eq!(data(&c, &w.id).await, (4, false, json!({"v": 1})));
+    let r = c
+        .restore_object(&w.id, RestoreTarget::Cv(w.cv), meta())
+        .await
+        .unwrap();
+    assert_eq!(data(&c, &w.id).await, (r.ov, false, json!({"v": 0})));
+    // History is intact: nothing was overwritten.
+    for (ov, v) in [(0, 0), (1, 1), (2, 2)] {
+        let i = c
+            .get_version(&w.id, ov, ReadOptions::default())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(i.data, json!({"v": v}));
+    }
+    // A deleted record comes back.
+    let cur = data(&c, &w.id).await.0;
+    c.delete(&w.id, cur, meta()).await.unwrap();
+    let back = c
+        .restore_object(&w.id, RestoreTarget::Ov(2), meta())
+        .await
+        .unwrap();
+    assert_eq!(data(&c, &w.id).await, (back.ov, false, json!({"v": 2})));
+    let r = c.restore_object(&w.id, RestoreTarget::Ov(99), meta()).await;
+    assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
+    let r = c
+        .restore_object(
+            &w.id,
+            RestoreTarget::At(w.at - chrono::Duration::seconds(1)),
+            meta(),
+        )
+        .await;
+    assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
+    let r = c.restore_object("nope", RestoreTarget::Ov(0), meta()).await;
+    assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
+}
+
+pub async fn restore_collection_rewinds_every_record(env: &Env) {
+    let c = env.coll("ledger");
+    let a = c
+        .create_with_id("a", json!({"v": "a0"}), meta())
+        .await
+        .unwrap();
+    let b = c
+        .create_with_id("b", json!({"v": "b0"}), meta())
+        .await
+        .unwrap();
+    let gone = c
+        .create_with_id("d", json!({"v": "d0"}), meta())
+        .await
+        .unwrap();
+    let mark = gone.cv;
+    tokio::time::sleep(Duration::from_millis(3)).await;
+    let mark_time = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(3)).await;
+    c.update("a", json!({"v": "a1"}), a.ov, meta())
+        .await
+        .unwrap();
+    c.delete("d", gone.ov, meta()).await.unwrap();
+    c.create_with_id("n", json!({"v": "new"}), meta())
+        .await
+        .unwrap();
+    let _ = b;
+
+    let plan = c
+        .restore_collection(
+            RestoreTarget::Cv(mark),
+            meta(),
+            RestoreOptions {
+                dry_run: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(plan.dry_run);
+    assert_eq!(plan.examined, 4);
+    assert_eq!(plan.unchanged, 1);
+    assert_eq!(
+        plan.actions,
+        vec![
+            RestoreAction::Restore {
+                id: "a".into(),
+                from_ov: 0,
+                new_ov: None
+            },
+            RestoreAction::Restore {
+                id: "d".into(),
+                from_ov: 0,
+                new_ov: None
+            },
+            RestoreAction::Delete {
+                id: "n".into(),
+                new_ov: None
+            },
+        ]
+    );
+    assert_eq!(data(&c, "a").await.2, json!({"v": "a1"}), "a dry run wrote");
+
+    let done = c
+        .restore_collection(
+            RestoreTarget::At(mark_time),
+            meta(),
+            RestoreOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.actions.len(), 3);
+    assert_eq!(data(&c, "a").await, (2, false, json!({"v": "a0"})));
+    assert_eq!(data(&c, "b").await, (0, false, json!({"v": "b0"})));
+    assert_eq!(data(&c, "d").await, (2, false, json!({"v": "d0"})));
+    assert_eq!(data(&c, "n").await, (1, true, json!({"v": "new"})));
+    let live = c
+        .list_by_meta(ListQuery::default(), ReadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        live.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        ["a", "b", "d"]
+    );
+    // Running it again changes nothing: a restore is idempotent, so an interrupted one can rerun.
+    let again = c
+        .restore_collection(RestoreTarget::Cv(mark), meta(), RestoreOptions::default())
+        .await
+        .unwrap();
+    assert!(again.actions.is_empty(), "{again:?}");
+    assert_eq!(again.unchanged, 4);
+    let r = c
+        .restore_collection(RestoreTarget::Ov(1), meta(), RestoreOptions::default())
+        .await;
+    assert!(matches!(r, Err(Error::Validation(_))), "{r:?}");
+}
+
+pub async fn restore_collection_resumes_in_steps(env: &Env) {
+    let c = env.coll("bulk-restore");
+    for i in 0..25 {
+        c.create_with_id(&format!("r{i:02}"), json!({"i": i}), meta())
+            .await
+            .unwrap();
+    }
+    let mark = c
+        .get_latest("r24", ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap()
+        .cv;
+    for i in 0..25 {
+        c.update(
+            &format!("r{i:02}"),
+            json!({"i": i, "changed": true}),
+            0,
+            meta(),
+        )
+        .await
+        .unwrap();
+    }
+    let mut after = None;
+    let mut restored = 0;
+    let mut steps = 0;
+    loop {
+        let opts = RestoreOptions {
+            after_id: after.clone(),
+            max_records: Some(10),
+            ..Default::default()
+        };
+        let step = c
+            .restore_collection(RestoreTarget::Cv(mark), meta(), opts)
+            .await
+            .unwrap();
+        restored += step.actions.len();
+        steps += 1;
+        match step.resume_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!((restored, steps), (25, 3));
+    for i in 0..25 {
+        assert_eq!(
+            data(&c, &format!("r{i:02}")).await,
+            (2, false, json!({"i": i}))
+        );
+    }
+    // While one restore holds the collection lock, another is refused.
+    let lock = c
+        .try_lock("restore-collection", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let r = c
+        .restore_collection(RestoreTarget::Cv(mark), meta(), RestoreOptions::default())
+        .await;
+    assert!(matches!(r, Err(Error::Validation(_))), "{r:?}");
+    lock.release().await.unwrap();
+}
+
+pub async fn erase_removes_every_version_and_is_audited(env: &Env) {
+    let c = env.coll("people");
+    let w = c.create(json!({"name": "x"}), meta()).await.unwrap();
+    c.update(&w.id, json!({"name": "y"}), 0, meta())
+        .await
+        .unwrap();
+    let keep = c.create(json!({"name": "keep"}), meta()).await.unwrap();
+    let r = c
+        .erase(&w.id, 0, WriteMeta::new("dpo", "gdpr erasure"))
+        .await;
+    assert!(
+        matches!(r, Err(Error::Conflict { current: 1, .. })),
+        "{r:?}"
+    );
+    let report = c
+        .erase(&w.id, 1, WriteMeta::new("dpo", "gdpr erasure"))
+        .await
+        .unwrap();
+    assert_eq!(report.versions_removed, 2);
+    assert!(report.blobs_removed >= 2, "{report:?}");
+    assert!(c
+        .get_latest(&w.id, ReadOptions::default())
+        .await
+        .unwrap()
+        .is_none());
+    for ov in 0..2 {
+        assert!(c
+            .get_version(&w.id, ov, ReadOptions::default())
+            .await
+            .unwrap()
+            .is_none());
+    }
+    let live = c
+        .list_by_meta(ListQuery::default(), ReadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        live.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>(),
+        vec![keep.id.clone()]
+    );
+    let log = c.audit_log().await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (
+            log[0].id.as_str(),
+            log[0].action.as_str(),
+            log[0].actor.as_str()
+        ),
+        (w.id.as_str(), "erase", "dpo")
+    );
+    assert_eq!(log[0].detail["versionsRemoved"], json!(2));
+    let again = c.erase(&w.id, 1, meta()).await;
+    assert!(matches!(again, Err(Error::NotFound(_))), "{again:?}");
+    // The id can be used again afterwards, from ov 0.
+    let reborn = c
+        .create_with_id(&w.id, json!({"name": "z"}), meta())
+        .await
+        .unwrap();
+    assert_eq!(reborn.ov, 0);
+}
+
+pub async fn delete_erases_when_logical_delete_is_off(env: &Env) {
+    let hard = env
+        .variant(json!({"logicalDelete": {"enabled": false}}))
+        .await;
+    let c = hard
+        .with(chronos_db::Route::tenant(
+            chronos_db::DbType::Runtime,
+            "tenant-a",
+            "hard",
+        ))
+        .unwrap();
+    let w = c.create(json!({"a": 1}), meta()).await.unwrap();
+    c.update(&w.id, json!({"a": 2}), 0, meta()).await.unwrap();
+    let r = c.delete(&w.id, 0, meta()).await;
+    assert!(matches!(r, Err(Error::Conflict { .. })), "{r:?}");
+    let d = c
+        .delete(&w.id, 1, WriteMeta::new("ops", "cleanup"))
+        .await
+        .unwrap();
+    assert_eq!(d.ov, 1);
+    assert!(c
+        .get_version(&w.id, 0, ReadOptions::default())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(c
+        .get_latest(&w.id, ReadOptions::default())
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(c.audit_log().await.unwrap().len(), 1);
+}

@@ -48,14 +48,14 @@ mod ops;
 pub mod query;
 pub mod route;
 
-pub use chronos::Chronos;
+pub use chronos::{Chronos, PruneReport};
 pub use config::{ChronosConfig, DbType};
 pub use error::{ConfigProblem, Error, Result};
 pub use health::{BackendHealth, HealthReport};
 pub use model::{Item, ReadOptions, WriteMeta, WriteResult};
 pub use ops::{
-    Collection, CollectionLock, EnrichMeta, EraseReport, RestoreAction, RestoreOptions,
-    RestoreReport, RestoreTarget, MAX_LOCK_TTL,
+    Collection, CollectionLock, CollectionPrune, EnrichMeta, EraseReport, RestoreAction,
+    RestoreOptions, RestoreReport, RestoreTarget, MAX_LOCK_TTL,
 };
 pub use query::{ListQuery, Page, Sort, SortBy};
 pub use route::{Route, Tier};

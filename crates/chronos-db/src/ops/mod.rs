@@ -10,6 +10,7 @@ mod merge;
 mod props;
 mod read;
 mod restore;
+mod retention;
 mod write;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub use erase::EraseReport;
 pub use lock::{CollectionLock, MAX_LOCK_TTL};
 pub use props::IndexPolicy;
 pub use restore::{RestoreAction, RestoreOptions, RestoreReport, RestoreTarget};
+pub use retention::CollectionPrune;
 
 /// One collection of one route: create, update, delete, read, time-travel and list records.
 ///

@@ -93,6 +93,28 @@ impl Router {
         })
     }
 
+    /// Every configured database: a route to it (with an empty collection name) and the index
+    /// stores it may live on.
+    pub fn databases(&self) -> Vec<(Route, String, Vec<Arc<dyn IndexStore>>)> {
+        let mut out: Vec<_> = self
+            .entries
+            .iter()
+            .map(|((db_type, tier, key), entry)| {
+                let route = Route {
+                    db_type: *db_type,
+                    tier: *tier,
+                    tenant_id: key.clone().filter(|_| *tier == Tier::Tenant),
+                    domain: key.clone().filter(|_| *tier == Tier::Domain),
+                    collection: String::new(),
+                };
+                let stores = entry.index.iter().map(|c| c.store.clone()).collect();
+                (route, entry.db_name.clone(), stores)
+            })
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        out
+    }
+
     /// The opened connections, for health checks.
     pub fn backends(&self) -> &Backends {
         &self.backends

@@ -451,3 +451,69 @@ pub async fn delete_erases_when_logical_delete_is_off(env: &Env) {
         .is_none());
     assert_eq!(c.audit_log().await.unwrap().len(), 1);
 }
+
+pub async fn prune_keeps_the_newest_versions(env: &Env) {
+    let c = env.coll("pruned");
+    let w = c.create(json!({"v": 0}), meta()).await.unwrap();
+    for ov in 0..4 {
+        c.update(&w.id, json!({"v": ov + 1}), ov, meta())
+            .await
+            .unwrap();
+    }
+    let short = c.create(json!({"v": "only"}), meta()).await.unwrap();
+    let other = env.tenant("tenant-b", "pruned");
+    let ob = other.create(json!({"v": 0}), meta()).await.unwrap();
+    other
+        .update(&ob.id, json!({"v": 1}), 0, meta())
+        .await
+        .unwrap();
+    other
+        .update(&ob.id, json!({"v": 2}), 1, meta())
+        .await
+        .unwrap();
+    // Without a policy nothing goes.
+    let none = env.chronos.prune().await.unwrap();
+    assert_eq!(none.versions_removed, 0);
+    // Fresh versions are inside a one-day window: nothing goes either.
+    let day = env
+        .variant(json!({"retention": {"ver": {"days": 1}}}))
+        .await;
+    assert_eq!(day.prune().await.unwrap().versions_removed, 0);
+    let pruner = env
+        .variant(json!({"retention": {"ver": {"maxPerItem": 2}}}))
+        .await;
+    let report = pruner.prune().await.unwrap();
+    assert_eq!(report.versions_removed, 3 + 1, "{report:#?}");
+    assert_eq!(report.blobs_removed, 4);
+    for ov in 0..3 {
+        assert!(
+            c.get_version(&w.id, ov, ReadOptions::default())
+                .await
+                .unwrap()
+                .is_none(),
+            "ov {ov}"
+        );
+    }
+    for ov in 3..5 {
+        let i = c
+            .get_version(&w.id, ov, ReadOptions::default())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(i.data, json!({"v": ov}));
+    }
+    assert_eq!(data(&c, &w.id).await, (4, false, json!({"v": 4})));
+    assert_eq!(data(&c, &short.id).await.0, 0);
+    assert!(other
+        .get_version(&ob.id, 0, ReadOptions::default())
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(data(&other, &ob.id).await.0, 2);
+    // Time travel before the oldest kept version finds nothing; writes go on as before.
+    let r = c.restore_object(&w.id, RestoreTarget::Ov(1), meta()).await;
+    assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
+    let next = c.update(&w.id, json!({"v": 5}), 4, meta()).await.unwrap();
+    assert_eq!(next.ov, 5);
+    assert_eq!(pruner.prune().await.unwrap().versions_removed, 1);
+}

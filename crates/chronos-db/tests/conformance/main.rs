@@ -59,6 +59,7 @@ macro_rules! conformance_suite {
                 history::restore_collection_resumes_in_steps,
                 history::erase_removes_every_version_and_is_audited,
                 history::delete_erases_when_logical_delete_is_off,
+                history::prune_keeps_the_newest_versions,
             );
         }
     };

@@ -75,8 +75,9 @@ impl Chronos {
         let policy = self.inner.config.retention.ver.clone().unwrap_or_default();
         let now = chrono::Utc::now().timestamp_micros();
         let mut report = PruneReport::default();
-        for (route, db_name, stores) in self.inner.router.databases() {
-            for store in stores {
+        for db in self.inner.router.databases() {
+            let (route, db_name) = (db.route, db.db_name);
+            for store in db.stores {
                 for collection in store.collections(&db_name).await? {
                     let route = Route {
                         collection: collection.clone(),

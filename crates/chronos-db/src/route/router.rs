@@ -34,6 +34,17 @@ struct Entry {
     buckets: Vec<BucketConn>,
 }
 
+/// A configured database, as `Router::databases` lists it.
+#[derive(Debug, Clone)]
+pub struct ConfiguredDb {
+    /// A route to the database (its collection name is empty).
+    pub route: Route,
+    /// Index database name.
+    pub db_name: String,
+    /// The index stores it may live on.
+    pub stores: Vec<Arc<dyn IndexStore>>,
+}
+
 /// (type, tier, tenant or domain) -> entry.
 type EntryKey = (DbType, Tier, Option<String>);
 
@@ -95,7 +106,7 @@ impl Router {
 
     /// Every configured database: a route to it (with an empty collection name) and the index
     /// stores it may live on.
-    pub fn databases(&self) -> Vec<(Route, String, Vec<Arc<dyn IndexStore>>)> {
+    pub fn databases(&self) -> Vec<ConfiguredDb> {
         let mut out: Vec<_> = self
             .entries
             .iter()
@@ -107,11 +118,14 @@ impl Router {
                     domain: key.clone().filter(|_| *tier == Tier::Domain),
                     collection: String::new(),
                 };
-                let stores = entry.index.iter().map(|c| c.store.clone()).collect();
-                (route, entry.db_name.clone(), stores)
+                ConfiguredDb {
+                    route,
+                    db_name: entry.db_name.clone(),
+                    stores: entry.index.iter().map(|c| c.store.clone()).collect(),
+                }
             })
             .collect();
-        out.sort_by(|a, b| a.1.cmp(&b.1));
+        out.sort_by(|a, b| a.db_name.cmp(&b.db_name));
         out
     }
 

@@ -1,6 +1,7 @@
 //! The values the public API takes and returns: `Item`, `WriteResult`, `WriteMeta`,
 //! `ReadOptions`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -33,6 +34,10 @@ pub struct Item {
     /// presigned GET URL on S3, the file path for local files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// URLs of the base64 properties stored as their own blobs (`blob.bin`), by property path,
+    /// when `ReadOptions::presign` was set.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub blob_urls: BTreeMap<String, String>,
 }
 
 /// What a write returns.

@@ -129,6 +129,19 @@ impl BlobStore {
         }
     }
 
+    /// Writes `bytes` at `key`, replacing what is there.
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
+        self.store
+            .put_opts(
+                &Self::path(key)?,
+                PutPayload::from_bytes(bytes),
+                PutOptions::default(),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::backend(BACKEND, format!("put {key}"), e))
+    }
+
     /// Reads the object at `key`; `None` when it does not exist.
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         let path = Self::path(key)?;

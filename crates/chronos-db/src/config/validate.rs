@@ -244,6 +244,14 @@ impl ChronosConfig {
                 if b.content_type.trim().is_empty() {
                     p.add(format!("{bp}.contentType"), "must not be empty");
                 }
+                if let Some(charset) = &b.text_charset {
+                    if !matches!(charset.to_ascii_lowercase().as_str(), "utf-8" | "utf8") {
+                        p.add(
+                            format!("{bp}.textCharset"),
+                            format!("{charset:?} is not supported; text renditions are UTF-8"),
+                        );
+                    }
+                }
             }
         }
     }

@@ -55,6 +55,8 @@ pub struct HeadRow {
     pub latest: VersionRow,
     /// Time of version 0, in microseconds since the Unix epoch.
     pub created_at: i64,
+    /// The latest payload envelope kept in the head (`devShadow`), when small enough.
+    pub shadow: Option<String>,
 }
 
 /// Result of trying to commit a version.
@@ -121,8 +123,14 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
     /// Returns the next collection version (0 for the first write of a collection).
     async fn next_cv(&self, ns: &Namespace) -> Result<u64>;
 
-    /// Commits a version row and moves the head to it.
-    async fn commit(&self, ns: &Namespace, row: &VersionRow) -> Result<CommitOutcome>;
+    /// Commits a version row and moves the head to it, keeping `shadow` (the payload envelope,
+    /// for `devShadow`) in the head.
+    async fn commit(
+        &self,
+        ns: &Namespace,
+        row: &VersionRow,
+        shadow: Option<&str>,
+    ) -> Result<CommitOutcome>;
 
     /// The head of a record.
     async fn head(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>>;

@@ -1,7 +1,6 @@
 //! The payload blob of a version: the record's JSON wrapped with its version facts, so object
 //! storage alone can tell what each blob is.
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -33,13 +32,6 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// Serialises the envelope.
-    pub fn to_bytes(&self) -> Result<Bytes> {
-        serde_json::to_vec(self)
-            .map(Bytes::from)
-            .map_err(|e| Error::Validation(format!("payload cannot be serialised: {e}")))
-    }
-
     /// Parses a stored envelope and checks it belongs to `(id, ov)`.
     pub fn from_bytes(bytes: &[u8], key: &str, id: &str, ov: u64) -> Result<Self> {
         let env: Envelope = serde_json::from_slice(bytes)

@@ -18,6 +18,7 @@ impl Collection {
     /// `include_deleted` is set.
     pub async fn list_by_meta(&self, query: ListQuery, opts: ReadOptions) -> Result<Page> {
         let head_query = self.plan(&query)?;
+        super::read::check_read_options(&opts)?;
         if let Some(after) = &head_query.after_id {
             if self.index().head(&self.inner.ns, after).await?.is_none() {
                 return Err(Error::Validation(format!(
@@ -35,7 +36,7 @@ impl Collection {
             None
         };
         let items: Vec<Item> = futures::stream::iter(heads.iter())
-            .map(|h| self.load_with(&h.latest, &opts))
+            .map(|h| self.load_head(h, &opts))
             .buffered(LOAD_CONCURRENCY)
             .try_collect()
             .await?;

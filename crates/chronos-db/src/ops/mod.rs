@@ -7,6 +7,7 @@ mod erase;
 mod list;
 mod lock;
 mod merge;
+mod payload;
 mod props;
 mod read;
 mod restore;
@@ -41,6 +42,7 @@ struct Inner {
     target: Arc<Target>,
     ns: Namespace,
     policy: IndexPolicy,
+    codec: payload::PayloadCodec,
     logical_delete: bool,
 }
 
@@ -57,6 +59,7 @@ impl Collection {
                 target,
                 ns,
                 policy,
+                codec: payload::PayloadCodec::from_config(config, collection),
                 logical_delete: config.logical_delete.enabled,
             }),
         }

@@ -1,13 +1,17 @@
 //! get_latest, get_version, get_as_of: reads that never touch a version whose row is not
-//! committed.
+//! committed. Payloads are decompressed, base64 properties put back, and the devShadow in the
+//! head served when it is fresh.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
 use super::envelope::Envelope;
+use super::payload::{restore_base64, side_key, PayloadCodec};
 use super::props::project;
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
-use crate::index::VersionRow;
+use crate::index::{HeadRow, VersionRow};
 use crate::model::{Item, ReadOptions, DEFAULT_PRESIGN_TTL, MAX_PRESIGN_TTL};
 
 impl Collection {
@@ -15,13 +19,17 @@ impl Collection {
     /// comes back with `deleted: true` and its last data.
     pub async fn get_latest(&self, id: &str, opts: ReadOptions) -> Result<Option<Item>> {
         check_id(id)?;
-        let head = self.index().head(&self.inner.ns, id).await?;
-        self.finish(head.map(|h| h.latest), &opts).await
+        check_read_options(&opts)?;
+        match self.index().head(&self.inner.ns, id).await? {
+            Some(head) => Ok(Some(self.load_head(&head, &opts).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Version `ov` of a record; `None` if it does not exist.
     pub async fn get_version(&self, id: &str, ov: u64, opts: ReadOptions) -> Result<Option<Item>> {
         check_id(id)?;
+        check_read_options(&opts)?;
         let row = self.index().version(&self.inner.ns, id, ov).await?;
         self.finish(row, &opts).await
     }
@@ -35,6 +43,7 @@ impl Collection {
         opts: ReadOptions,
     ) -> Result<Option<Item>> {
         check_id(id)?;
+        check_read_options(&opts)?;
         let row = self
             .index()
             .version_as_of(&self.inner.ns, id, at.timestamp_micros())
@@ -44,58 +53,112 @@ impl Collection {
 
     async fn finish(&self, row: Option<VersionRow>, opts: &ReadOptions) -> Result<Option<Item>> {
         match row {
-            Some(row) => Ok(Some(self.load_with(&row, opts).await?)),
+            Some(row) => {
+                let item = self.load(&row).await?;
+                Ok(Some(self.shape(item, &row, opts).await?))
+            }
             None => Ok(None),
         }
     }
 
-    /// Loads the payload of a committed version.
+    /// The latest version of a head: from its devShadow when fresh, else from its payload.
+    pub(super) async fn load_head(&self, head: &HeadRow, opts: &ReadOptions) -> Result<Item> {
+        let row = &head.latest;
+        let shadow = head.shadow.as_deref().filter(|_| {
+            self.inner
+                .codec
+                .shadow_fresh(row.at, Utc::now().timestamp_micros())
+        });
+        let item = match shadow {
+            Some(json) => item_of(
+                Envelope::from_bytes(json.as_bytes(), "(devShadow)", &row.id, row.ov)?,
+                row,
+            ),
+            None => self.load(row).await?,
+        };
+        self.shape(item, row, opts).await
+    }
+
+    /// Loads the payload of a committed version, with its base64 properties put back.
     pub(super) async fn load(&self, row: &VersionRow) -> Result<Item> {
-        let bytes = self
-            .inner
-            .target
-            .blobs
-            .get(&row.blob_key)
-            .await?
-            .ok_or_else(|| {
-                Error::Corrupt(format!(
-                    "payload {} of committed version {}@v{} is missing from bucket {}",
-                    row.blob_key,
-                    row.id,
-                    row.ov,
-                    self.bucket()
-                ))
-            })?;
-        let env = Envelope::from_bytes(&bytes, &row.blob_key, &row.id, row.ov)?;
-        Ok(Item {
-            id: env.id,
-            ov: row.ov,
-            cv: row.cv,
-            at: env.at,
-            deleted: row.deleted,
-            data: env.data,
-            actor: env.actor,
-            reason: env.reason,
-            function_ids: env.function_ids,
-            url: None,
+        let bytes = self.fetch(&row.blob_key, row).await?;
+        let mut env = PayloadCodec::decode(&bytes, &row.blob_key, &row.id, row.ov)?;
+        for path in self.inner.codec.references(&env.data) {
+            let key = side_key(&row.blob_key, &path, "blob.bin");
+            let raw = self.fetch(&key, row).await?;
+            restore_base64(&mut env.data, &path, &raw);
+        }
+        Ok(item_of(env, row))
+    }
+
+    async fn fetch(&self, key: &str, row: &VersionRow) -> Result<bytes::Bytes> {
+        self.inner.target.blobs.get(key).await?.ok_or_else(|| {
+            Error::Corrupt(format!(
+                "payload {key} of committed version {}@v{} is missing from bucket {}",
+                row.id,
+                row.ov,
+                self.bucket()
+            ))
         })
     }
 
-    pub(super) async fn load_with(&self, row: &VersionRow, opts: &ReadOptions) -> Result<Item> {
-        let mut item = self.load(row).await?;
+    /// Applies projection and presigning to a loaded item.
+    pub(super) async fn shape(
+        &self,
+        mut item: Item,
+        row: &VersionRow,
+        opts: &ReadOptions,
+    ) -> Result<Item> {
+        if opts.presign {
+            let ttl = opts.ttl.unwrap_or(DEFAULT_PRESIGN_TTL);
+            let blobs = &self.inner.target.blobs;
+            item.url = Some(blobs.url(&row.blob_key, ttl).await?);
+            let mut urls = BTreeMap::new();
+            for path in self.inner.codec.paths_in(&item.data) {
+                let key = side_key(&row.blob_key, &path, "blob.bin");
+                urls.insert(path, blobs.url(&key, ttl).await?);
+            }
+            item.blob_urls = urls;
+        }
         if let Some(paths) = &opts.projection {
             item.data = project(item.data, paths)?;
         }
-        if opts.presign {
-            let ttl = opts.ttl.unwrap_or(DEFAULT_PRESIGN_TTL);
-            if ttl.is_zero() || ttl > MAX_PRESIGN_TTL {
-                return Err(Error::Validation(format!(
-                    "presign ttl must be between 1 second and {} seconds",
-                    MAX_PRESIGN_TTL.as_secs()
-                )));
-            }
-            item.url = Some(self.inner.target.blobs.url(&row.blob_key, ttl).await?);
-        }
         Ok(item)
     }
+}
+
+fn item_of(env: Envelope, row: &VersionRow) -> Item {
+    Item {
+        id: env.id,
+        ov: row.ov,
+        cv: row.cv,
+        at: env.at,
+        deleted: row.deleted,
+        data: env.data,
+        actor: env.actor,
+        reason: env.reason,
+        function_ids: env.function_ids,
+        url: None,
+        blob_urls: BTreeMap::new(),
+    }
+}
+
+/// Checks read options before any I/O.
+pub(super) fn check_read_options(opts: &ReadOptions) -> Result<()> {
+    if opts.presign {
+        let ttl = opts.ttl.unwrap_or(DEFAULT_PRESIGN_TTL);
+        if ttl.is_zero() || ttl > MAX_PRESIGN_TTL {
+            return Err(Error::Validation(format!(
+                "presign ttl must be between 1 second and {} seconds",
+                MAX_PRESIGN_TTL.as_secs()
+            )));
+        }
+    }
+    if let Some(paths) = &opts.projection {
+        for p in paths {
+            crate::names::check_prop_path(p)
+                .map_err(|e| Error::Validation(format!("projection: {e}")))?;
+        }
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use tracing::{debug, warn};
 
 use super::envelope::Envelope;
+use super::payload::{side_key, SideBlob};
 use super::props::check_payload;
 use super::{check_id, Collection};
 use crate::blob::{alternate_version_key, version_key, PutOutcome};
@@ -134,9 +135,13 @@ impl Collection {
             .check_required(&self.inner.policy.extract(data))
     }
 
-    /// Puts the blob and commits the version row of `v`.
+    /// Puts the payload blobs and commits the version row of `v`.
     pub(super) async fn append(&self, v: NewVersion<'_>) -> Result<WriteResult> {
         let ns = &self.inner.ns;
+        let props = self.inner.policy.extract(&v.data);
+        let mut data = v.data;
+        // Bad base64 is refused here, before anything is taken or stored.
+        let side = self.inner.codec.extract(&mut data)?;
         let ov = v.prev.map_or(0, |h| h.latest.ov + 1);
         let cv = self.index().next_cv(ns).await?;
         let now = micros(Utc::now());
@@ -150,10 +155,14 @@ impl Collection {
             actor: v.meta.actor,
             reason: v.meta.reason,
             function_ids: v.function_ids,
-            data: v.data,
+            data,
         };
-        let bytes = envelope.to_bytes()?;
+        let (bytes, shadow) = self.inner.codec.encode(&envelope, !side.is_empty())?;
         let blob_key = self.put_version_blob(v.id, ov, bytes).await?;
+        if let Err(e) = self.put_side_blobs(&blob_key, &side).await {
+            self.discard_version(&blob_key, &side).await;
+            return Err(e);
+        }
         let row = VersionRow {
             id: envelope.id,
             ov,
@@ -161,11 +170,11 @@ impl Collection {
             at,
             deleted: v.deleted,
             blob_key,
-            meta: self.inner.policy.extract(&envelope.data),
+            meta: props,
             actor: envelope.actor,
             reason: envelope.reason,
         };
-        match self.index().commit(ns, &row).await {
+        match self.index().commit(ns, &row, shadow.as_deref()).await {
             Ok(CommitOutcome::Committed) => {
                 debug!(collection = %ns.collection, id = %row.id, ov, cv, "committed version");
                 Ok(WriteResult {
@@ -176,7 +185,7 @@ impl Collection {
                 })
             }
             Ok(lost) => {
-                self.discard_blob(&row.blob_key).await;
+                self.discard_version(&row.blob_key, &side).await;
                 Err(match lost {
                     CommitOutcome::Conflict { current_ov } => {
                         self.conflict(&row.id, ov.saturating_sub(1), current_ov)
@@ -185,10 +194,31 @@ impl Collection {
                 })
             }
             Err(e) => {
-                self.discard_blob(&row.blob_key).await;
+                self.discard_version(&row.blob_key, &side).await;
                 Err(e)
             }
         }
+    }
+
+    /// Stores the base64 properties of a version next to its item blob. Creating the item blob
+    /// made this writer the owner of these keys, so a leftover from a crashed writer is
+    /// overwritten.
+    async fn put_side_blobs(&self, item_key: &str, side: &[SideBlob]) -> Result<()> {
+        let blobs = &self.inner.target.blobs;
+        for s in side {
+            blobs
+                .put(&side_key(item_key, &s.path, "blob.bin"), s.bytes.clone())
+                .await?;
+            if let Some(text) = &s.text {
+                blobs
+                    .put(
+                        &side_key(item_key, &s.path, "text.txt"),
+                        bytes::Bytes::from(text.clone()),
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Puts the payload of `(id, ov)` at its normal key, or at an alternate key when an
@@ -217,10 +247,23 @@ impl Collection {
         }
     }
 
-    /// Removes the blob of a version that did not commit. Failure only leaves an orphan.
-    async fn discard_blob(&self, key: &str) {
-        if let Err(e) = self.inner.target.blobs.delete(key).await {
-            warn!(key, error = %e, "could not remove the blob of an uncommitted version");
+    /// Removes the blobs of a version that did not commit, side blobs first. A failure only
+    /// leaves orphans, which no committed row points at.
+    async fn discard_version(&self, item_key: &str, side: &[SideBlob]) {
+        let mut keys: Vec<String> = side
+            .iter()
+            .flat_map(|s| {
+                [
+                    side_key(item_key, &s.path, "blob.bin"),
+                    side_key(item_key, &s.path, "text.txt"),
+                ]
+            })
+            .collect();
+        keys.push(item_key.to_string());
+        for key in keys {
+            if let Err(e) = self.inner.target.blobs.delete(&key).await {
+                warn!(key, error = %e, "could not remove a blob of an uncommitted version");
+            }
         }
     }
 }

@@ -38,6 +38,23 @@ impl Env {
         Chronos::init(config).await.expect("variant init")
     }
 
+    /// The raw bytes behind a URL from `ReadOptions::presign`: a file path or a presigned
+    /// GET (fetched with curl). `None` for in-memory payloads, which have no URL.
+    pub fn fetch_url(&self, url: &str) -> Option<Vec<u8>> {
+        match self.payloads {
+            "memory" => None,
+            "local" => Some(std::fs::read(url).expect("read payload file")),
+            _ => {
+                let out = std::process::Command::new("curl")
+                    .args(["-sf", url])
+                    .output()
+                    .expect("run curl");
+                assert!(out.status.success(), "curl {url}: {out:?}");
+                Some(out.stdout)
+            }
+        }
+    }
+
     /// `tenant-a`'s runtime collection.
     pub fn coll(&self, collection: &str) -> Collection {
         self.tenant("tenant-a", collection)
@@ -94,6 +111,13 @@ fn suite_config_with(
             "orders": {
                 "indexedProps": ["orderId", "customer.id", "total", "status"],
                 "validation": { "requiredIndexed": ["orderId", "total"] }
+            },
+            "attachments": {
+                "indexedProps": ["title"],
+                "base64Props": {
+                    "file": { "contentType": "application/pdf" },
+                    "note.body": { "contentType": "text/plain", "preferredText": true, "textCharset": "utf-8" }
+                }
             }
         }
     });

@@ -9,6 +9,7 @@ mod env;
 mod history;
 mod isolation;
 mod listing;
+mod payloads;
 mod time_travel;
 mod versions;
 
@@ -60,6 +61,9 @@ macro_rules! conformance_suite {
                 history::erase_removes_every_version_and_is_audited,
                 history::delete_erases_when_logical_delete_is_off,
                 history::prune_keeps_the_newest_versions,
+                payloads::base64_props_live_in_their_own_blobs,
+                payloads::dev_shadow_serves_the_latest_without_a_payload_read,
+                payloads::compression_is_transparent,
             );
         }
     };

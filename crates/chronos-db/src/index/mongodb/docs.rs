@@ -66,9 +66,10 @@ pub fn version_doc(row: &VersionRow) -> Result<Document> {
     })
 }
 
-/// The `$set` part of a head update pointing at `row`.
-pub fn head_fields(row: &VersionRow) -> Result<Document> {
+/// The `$set` part of a head update pointing at `row`, with the devShadow envelope.
+pub fn head_fields(row: &VersionRow, shadow: Option<&str>) -> Result<Document> {
     Ok(doc! {
+        "shadow": shadow.map_or(Bson::Null, |s| Bson::String(s.to_string())),
         "ov": int(row.ov)?,
         "cv": int(row.cv)?,
         "at": row.at,
@@ -131,5 +132,6 @@ pub fn read_head(d: &Document) -> Result<HeadRow> {
     Ok(HeadRow {
         latest: read_version(d, "_id")?,
         created_at: read_i64(d, "createdAt")?,
+        shadow: d.get_str("shadow").ok().map(str::to_string),
     })
 }

@@ -136,7 +136,12 @@ impl MongoIndex {
         Ok(colls)
     }
 
-    async fn commit_in_transaction(&self, c: &Colls, row: &VersionRow) -> Result<CommitOutcome> {
+    async fn commit_in_transaction(
+        &self,
+        c: &Colls,
+        row: &VersionRow,
+        shadow: Option<&str>,
+    ) -> Result<CommitOutcome> {
         let mut last_error = None;
         for attempt in 0..TXN_ATTEMPTS {
             let mut session = self
@@ -144,7 +149,7 @@ impl MongoIndex {
                 .start_session()
                 .await
                 .map_err(err("start session"))?;
-            match self.try_transaction(c, row, &mut session).await {
+            match self.try_transaction(c, row, shadow, &mut session).await {
                 Ok(outcome) => return Ok(outcome),
                 Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
                     let _ = session.abort_transaction().await;
@@ -175,6 +180,7 @@ impl MongoIndex {
         &self,
         c: &Colls,
         row: &VersionRow,
+        shadow: Option<&str>,
         s: &mut ClientSession,
     ) -> mongodb::error::Result<CommitOutcome> {
         s.start_transaction().await?;
@@ -191,7 +197,7 @@ impl MongoIndex {
         let created_at = current.as_ref().map_or(row.at, |h| h.created_at);
         let ver = docs::version_doc(row).map_err(to_driver_error)?;
         c.ver.insert_one(ver).session(&mut *s).await?;
-        let mut fields = docs::head_fields(row).map_err(to_driver_error)?;
+        let mut fields = docs::head_fields(row, shadow).map_err(to_driver_error)?;
         fields.insert("createdAt", created_at);
         c.head
             .replace_one(doc! {"_id": &row.id}, fields)
@@ -213,6 +219,7 @@ impl MongoIndex {
         &self,
         c: &Colls,
         row: &VersionRow,
+        shadow: Option<&str>,
     ) -> Result<CommitOutcome> {
         let head = c
             .head
@@ -237,13 +244,19 @@ impl MongoIndex {
             return Err(Error::backend(BACKEND, "insert version", e));
         }
         let created_at = current.as_ref().map_or(row.at, |h| h.created_at);
-        self.move_head(c, row, created_at).await?;
+        self.move_head(c, row, created_at, shadow).await?;
         Ok(CommitOutcome::Committed)
     }
 
     /// Points the head at `row` unless it already points at a later version.
-    async fn move_head(&self, c: &Colls, row: &VersionRow, created_at: i64) -> Result<()> {
-        let fields = docs::head_fields(row)?;
+    async fn move_head(
+        &self,
+        c: &Colls,
+        row: &VersionRow,
+        created_at: i64,
+        shadow: Option<&str>,
+    ) -> Result<()> {
+        let fields = docs::head_fields(row, shadow)?;
         let ov = i64::try_from(row.ov).unwrap_or(i64::MAX);
         let update = doc! {"$set": fields, "$setOnInsert": {"createdAt": created_at}};
         match c
@@ -280,7 +293,8 @@ impl MongoIndex {
             Some(d) => docs::read_version(&d, "id")?.at,
             None => row.at,
         };
-        self.move_head(c, &row, created_at).await?;
+        // The shadow of that version is unknown here; readers fall back to its payload.
+        self.move_head(c, &row, created_at, None).await?;
         Ok(CommitOutcome::Conflict { current_ov: row.ov })
     }
 
@@ -361,12 +375,17 @@ impl IndexStore for MongoIndex {
         ))
     }
 
-    async fn commit(&self, ns: &Namespace, row: &VersionRow) -> Result<CommitOutcome> {
+    async fn commit(
+        &self,
+        ns: &Namespace,
+        row: &VersionRow,
+        shadow: Option<&str>,
+    ) -> Result<CommitOutcome> {
         let c = self.colls(ns).await?;
         if self.use_transactions().await? {
-            self.commit_in_transaction(&c, row).await
+            self.commit_in_transaction(&c, row, shadow).await
         } else {
-            self.commit_without_transaction(&c, row).await
+            self.commit_without_transaction(&c, row, shadow).await
         }
     }
 

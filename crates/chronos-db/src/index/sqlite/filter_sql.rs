@@ -172,7 +172,7 @@ pub fn list_sql(t: &Tables, q: &HeadQuery) -> (String, Vec<SqlValue>) {
         i64::try_from(q.limit).unwrap_or(i64::MAX),
     ));
     let sql = format!(
-        "SELECT h.id, h.ov, h.cv, h.at, h.deleted, h.blob_key, h.meta, h.actor, h.reason, h.created_at \
+        "SELECT h.id, h.ov, h.cv, h.at, h.deleted, h.blob_key, h.meta, h.actor, h.reason, h.created_at, h.shadow \
          FROM {} AS h{where_clause} ORDER BY {} LIMIT ?",
         t.head,
         order.join(", ")

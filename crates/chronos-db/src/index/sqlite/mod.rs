@@ -160,8 +160,14 @@ impl IndexStore for SqliteIndex {
         Ok(u64::try_from(next - 1).unwrap_or(0))
     }
 
-    async fn commit(&self, ns: &Namespace, row: &VersionRow) -> Result<CommitOutcome> {
+    async fn commit(
+        &self,
+        ns: &Namespace,
+        row: &VersionRow,
+        shadow: Option<&str>,
+    ) -> Result<CommitOutcome> {
         let row = row.clone();
+        let shadow = shadow.map(str::to_string);
         self.run(ns, "commit version", move |conn, t| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let current: Option<(i64, i64)> = tx
@@ -181,7 +187,7 @@ impl IndexStore for SqliteIndex {
             }
             let created_at = current.map_or(row.at, |(_, c)| c);
             rows::insert_version(&tx, t, &row)?;
-            rows::upsert_head(&tx, t, &row, created_at)?;
+            rows::upsert_head(&tx, t, &row, created_at, shadow.as_deref())?;
             tx.commit()?;
             Ok(CommitOutcome::Committed)
         })

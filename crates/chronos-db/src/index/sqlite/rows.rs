@@ -9,7 +9,8 @@ use crate::index::{HeadRow, VersionRow};
 /// Columns read into a [`VersionRow`], in order.
 pub const VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, meta, actor, reason";
 /// Columns read into a [`HeadRow`], in order.
-pub const HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, meta, actor, reason, created_at";
+pub const HEAD_COLUMNS: &str =
+    "id, ov, cv, at, deleted, blob_key, meta, actor, reason, created_at, shadow";
 
 fn to_sql_int(v: u64) -> rusqlite::Result<i64> {
     i64::try_from(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
@@ -39,6 +40,7 @@ pub fn read_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
     Ok(HeadRow {
         latest: read_version(r)?,
         created_at: r.get(9)?,
+        shadow: r.get(10)?,
     })
 }
 
@@ -75,10 +77,11 @@ pub fn upsert_head(
     t: &Tables,
     row: &VersionRow,
     created_at: i64,
+    shadow: Option<&str>,
 ) -> rusqlite::Result<()> {
     tx.execute(
         &format!(
-            "INSERT OR REPLACE INTO {} ({HEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT OR REPLACE INTO {} ({HEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             t.head
         ),
         params![
@@ -91,7 +94,8 @@ pub fn upsert_head(
             meta_json(row)?,
             row.actor,
             row.reason,
-            created_at
+            created_at,
+            shadow
         ],
     )?;
     Ok(())

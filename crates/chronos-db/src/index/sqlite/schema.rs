@@ -86,7 +86,8 @@ pub fn ensure_collection(
             blob_key TEXT NOT NULL,
             meta TEXT NOT NULL,
             actor TEXT NOT NULL,
-            reason TEXT NOT NULL
+            reason TEXT NOT NULL,
+            shadow TEXT
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS {locks} (
             name TEXT PRIMARY KEY,

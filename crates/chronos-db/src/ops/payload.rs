@@ -1,0 +1,236 @@
+//! How a version's payload is stored: the envelope JSON (gzip-compressed when
+//! `writeOptimization.compressionEnabled` and large enough), base64 properties
+//! (`collectionMaps.<coll>.base64Props`) moved out into their own blobs, and the devShadow copy.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+
+use base64::Engine;
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+
+use super::envelope::Envelope;
+use crate::config::{Base64Prop, ChronosConfig};
+use crate::error::{Error, Result};
+use crate::query::filter::lookup;
+
+/// Payloads smaller than this are stored uncompressed (gzip would not pay off).
+pub const COMPRESS_MIN_BYTES: usize = 1024;
+/// Default `devShadow.maxBytesPerDoc`.
+pub const DEFAULT_SHADOW_MAX_BYTES: u64 = 1024 * 1024;
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The key marking a base64 property moved out to its own blob.
+const BLOB_REF: &str = "$blob";
+
+/// A base64 property decoded out of a record, waiting to be stored.
+#[derive(Debug)]
+pub struct SideBlob {
+    /// Property path.
+    pub path: String,
+    /// Decoded bytes (`blob.bin`).
+    pub bytes: Bytes,
+    /// Text rendition (`text.txt`), when `preferredText`.
+    pub text: Option<String>,
+}
+
+/// The payload settings of one collection.
+#[derive(Debug, Clone, Default)]
+pub struct PayloadCodec {
+    compress: bool,
+    base64: BTreeMap<String, Base64Prop>,
+    /// `Some((ttl micros, max bytes))` when devShadow is on.
+    shadow: Option<(i64, u64)>,
+}
+
+fn gzip(bytes: &[u8]) -> Result<Bytes> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes)
+        .and_then(|()| enc.finish())
+        .map(Bytes::from)
+        .map_err(|e| Error::backend("gzip", "compress payload", e))
+}
+
+fn gunzip(bytes: &[u8], key: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::Corrupt(format!("payload {key} is not valid gzip: {e}")))?;
+    Ok(out)
+}
+
+/// The key of a side blob (`file` is `blob.bin` or `text.txt`) of the version stored at
+/// `item_key`: `<dir>/<path>/<file>` next to `item.json`, or `<dir>/<nonce>/<path>/<file>`
+/// next to an alternate `item-<nonce>.json`.
+pub fn side_key(item_key: &str, path: &str, file: &str) -> String {
+    let (dir, name) = item_key.rsplit_once('/').unwrap_or(("", item_key));
+    match name
+        .strip_prefix("item-")
+        .and_then(|n| n.strip_suffix(".json"))
+    {
+        Some(nonce) => format!("{dir}/{nonce}/{path}/{file}"),
+        None => format!("{dir}/{path}/{file}"),
+    }
+}
+
+impl PayloadCodec {
+    /// The settings of `collection` in `config`.
+    pub fn from_config(config: &ChronosConfig, collection: &str) -> Self {
+        PayloadCodec {
+            compress: config.write_optimization.compression_enabled == Some(true),
+            base64: config
+                .collection_maps
+                .get(collection)
+                .map(|m| m.base64_props.clone())
+                .unwrap_or_default(),
+            shadow: config.dev_shadow.as_ref().filter(|d| d.enabled).map(|d| {
+                (
+                    i64::from(d.ttl_hours) * 3_600_000_000,
+                    d.max_bytes_per_doc.unwrap_or(DEFAULT_SHADOW_MAX_BYTES),
+                )
+            }),
+        }
+    }
+
+    /// The stored bytes of an envelope, and its JSON text when it may be kept as a devShadow.
+    pub fn encode(&self, env: &Envelope, has_side_blobs: bool) -> Result<(Bytes, Option<String>)> {
+        let json = serde_json::to_string(env)
+            .map_err(|e| Error::Validation(format!("payload cannot be serialised: {e}")))?;
+        let shadow = match self.shadow {
+            Some((_, max)) if !has_side_blobs && json.len() as u64 <= max => Some(json.clone()),
+            _ => None,
+        };
+        let bytes = if self.compress && json.len() >= COMPRESS_MIN_BYTES {
+            gzip(json.as_bytes())?
+        } else {
+            Bytes::from(json)
+        };
+        Ok((bytes, shadow))
+    }
+
+    /// Parses stored bytes (compressed or not) back into an envelope of `(id, ov)`.
+    pub fn decode(bytes: &[u8], key: &str, id: &str, ov: u64) -> Result<Envelope> {
+        if bytes.starts_with(&GZIP_MAGIC) {
+            Envelope::from_bytes(&gunzip(bytes, key)?, key, id, ov)
+        } else {
+            Envelope::from_bytes(bytes, key, id, ov)
+        }
+    }
+
+    /// Whether a head's shadow written at `at` (microseconds) may still be served at `now`.
+    pub fn shadow_fresh(&self, at: i64, now: i64) -> bool {
+        self.shadow.is_some_and(|(ttl, _)| now - at < ttl)
+    }
+
+    /// Moves every configured base64 property out of `data`, leaving a `{"$blob": {...}}`
+    /// reference. Fails, before anything is stored, on a value that is not valid base64 (or
+    /// not valid UTF-8 text when `preferredText`).
+    pub fn extract(&self, data: &mut Value) -> Result<Vec<SideBlob>> {
+        let mut out = Vec::new();
+        for (path, prop) in &self.base64 {
+            let Some(Value::String(encoded)) = lookup(data, path) else {
+                continue;
+            };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(encoded.as_bytes())
+                .map_err(|e| Error::Validation(format!("{path}: not valid base64: {e}")))?;
+            let text = match prop.preferred_text {
+                Some(true) => Some(String::from_utf8(bytes.clone()).map_err(|_| {
+                    Error::Validation(format!("{path}: decoded bytes are not UTF-8 text"))
+                })?),
+                _ => None,
+            };
+            let reference = json!({BLOB_REF: {
+                "contentType": prop.content_type,
+                "size": bytes.len(),
+                "text": text.is_some(),
+            }});
+            set_path(data, path, reference);
+            out.push(SideBlob {
+                path: path.clone(),
+                bytes: Bytes::from(bytes),
+                text,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The configured base64 property paths present in `data` (after they were put back).
+    pub fn paths_in(&self, data: &Value) -> Vec<String> {
+        self.base64
+            .keys()
+            .filter(|p| lookup(data, p).is_some())
+            .cloned()
+            .collect()
+    }
+
+    /// The property paths of `data` holding blob references.
+    pub fn references(&self, data: &Value) -> Vec<String> {
+        self.base64
+            .keys()
+            .filter(|p| lookup(data, p).and_then(|v| v.get(BLOB_REF)).is_some())
+            .cloned()
+            .collect()
+    }
+}
+
+/// Puts the base64 text of a side blob back at `path`.
+pub fn restore_base64(data: &mut Value, path: &str, bytes: &[u8]) {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    set_path(data, path, Value::String(encoded));
+}
+
+fn set_path(data: &mut Value, path: &str, value: Value) {
+    let mut cursor = data;
+    let mut segments = path.split('.').peekable();
+    while let Some(seg) = segments.next() {
+        let Value::Object(map) = cursor else { return };
+        if segments.peek().is_none() {
+            map.insert(seg.to_string(), value);
+            return;
+        }
+        cursor = map
+            .entry(seg.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn side_keys_follow_the_item_key() {
+        assert_eq!(
+            side_key("db/c/id/v3/item.json", "doc.pdf", "blob.bin"),
+            "db/c/id/v3/doc.pdf/blob.bin"
+        );
+        assert_eq!(
+            side_key("db/c/id/v3/item-abc.json", "img", "text.txt"),
+            "db/c/id/v3/abc/img/text.txt"
+        );
+    }
+
+    #[test]
+    fn compression_round_trips_and_is_detected() {
+        let codec = PayloadCodec {
+            compress: true,
+            ..PayloadCodec::default()
+        };
+        let env = Envelope {
+            id: "a".into(),
+            ov: 0,
+            cv: 0,
+            at: chrono::Utc::now(),
+            deleted: false,
+            actor: "x".into(),
+            reason: "y".into(),
+            function_ids: vec![],
+            data: json!({"text": "z".repeat(5000)}),
+        };
+        let (bytes, _) = codec.encode(&env, false).unwrap();
+        assert!(bytes.starts_with(&GZIP_MAGIC));
+        assert!(bytes.len() < 1000);
+        let back = PayloadCodec::decode(&bytes, "k", "a", 0).unwrap();
+        assert_eq!(back.data, env.data);
+    }
+}

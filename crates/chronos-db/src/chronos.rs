@@ -7,10 +7,15 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::config::ChronosConfig;
+use crate::counters::{retention_cutoffs, CounterSink, Counters, FlushTask, RuleSet};
 use crate::error::Result;
 use crate::health::{self, HealthReport};
-use crate::ops::{Collection, CollectionPrune};
+use crate::ops::{Collection, CollectionPrune, Counting};
 use crate::route::{Route, Router};
+
+/// Counter increments are written out this often unless `writeOptimization.debounceMs` says
+/// otherwise.
+pub const DEFAULT_COUNTER_DEBOUNCE_MS: u64 = 100;
 
 /// What `Chronos::prune` removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +27,8 @@ pub struct PruneReport {
     pub blobs_removed: u64,
     /// Per collection.
     pub collections: Vec<CollectionPrune>,
+    /// Counter cells (day, week and month buckets) removed by `retention.counters`.
+    pub counter_cells_removed: u64,
 }
 
 /// A chronos-db instance. Cheap to clone; clones share connections.
@@ -33,21 +40,40 @@ pub struct Chronos {
 #[derive(Debug)]
 struct Inner {
     config: ChronosConfig,
-    router: Router,
+    router: Arc<Router>,
+    counting: Counting,
+    /// Writes pending counter increments out; stops (after a last flush) with the instance.
+    _flush: Option<FlushTask>,
 }
 
 impl Chronos {
     /// Validates `config` (every problem is reported at once) and opens its backends.
     pub async fn init(config: ChronosConfig) -> Result<Self> {
         config.validate()?;
-        let router = Router::build(&config).await?;
+        let router = Arc::new(Router::build(&config).await?);
+        let debounce = config
+            .write_optimization
+            .debounce_ms
+            .unwrap_or(DEFAULT_COUNTER_DEBOUNCE_MS);
+        let sink = Arc::new(CounterSink::new(debounce == 0));
+        let flush = (debounce > 0)
+            .then(|| FlushTask::start(sink.clone(), std::time::Duration::from_millis(debounce)));
+        let counting = Counting {
+            sink,
+            rules: Arc::new(RuleSet::compile(&config.counter_rules)?),
+        };
         info!(
             index_connections = config.db_connections.len(),
             payload_connections = config.spaces_connections.len(),
             "chronos-db ready"
         );
         Ok(Chronos {
-            inner: Arc::new(Inner { config, router }),
+            inner: Arc::new(Inner {
+                config,
+                router,
+                counting,
+                _flush: flush,
+            }),
         })
     }
 
@@ -57,8 +83,9 @@ impl Chronos {
         let target = self.inner.router.resolve(&route)?;
         Ok(Collection::new(
             target,
-            &route.collection,
+            &route,
             &self.inner.config,
+            &self.inner.counting,
         ))
     }
 
@@ -90,7 +117,8 @@ impl Chronos {
                         warn!(db = %db_name, collection = %collection, "collection is not where routing puts it; skipped");
                         continue;
                     }
-                    let coll = Collection::new(target, &collection, &self.inner.config);
+                    let coll =
+                        Collection::new(target, &route, &self.inner.config, &self.inner.counting);
                     let pruned = coll.prune(&policy, now).await?;
                     report.versions_removed += pruned.versions_removed;
                     report.blobs_removed += pruned.blobs_removed;
@@ -98,12 +126,46 @@ impl Chronos {
                 }
             }
         }
+        report.counter_cells_removed = self.prune_counters().await?;
         info!(
             versions = report.versions_removed,
+            counter_cells = report.counter_cells_removed,
             blobs = report.blobs_removed,
             "prune done"
         );
         Ok(report)
+    }
+
+    /// Applies `retention.counters` to the analytics database of every configured database.
+    async fn prune_counters(&self) -> Result<u64> {
+        let Some(policy) = &self.inner.config.retention.counters else {
+            return Ok(0);
+        };
+        let cutoffs = retention_cutoffs(policy, chrono::Utc::now().date_naive());
+        let mut done = std::collections::HashSet::new();
+        let mut removed = 0;
+        for db in self.inner.router.databases() {
+            for store in db.stores {
+                let key = (
+                    Arc::as_ptr(&store).cast::<()>() as usize,
+                    db.analytics_db_name.clone(),
+                );
+                if !done.insert(key) {
+                    continue;
+                }
+                for (period, before) in &cutoffs {
+                    removed += store
+                        .prune_counts(&db.analytics_db_name, period, before)
+                        .await?;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Analytics counters (created / updated / deleted and `counterRules`) per collection.
+    pub fn counters(&self) -> Counters {
+        Counters::new(self.inner.router.clone(), self.inner.counting.sink.clone())
     }
 
     /// The configuration this instance runs with.
@@ -111,9 +173,10 @@ impl Chronos {
         &self.inner.config
     }
 
-    /// Stops the instance. Pending work is finished first; connections close when the last
-    /// clone is dropped.
+    /// Stops the instance: pending counter increments are written first (an error says they
+    /// could not be). Connections close when the last clone is dropped.
     pub async fn shutdown(self) -> Result<()> {
+        self.inner.counting.sink.flush().await?;
         info!("chronos-db shut down");
         Ok(())
     }

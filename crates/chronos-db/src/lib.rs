@@ -39,6 +39,7 @@
 pub mod blob;
 mod chronos;
 pub mod config;
+pub mod counters;
 mod error;
 pub mod health;
 pub mod index;
@@ -48,8 +49,9 @@ mod ops;
 pub mod query;
 pub mod route;
 
-pub use chronos::{Chronos, PruneReport};
+pub use chronos::{Chronos, PruneReport, DEFAULT_COUNTER_DEBOUNCE_MS};
 pub use config::{ChronosConfig, DbType};
+pub use counters::{Bucket, CounterTotals, Counters};
 pub use error::{ConfigProblem, Error, Result};
 pub use health::{BackendHealth, HealthReport};
 pub use model::{Item, ReadOptions, WriteMeta, WriteResult};

@@ -3,8 +3,11 @@
 //! Backends know storage and nothing of the version protocol (that is `ops/`). A backend
 //! implements [`IndexStore`]; the conformance suite then runs against it unchanged.
 
+mod counts;
 pub mod mongodb;
 pub mod sqlite;
+
+pub use counts::{CountKey, CountScope, CountsWritten};
 
 use std::sync::Arc;
 
@@ -185,4 +188,22 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
 
     /// Releases the lock `name` if `owner` holds it.
     async fn unlock(&self, ns: &Namespace, name: &str, owner: &str) -> Result<()>;
+
+    /// Adds `counts` to the analytics counters (`cnt_total`) of database `db_name`, in order,
+    /// reporting how many were applied.
+    async fn add_counts(&self, db_name: &str, counts: &[(CountKey, u64)]) -> CountsWritten;
+
+    /// The counters of `scope` in one bucket (`period`, `bucket`) of database `db_name`, by
+    /// counter name.
+    async fn read_counts(
+        &self,
+        db_name: &str,
+        scope: &CountScope,
+        period: &str,
+        bucket: &str,
+    ) -> Result<Vec<(String, u64)>>;
+
+    /// Removes the counter buckets of kind `period` older than `before` from database
+    /// `db_name`. Returns how many cells were removed.
+    async fn prune_counts(&self, db_name: &str, period: &str, before: &str) -> Result<u64>;
 }

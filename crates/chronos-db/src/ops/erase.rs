@@ -8,6 +8,7 @@ use tracing::info;
 
 use super::{check_id, Collection};
 use crate::blob::record_prefix;
+use crate::config::CounterEvent;
 use crate::error::Result;
 use crate::index::AuditEntry;
 use crate::model::WriteMeta;
@@ -34,8 +35,24 @@ impl Collection {
             return Err(self.conflict(id, expected_ov, head.latest.ov));
         }
         let ns = &self.inner.ns;
+        let counters = if head.latest.deleted {
+            Vec::new()
+        } else {
+            // Payload rules see the last data; if it cannot be read, they see the indexed
+            // properties only. The erasure goes ahead either way.
+            let data = match self.load(&head.latest).await {
+                Ok(item) => item.data,
+                Err(_) => serde_json::Value::Object(head.latest.meta.clone()),
+            };
+            self.inner
+                .tally
+                .counters_for(CounterEvent::Delete, &head.latest.meta, &data)
+        };
         // Rows first: from here on no reader can reach the blobs being removed.
         let rows = self.index().erase(ns, id).await?;
+        if !counters.is_empty() {
+            self.inner.tally.record(&counters).await;
+        }
         let blobs = self
             .inner
             .target

@@ -17,10 +17,11 @@ mod write;
 use std::sync::Arc;
 
 use crate::config::ChronosConfig;
+use crate::counters::{CounterSink, RuleSet, Tally};
 use crate::error::{Error, Result};
 use crate::index::{HeadRow, IndexStore, Namespace};
 use crate::names;
-use crate::route::Target;
+use crate::route::{Route, Target};
 
 pub use enrich::EnrichMeta;
 pub use erase::EraseReport;
@@ -44,10 +45,30 @@ struct Inner {
     policy: IndexPolicy,
     codec: payload::PayloadCodec,
     logical_delete: bool,
+    tally: Tally,
+}
+
+/// What every collection handle of one instance shares for counting writes.
+#[derive(Debug, Clone)]
+pub(crate) struct Counting {
+    pub sink: Arc<CounterSink>,
+    pub rules: Arc<RuleSet>,
 }
 
 impl Collection {
-    pub(crate) fn new(target: Arc<Target>, collection: &str, config: &ChronosConfig) -> Self {
+    pub(crate) fn new(
+        target: Arc<Target>,
+        route: &Route,
+        config: &ChronosConfig,
+        counting: &Counting,
+    ) -> Self {
+        let collection = route.collection.as_str();
+        let tally = Tally::new(
+            counting.sink.clone(),
+            counting.rules.clone(),
+            route,
+            &target,
+        );
         let policy = IndexPolicy::from_config(config.collection_maps.get(collection));
         let ns = Namespace {
             db_name: target.db_name.clone(),
@@ -61,6 +82,7 @@ impl Collection {
                 policy,
                 codec: payload::PayloadCodec::from_config(config, collection),
                 logical_delete: config.logical_delete.enabled,
+                tally,
             }),
         }
     }

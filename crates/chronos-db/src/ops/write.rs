@@ -16,6 +16,7 @@ use super::payload::{side_key, SideBlob};
 use super::props::check_payload;
 use super::{check_id, Collection};
 use crate::blob::{alternate_version_key, version_key, PutOutcome};
+use crate::config::CounterEvent;
 use crate::error::{Error, Result};
 use crate::index::{CommitOutcome, HeadRow, VersionRow};
 use crate::model::{WriteMeta, WriteResult};
@@ -29,6 +30,16 @@ pub(super) struct NewVersion<'a> {
     pub meta: WriteMeta,
     /// Enrichment functions that produced this version (provenance).
     pub function_ids: Vec<String>,
+}
+
+/// The counter event of a new version: a create, a delete of a live record, or an update
+/// (which includes enrich, restore and undeleting).
+fn write_event(prev: Option<&HeadRow>, deleted: bool) -> CounterEvent {
+    match prev {
+        None => CounterEvent::Create,
+        Some(h) if deleted && !h.latest.deleted => CounterEvent::Delete,
+        Some(_) => CounterEvent::Update,
+    }
 }
 
 fn micros(at: DateTime<Utc>) -> i64 {
@@ -139,6 +150,10 @@ impl Collection {
     pub(super) async fn append(&self, v: NewVersion<'_>) -> Result<WriteResult> {
         let ns = &self.inner.ns;
         let props = self.inner.policy.extract(&v.data);
+        let counters =
+            self.inner
+                .tally
+                .counters_for(write_event(v.prev, v.deleted), &props, &v.data);
         let mut data = v.data;
         // Bad base64 is refused here, before anything is taken or stored.
         let side = self.inner.codec.extract(&mut data)?;
@@ -177,6 +192,7 @@ impl Collection {
         match self.index().commit(ns, &row, shadow.as_deref()).await {
             Ok(CommitOutcome::Committed) => {
                 debug!(collection = %ns.collection, id = %row.id, ov, cv, "committed version");
+                self.inner.tally.record(&counters).await;
                 Ok(WriteResult {
                     id: row.id,
                     ov,

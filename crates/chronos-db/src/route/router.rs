@@ -41,6 +41,8 @@ pub struct ConfiguredDb {
     pub route: Route,
     /// Index database name.
     pub db_name: String,
+    /// Database of its analytics counters.
+    pub analytics_db_name: String,
     /// The index stores it may live on.
     pub stores: Vec<Arc<dyn IndexStore>>,
 }
@@ -121,6 +123,7 @@ impl Router {
                 ConfiguredDb {
                     route,
                     db_name: entry.db_name.clone(),
+                    analytics_db_name: entry.analytics_db_name.clone(),
                     stores: entry.index.iter().map(|c| c.store.clone()).collect(),
                 }
             })

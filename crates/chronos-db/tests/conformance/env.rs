@@ -55,6 +55,38 @@ impl Env {
         }
     }
 
+    /// A second handle on the suite's index store, opened directly through the backend (no
+    /// `Chronos`), to plant or inspect rows the public API cannot reach.
+    pub async fn raw_index(&self) -> std::sync::Arc<dyn chronos_db::index::IndexStore> {
+        let conn = &self.config.db_connections["index"];
+        match (&conn.sqlite_dir, &conn.mongo_uri) {
+            (Some(dir), _) => std::sync::Arc::new(
+                chronos_db::index::sqlite::SqliteIndex::open(dir).expect("open sqlite index"),
+            ),
+            (_, Some(uri)) => std::sync::Arc::new(
+                chronos_db::index::mongodb::MongoIndex::connect(
+                    uri,
+                    chronos_db::index::mongodb::TransactionMode::Off,
+                )
+                .await
+                .expect("connect mongodb"),
+            ),
+            _ => panic!("the suite's index connection is neither sqlite nor mongodb"),
+        }
+    }
+
+    /// The record (and analytics) database of `tenant-a`'s runtime entry.
+    pub fn tenant_a_db(&self) -> String {
+        self.config
+            .databases
+            .runtime
+            .as_ref()
+            .expect("runtime databases")
+            .tenant_databases[0]
+            .db_name
+            .clone()
+    }
+
     /// `tenant-a`'s runtime collection.
     pub fn coll(&self, collection: &str) -> Collection {
         self.tenant("tenant-a", collection)

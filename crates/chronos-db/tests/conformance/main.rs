@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod concurrency;
+mod counters;
 mod env;
 mod history;
 mod isolation;
@@ -64,6 +65,10 @@ macro_rules! conformance_suite {
                 payloads::base64_props_live_in_their_own_blobs,
                 payloads::dev_shadow_serves_the_latest_without_a_payload_read,
                 payloads::compression_is_transparent,
+                counters::counters_total_every_kind_of_write,
+                counters::counters_are_batched_and_flushed_on_shutdown,
+                counters::two_instances_add_up,
+                counters::counter_retention_removes_old_buckets_only,
             );
         }
     };

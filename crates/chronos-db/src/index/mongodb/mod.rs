@@ -11,6 +11,7 @@
 //! (`ov: {$lt: new}`); a head left behind by a crash is rolled forward by the next writer that
 //! trips over it.
 
+mod counts;
 mod docs;
 mod filter_doc;
 mod schema;
@@ -29,7 +30,10 @@ use mongodb::{Client, ClientSession, Collection};
 use tokio::sync::{Mutex, OnceCell};
 use tracing::{debug, info};
 
-use super::{AuditEntry, CommitOutcome, HeadQuery, HeadRow, IndexStore, Namespace, VersionRow};
+use super::{
+    AuditEntry, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery, HeadRow, IndexStore,
+    Namespace, VersionRow,
+};
 use crate::error::{Error, Result};
 
 const BACKEND: &str = "mongodb";
@@ -609,5 +613,23 @@ impl IndexStore for MongoIndex {
                     .map_err(|e| Error::Corrupt(format!("audit entry: {e}")))
             })
             .collect()
+    }
+
+    async fn add_counts(&self, db_name: &str, counts: &[(CountKey, u64)]) -> CountsWritten {
+        counts::add(&self.client, db_name, counts).await
+    }
+
+    async fn read_counts(
+        &self,
+        db_name: &str,
+        scope: &CountScope,
+        period: &str,
+        bucket: &str,
+    ) -> Result<Vec<(String, u64)>> {
+        counts::read(&self.client, db_name, scope, period, bucket).await
+    }
+
+    async fn prune_counts(&self, db_name: &str, period: &str, before: &str) -> Result<u64> {
+        counts::prune(&self.client, db_name, period, before).await
     }
 }

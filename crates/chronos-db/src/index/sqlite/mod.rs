@@ -4,6 +4,7 @@
 //! commit point); collection versions live in `chronos_counters`. Files run in WAL mode with a
 //! busy timeout, so several processes may share them.
 
+mod counts;
 mod filter_sql;
 mod history;
 mod rows;
@@ -16,7 +17,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use super::{AuditEntry, CommitOutcome, HeadQuery, HeadRow, IndexStore, Namespace, VersionRow};
+use super::{
+    AuditEntry, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery, HeadRow, IndexStore,
+    Namespace, VersionRow,
+};
 use crate::error::{Error, Result};
 
 const BACKEND: &str = "sqlite";
@@ -351,6 +355,46 @@ impl IndexStore for SqliteIndex {
         let collection = collection.to_string();
         self.run_db(db_name, "read audit log", move |conn| {
             history::audit_log(conn, &collection)
+        })
+        .await
+    }
+
+    async fn add_counts(&self, db_name: &str, counts: &[(CountKey, u64)]) -> CountsWritten {
+        let n = counts.len();
+        let counts = counts.to_vec();
+        // One transaction: all or nothing.
+        let done = self
+            .run_db(db_name, "add counters", move |conn| {
+                counts::add(conn, &counts)
+            })
+            .await;
+        match done {
+            Ok(()) => CountsWritten::all(n),
+            Err(e) => CountsWritten {
+                applied: 0,
+                error: Some(e),
+            },
+        }
+    }
+
+    async fn read_counts(
+        &self,
+        db_name: &str,
+        scope: &CountScope,
+        period: &str,
+        bucket: &str,
+    ) -> Result<Vec<(String, u64)>> {
+        let (scope, period, bucket) = (scope.clone(), period.to_string(), bucket.to_string());
+        self.run_db(db_name, "read counters", move |conn| {
+            counts::read(conn, &scope, &period, &bucket)
+        })
+        .await
+    }
+
+    async fn prune_counts(&self, db_name: &str, period: &str, before: &str) -> Result<u64> {
+        let (period, before) = (period.to_string(), before.to_string());
+        self.run_db(db_name, "prune counters", move |conn| {
+            counts::prune(conn, &period, &before)
         })
         .await
     }

@@ -51,7 +51,8 @@ pub fn ensure_db_tables(conn: &Connection) -> rusqlite::Result<()> {
             detail TEXT NOT NULL
         );
         CREATE INDEX IF NOT EXISTS chronos_audit_collection ON chronos_audit(collection, seq);",
-    )
+    )?;
+    super::counts::ensure_table(conn)
 }
 
 /// Creates a collection's tables and indexes (idempotent), including one expression index per

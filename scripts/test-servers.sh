@@ -7,6 +7,9 @@
 #   scripts/test-servers.sh start   # install if needed, start both, write target/test-servers/env
 #   scripts/test-servers.sh stop    # stop both by PID
 #   scripts/test-servers.sh env     # print the environment the tests read
+#   scripts/test-servers.sh stop-s3 / start-s3
+#                                   # stop SeaweedFS alone, start it again on the same ports
+#                                   # and data (the S3 outage test uses these)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -54,16 +57,16 @@ start() {
 {"identities": [{"name": "chronos", "credentials": [{"accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY"}],
   "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}
 JSON
-    # setsid: each server leads its own process group, so stop can end its children too.
-    setsid "$VENV/bin/weed" mini -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$RUN/weed" \
+    # The SeaweedFS command line is kept so start-s3 can bring it back on the same ports.
+    printf '%s\n' mini -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$RUN/weed" \
         -s3.config="$RUN/s3.json" -bucket="$BUCKETS" -s3.port="$s3" \
         -master.port="$(free_port)" -master.port.grpc="$(free_port)" \
         -volume.port="$(free_port)" -volume.port.grpc="$(free_port)" \
         -filer.port="$(free_port)" -filer.port.grpc="$(free_port)" \
         -admin.port="$(free_port)" -admin.port.grpc="$(free_port)" \
-        -webdav=false -admin.ui=false \
-        >"$RUN/seaweedfs.log" 2>&1 < /dev/null &
-    echo $! > "$RUN/seaweedfs.pid"
+        -webdav=false -admin.ui=false > "$RUN/seaweedfs.args"
+    echo "$s3" > "$RUN/seaweedfs.port"
+    launch_weed
     setsid "$VENV/bin/secantusd-py" --host 127.0.0.1 --port "$mongo" --storage-path "$RUN/mongo" \
         --log-level WARNING >"$RUN/secantusdb.log" 2>&1 < /dev/null &
     echo $! > "$RUN/secantusdb.pid"
@@ -74,17 +77,31 @@ export CHRONOS_TEST_S3_REGION="us-east-1"
 export CHRONOS_TEST_S3_ACCESS_KEY="$S3_ACCESS_KEY"
 export CHRONOS_TEST_S3_SECRET_KEY="$S3_SECRET_KEY"
 export CHRONOS_TEST_S3_PID_FILE="$RUN/seaweedfs.pid"
+export CHRONOS_TEST_SERVERS_SCRIPT="$ROOT/scripts/test-servers.sh"
 ENV
     write_quickstart_config "$mongo" "$s3"
     wait_for secantusdb "$VENV/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', $mongo), 1)"
-    # Ready once a signed HEAD of every bucket answers 200.
-    local b
+    wait_for_s3
+    echo "test-servers: S3 on 127.0.0.1:$s3, MongoDB wire protocol on 127.0.0.1:$mongo"
+}
+
+# setsid: each server leads its own process group, so stop can end its children too.
+launch_weed() {
+    local args=()
+    mapfile -t args < "$RUN/seaweedfs.args"
+    setsid "$VENV/bin/weed" "${args[@]}" >>"$RUN/seaweedfs.log" 2>&1 < /dev/null &
+    echo $! > "$RUN/seaweedfs.pid"
+}
+
+# Ready once a signed HEAD of every bucket answers 200.
+wait_for_s3() {
+    local b s3
+    s3=$(cat "$RUN/seaweedfs.port")
     for b in ${BUCKETS//,/ }; do
         wait_for seaweedfs bash -c "[[ \$(curl -s -o /dev/null -w '%{http_code}' -I \
             --aws-sigv4 aws:amz:us-east-1:s3 --user '$S3_ACCESS_KEY:$S3_SECRET_KEY' \
             http://127.0.0.1:$s3/$b) == 200 ]]"
     done
-    echo "test-servers: S3 on 127.0.0.1:$s3, MongoDB wire protocol on 127.0.0.1:$mongo"
 }
 
 # A configuration for the quickstart example against these servers, with a fresh database
@@ -108,8 +125,12 @@ write_quickstart_config() {
 JSON
 }
 
-stop() {
-    for name in seaweedfs secantusdb; do
+stop() { # [quiet] [server names...]
+    local quiet="${1:-}"
+    [[ "$quiet" == quiet ]] && shift
+    local names=("$@")
+    [[ ${#names[@]} -gt 0 ]] || names=(seaweedfs secantusdb)
+    for name in "${names[@]}"; do
         local pidfile="$RUN/$name.pid"
         [[ -f "$pidfile" ]] || continue
         local pid; pid=$(cat "$pidfile")
@@ -119,7 +140,7 @@ stop() {
             kill -KILL -- "-$pid" 2>/dev/null || true
         fi
         rm -f "$pidfile"
-        [[ "${1:-}" == quiet ]] || echo "test-servers: stopped $name"
+        [[ "$quiet" == quiet ]] || echo "test-servers: stopped $name"
     done
 }
 
@@ -127,5 +148,7 @@ case "${1:-}" in
     start) start ;;
     stop) stop ;;
     env) cat "$RUN/env" ;;
-    *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+    stop-s3) stop quiet seaweedfs ;;
+    start-s3) launch_weed; wait_for_s3 ;;
+    *) echo "usage: $0 start|stop|env|stop-s3|start-s3" >&2; exit 2 ;;
 esac

@@ -9,8 +9,9 @@ use tracing::{info, warn};
 use crate::config::ChronosConfig;
 use crate::counters::{retention_cutoffs, CounterSink, Counters, FlushTask, RuleSet};
 use crate::error::Result;
+use crate::fallback::{start_worker, FallbackPolicy, FallbackQueue};
 use crate::health::{self, HealthReport};
-use crate::ops::{Collection, CollectionPrune, Counting};
+use crate::ops::{Collection, CollectionPrune, Shared};
 use crate::route::{Route, Router};
 
 /// Counter increments are written out this often unless `writeOptimization.debounceMs` says
@@ -41,9 +42,22 @@ pub struct Chronos {
 struct Inner {
     config: ChronosConfig,
     router: Arc<Router>,
-    counting: Counting,
+    shared: Shared,
     /// Writes pending counter increments out; stops (after a last flush) with the instance.
     _flush: Option<FlushTask>,
+    /// One fallback replay pass at a time per instance.
+    replaying: tokio::sync::Mutex<()>,
+}
+
+/// A handle that does not keep the instance alive (for its background workers).
+#[derive(Debug, Clone)]
+pub(crate) struct WeakChronos(std::sync::Weak<Inner>);
+
+impl WeakChronos {
+    /// The instance, while any `Chronos` clone lives.
+    pub(crate) fn upgrade(&self) -> Option<Chronos> {
+        self.0.upgrade().map(|inner| Chronos { inner })
+    }
 }
 
 impl Chronos {
@@ -58,23 +72,43 @@ impl Chronos {
         let sink = Arc::new(CounterSink::new(debounce == 0));
         let flush = (debounce > 0)
             .then(|| FlushTask::start(sink.clone(), std::time::Duration::from_millis(debounce)));
-        let counting = Counting {
+        let fallback = FallbackPolicy::from_config(config.fallback.as_ref());
+        let shared = Shared {
             sink,
             rules: Arc::new(RuleSet::compile(&config.counter_rules)?),
+            fallback: fallback.clone().map(Arc::new),
         };
         info!(
             index_connections = config.db_connections.len(),
             payload_connections = config.spaces_connections.len(),
             "chronos-db ready"
         );
-        Ok(Chronos {
+        let chronos = Chronos {
             inner: Arc::new(Inner {
                 config,
                 router,
-                counting,
+                shared,
                 _flush: flush,
+                replaying: tokio::sync::Mutex::new(()),
             }),
-        })
+        };
+        if let Some(policy) = fallback {
+            start_worker(WeakChronos(Arc::downgrade(&chronos.inner)), policy);
+        }
+        Ok(chronos)
+    }
+
+    pub(crate) fn router(&self) -> &Router {
+        &self.inner.router
+    }
+
+    pub(crate) fn replay_lock(&self) -> &tokio::sync::Mutex<()> {
+        &self.inner.replaying
+    }
+
+    /// The fallback queue: inspect, retry and cancel writes that storage failed to take.
+    pub fn fallback(&self) -> FallbackQueue {
+        FallbackQueue::new(self.clone())
     }
 
     /// The collection handle of a route. Fails with `Error::Route` when the route names a
@@ -85,7 +119,7 @@ impl Chronos {
             target,
             &route,
             &self.inner.config,
-            &self.inner.counting,
+            &self.inner.shared,
         ))
     }
 
@@ -118,7 +152,7 @@ impl Chronos {
                         continue;
                     }
                     let coll =
-                        Collection::new(target, &route, &self.inner.config, &self.inner.counting);
+                        Collection::new(target, &route, &self.inner.config, &self.inner.shared);
                     let pruned = coll.prune(&policy, now).await?;
                     report.versions_removed += pruned.versions_removed;
                     report.blobs_removed += pruned.blobs_removed;
@@ -165,7 +199,7 @@ impl Chronos {
 
     /// Analytics counters (created / updated / deleted and `counterRules`) per collection.
     pub fn counters(&self) -> Counters {
-        Counters::new(self.inner.router.clone(), self.inner.counting.sink.clone())
+        Counters::new(self.inner.router.clone(), self.inner.shared.sink.clone())
     }
 
     /// The configuration this instance runs with.
@@ -176,7 +210,7 @@ impl Chronos {
     /// Stops the instance: pending counter increments are written first (an error says they
     /// could not be). Connections close when the last clone is dropped.
     pub async fn shutdown(self) -> Result<()> {
-        self.inner.counting.sink.flush().await?;
+        self.inner.shared.sink.flush().await?;
         info!("chronos-db shut down");
         Ok(())
     }

@@ -41,6 +41,7 @@ mod chronos;
 pub mod config;
 pub mod counters;
 mod error;
+pub mod fallback;
 pub mod health;
 pub mod index;
 mod model;
@@ -53,6 +54,7 @@ pub use chronos::{Chronos, PruneReport, DEFAULT_COUNTER_DEBOUNCE_MS};
 pub use config::{ChronosConfig, DbType};
 pub use counters::{Bucket, CounterTotals, Counters};
 pub use error::{ConfigProblem, Error, Result};
+pub use fallback::{FallbackQueue, QueueKind, QueuedWrite, ReplayReport};
 pub use health::{BackendHealth, HealthReport};
 pub use model::{Item, ReadOptions, WriteMeta, WriteResult};
 pub use ops::{

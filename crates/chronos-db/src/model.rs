@@ -51,6 +51,11 @@ pub struct WriteResult {
     pub cv: u64,
     /// When the version was written.
     pub at: DateTime<Utc>,
+    /// Set when storage failed and the write went to the fallback queue (the queue entry
+    /// id): it is durable and will commit as exactly this `ov`, `cv` and `at`, but it becomes
+    /// readable only once replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued: Option<String>,
 }
 
 /// Who writes and why; stored with every version.

@@ -133,6 +133,8 @@ fn every_problem_is_reported_with_its_path() {
     c["collectionMaps"]["../x"] = json!({"indexedProps": []});
     c["counterRules"]["rules"][0]["when"] = json!({"status": {"$regex": "a"}});
     c["retention"]["ver"]["maxPerItem"] = json!(0);
+    c["fallback"]["deadLetterCollection"] = json!("chronos_fallback_ops");
+    c["fallback"]["maxRetries"] = json!(0);
     let p = problems(ChronosConfig::from_json_value(c));
     let t1 = "databases.runtime.tenantDatabases[1]";
     for (path, words) in [
@@ -170,6 +172,11 @@ fn every_problem_is_reported_with_its_path() {
         ("collectionMaps.../x".to_string(), "collection name"),
         ("counterRules.rules[0].when".to_string(), "$regex"),
         ("retention.ver.maxPerItem".to_string(), "at least 1"),
+        (
+            "fallback.deadLetterCollection".to_string(),
+            "chronos_fallback_ops",
+        ),
+        ("fallback.maxRetries".to_string(), "at least 1"),
     ] {
         assert!(
             has(&p, &path, words),

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::client::{HttpClient, HttpConnector, ReqwestConnector};
-use object_store::ClientOptions;
+use object_store::{BackoffConfig, ClientOptions, RetryConfig};
+use std::time::Duration;
 
 use crate::config::SpacesConnection;
 use crate::error::{Error, Result};
@@ -47,6 +48,17 @@ pub fn build(
     // allow_http must sit inside the ClientOptions: a later with_client_options would reset a
     // builder-level setting.
     let options = ClientOptions::new().with_allow_http(endpoint.starts_with("http://"));
+    // A few quick retries, then the error reaches the caller (and the fallback queue, when
+    // it is on) instead of blocking a write for minutes.
+    let retry = RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(1),
+            base: 2.0,
+        },
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(10),
+    };
     AmazonS3Builder::new()
         .with_endpoint(endpoint)
         .with_region(conn.region.clone().unwrap_or_default())
@@ -55,6 +67,7 @@ pub fn build(
         .with_bucket_name(bucket)
         .with_virtual_hosted_style_request(!conn.force_path_style.unwrap_or(true))
         .with_client_options(options)
+        .with_retry(retry)
         .with_http_connector(SharedHttpRef(http))
         .build()
         .map_err(|e| {

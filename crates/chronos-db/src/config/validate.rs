@@ -292,6 +292,19 @@ impl ChronosConfig {
             p.add("writeOptimization.batchSize", "must be at least 1");
         }
         if let Some(f) = &self.fallback {
+            if let Some(dead) = &f.dead_letter_collection {
+                if let Err(e) = names::check_collection(dead) {
+                    p.add("fallback.deadLetterCollection", e);
+                } else if dead == crate::fallback::OPS_TABLE {
+                    p.add(
+                        "fallback.deadLetterCollection",
+                        "must differ from the queue collection chronos_fallback_ops",
+                    );
+                }
+            }
+            if f.max_retries == Some(0) {
+                p.add("fallback.maxRetries", "must be at least 1");
+            }
             if let (Some(first), Some(max)) = (f.retry_delay_ms, f.max_delay_ms) {
                 if first > max {
                     p.add(

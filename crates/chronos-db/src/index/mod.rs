@@ -5,9 +5,11 @@
 
 mod counts;
 pub mod mongodb;
+mod queue;
 pub mod sqlite;
 
 pub use counts::{CountKey, CountScope, CountsWritten};
+pub use queue::{QueueQuery, QueueRow};
 
 use std::sync::Arc;
 
@@ -206,4 +208,18 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
     /// Removes the counter buckets of kind `period` older than `before` from database
     /// `db_name`. Returns how many cells were removed.
     async fn prune_counts(&self, db_name: &str, period: &str, before: &str) -> Result<u64>;
+
+    /// Inserts or replaces (by `op_id`) a row of queue table `table` in database `db_name`.
+    async fn queue_put(&self, db_name: &str, table: &str, row: &QueueRow) -> Result<()>;
+
+    /// Rows of queue table `table` matching `query`, oldest first.
+    async fn queue_list(
+        &self,
+        db_name: &str,
+        table: &str,
+        query: &QueueQuery,
+    ) -> Result<Vec<QueueRow>>;
+
+    /// Removes a row of queue table `table`. Returns whether it was there.
+    async fn queue_remove(&self, db_name: &str, table: &str, op_id: &str) -> Result<bool>;
 }

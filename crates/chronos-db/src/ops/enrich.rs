@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::merge::deep_merge;
-use super::write::NewVersion;
+use super::write::{AppendMode, NewVersion};
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::model::{WriteMeta, WriteResult};
@@ -98,6 +98,7 @@ impl Collection {
                     deleted: false,
                     meta: WriteMeta::new(meta.actor.clone(), meta.reason.clone()),
                     function_ids: meta.function_id.iter().cloned().collect(),
+                    mode: AppendMode::Queueable,
                 })
                 .await;
             match outcome {

@@ -9,6 +9,7 @@ mod lock;
 mod merge;
 mod payload;
 mod props;
+mod queued;
 mod read;
 mod restore;
 mod retention;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use crate::config::ChronosConfig;
 use crate::counters::{CounterSink, RuleSet, Tally};
 use crate::error::{Error, Result};
+use crate::fallback::FallbackPolicy;
 use crate::index::{HeadRow, IndexStore, Namespace};
 use crate::names;
 use crate::route::{Route, Target};
@@ -27,6 +29,7 @@ pub use enrich::EnrichMeta;
 pub use erase::EraseReport;
 pub use lock::{CollectionLock, MAX_LOCK_TTL};
 pub use props::IndexPolicy;
+pub(crate) use queued::Replayed;
 pub use restore::{RestoreAction, RestoreOptions, RestoreReport, RestoreTarget};
 pub use retention::CollectionPrune;
 
@@ -46,13 +49,16 @@ struct Inner {
     codec: payload::PayloadCodec,
     logical_delete: bool,
     tally: Tally,
+    route: Route,
+    fallback: Option<Arc<FallbackPolicy>>,
 }
 
-/// What every collection handle of one instance shares for counting writes.
+/// What every collection handle of one instance shares: counting and the fallback queue.
 #[derive(Debug, Clone)]
-pub(crate) struct Counting {
+pub(crate) struct Shared {
     pub sink: Arc<CounterSink>,
     pub rules: Arc<RuleSet>,
+    pub fallback: Option<Arc<FallbackPolicy>>,
 }
 
 impl Collection {
@@ -60,15 +66,10 @@ impl Collection {
         target: Arc<Target>,
         route: &Route,
         config: &ChronosConfig,
-        counting: &Counting,
+        shared: &Shared,
     ) -> Self {
         let collection = route.collection.as_str();
-        let tally = Tally::new(
-            counting.sink.clone(),
-            counting.rules.clone(),
-            route,
-            &target,
-        );
+        let tally = Tally::new(shared.sink.clone(), shared.rules.clone(), route, &target);
         let policy = IndexPolicy::from_config(config.collection_maps.get(collection));
         let ns = Namespace {
             db_name: target.db_name.clone(),
@@ -83,6 +84,8 @@ impl Collection {
                 codec: payload::PayloadCodec::from_config(config, collection),
                 logical_delete: config.logical_delete.enabled,
                 tally,
+                route: route.clone(),
+                fallback: shared.fallback.clone(),
             }),
         }
     }

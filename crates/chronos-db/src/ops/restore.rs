@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
-use super::write::NewVersion;
+use super::write::{AppendMode, NewVersion};
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::index::{HeadQuery, HeadRow, VersionRow};
@@ -112,6 +112,7 @@ impl Collection {
             deleted: source.deleted,
             meta,
             function_ids: Vec::new(),
+            mode: AppendMode::Direct,
         })
         .await
     }
@@ -279,6 +280,7 @@ impl Collection {
                 deleted,
                 meta: meta.clone(),
                 function_ids: Vec::new(),
+                mode: AppendMode::Direct,
             })
             .await?;
         Ok(w.ov)

@@ -18,6 +18,7 @@ use super::{check_id, Collection};
 use crate::blob::{alternate_version_key, version_key, PutOutcome};
 use crate::config::CounterEvent;
 use crate::error::{Error, Result};
+use crate::fallback::QueuedWrite;
 use crate::index::{CommitOutcome, HeadRow, VersionRow};
 use crate::model::{WriteMeta, WriteResult};
 
@@ -30,6 +31,25 @@ pub(super) struct NewVersion<'a> {
     pub meta: WriteMeta,
     /// Enrichment functions that produced this version (provenance).
     pub function_ids: Vec<String>,
+    /// How the version is written.
+    pub mode: AppendMode,
+}
+
+/// How `append` writes a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AppendMode {
+    /// A user write: queued for replay when storage fails and the fallback queue is on.
+    Queueable,
+    /// Written or failed, never queued (restores, which report what they did).
+    Direct,
+    /// The replay of a queued write, with the collection version and time it was
+    /// acknowledged with.
+    Replay {
+        /// Collection version.
+        cv: u64,
+        /// Time of the write.
+        at: DateTime<Utc>,
+    },
 }
 
 /// The counter event of a new version: a create, a delete of a live record, or an update
@@ -68,6 +88,9 @@ impl Collection {
     ) -> Result<WriteResult> {
         check_id(id)?;
         self.check_record(&data)?;
+        if let Some(tail) = self.queued_tail(id).await? {
+            return Err(self.conflict(id, 0, tail.ov));
+        }
         if let Some(head) = self.index().head(&self.inner.ns, id).await? {
             return Err(Error::Conflict {
                 collection: self.name().to_string(),
@@ -83,6 +106,7 @@ impl Collection {
             deleted: false,
             meta,
             function_ids: Vec::new(),
+            mode: AppendMode::Queueable,
         })
         .await
     }
@@ -98,6 +122,11 @@ impl Collection {
     ) -> Result<WriteResult> {
         check_id(id)?;
         self.check_record(&data)?;
+        if let Some(tail) = self.queued_tail(id).await? {
+            return self
+                .queue_behind(&tail, expected_ov, data, false, meta)
+                .await;
+        }
         let head = self.live_head(id, expected_ov).await?;
         self.append(NewVersion {
             id,
@@ -106,6 +135,7 @@ impl Collection {
             deleted: false,
             meta,
             function_ids: Vec::new(),
+            mode: AppendMode::Queueable,
         })
         .await
     }
@@ -116,6 +146,19 @@ impl Collection {
     /// (see [`Collection::erase`]) and the result carries its last ov.
     pub async fn delete(&self, id: &str, expected_ov: u64, meta: WriteMeta) -> Result<WriteResult> {
         check_id(id)?;
+        if let Some(tail) = self.queued_tail(id).await? {
+            if !self.logical_delete() {
+                return Err(Error::backend(
+                    "fallback",
+                    format!("erase {}/{id}", self.name()),
+                    "the record has queued writes; erase it once the fallback queue has replayed them",
+                ));
+            }
+            let data = tail.data.clone();
+            return self
+                .queue_behind(&tail, expected_ov, data, true, meta)
+                .await;
+        }
         if !self.logical_delete() {
             let head = self.live_head(id, expected_ov).await?;
             self.erase(id, expected_ov, meta).await?;
@@ -124,6 +167,7 @@ impl Collection {
                 ov: expected_ov,
                 cv: head.latest.cv,
                 at: Utc::now(),
+                queued: None,
             });
         }
         let head = self.live_head(id, expected_ov).await?;
@@ -135,6 +179,7 @@ impl Collection {
             deleted: true,
             meta,
             function_ids: Vec::new(),
+            mode: AppendMode::Queueable,
         })
         .await
     }
@@ -146,7 +191,9 @@ impl Collection {
             .check_required(&self.inner.policy.extract(data))
     }
 
-    /// Puts the payload blobs and commits the version row of `v`.
+    /// Puts the payload blobs and commits the version row of `v`. When storage fails after
+    /// the collection version was taken and the fallback queue is on, a `Queueable` write is
+    /// queued for replay and acknowledged with `WriteResult::queued`.
     pub(super) async fn append(&self, v: NewVersion<'_>) -> Result<WriteResult> {
         let ns = &self.inner.ns;
         let props = self.inner.policy.extract(&v.data);
@@ -154,13 +201,20 @@ impl Collection {
             self.inner
                 .tally
                 .counters_for(write_event(v.prev, v.deleted), &props, &v.data);
+        let queue_copy = (v.mode == AppendMode::Queueable && self.inner.fallback.is_some())
+            .then(|| v.data.clone());
         let mut data = v.data;
         // Bad base64 is refused here, before anything is taken or stored.
         let side = self.inner.codec.extract(&mut data)?;
         let ov = v.prev.map_or(0, |h| h.latest.ov + 1);
-        let cv = self.index().next_cv(ns).await?;
-        let now = micros(Utc::now());
-        let at = v.prev.map_or(now, |h| now.max(h.latest.at));
+        let prev_at = v.prev.map_or(i64::MIN, |h| h.latest.at);
+        let (cv, at) = match v.mode {
+            AppendMode::Replay { cv, at } => (cv, micros(at).max(prev_at)),
+            _ => (
+                self.index().next_cv(ns).await?,
+                micros(Utc::now()).max(prev_at),
+            ),
+        };
         let envelope = Envelope {
             id: v.id.to_string(),
             ov,
@@ -172,46 +226,89 @@ impl Collection {
             function_ids: v.function_ids,
             data,
         };
-        let (bytes, shadow) = self.inner.codec.encode(&envelope, !side.is_empty())?;
-        let blob_key = self.put_version_blob(v.id, ov, bytes).await?;
-        if let Err(e) = self.put_side_blobs(&blob_key, &side).await {
-            self.discard_version(&blob_key, &side).await;
-            return Err(e);
-        }
         let row = VersionRow {
-            id: envelope.id,
+            id: envelope.id.clone(),
             ov,
             cv,
             at,
             deleted: v.deleted,
-            blob_key,
+            blob_key: String::new(),
             meta: props,
-            actor: envelope.actor,
-            reason: envelope.reason,
+            actor: envelope.actor.clone(),
+            reason: envelope.reason.clone(),
         };
-        match self.index().commit(ns, &row, shadow.as_deref()).await {
-            Ok(CommitOutcome::Committed) => {
-                debug!(collection = %ns.collection, id = %row.id, ov, cv, "committed version");
+        match self.store_version(&envelope, row, &side).await {
+            Ok(()) => {
+                debug!(collection = %ns.collection, id = %envelope.id, ov, cv, "committed version");
                 self.inner.tally.record(&counters).await;
                 Ok(WriteResult {
-                    id: row.id,
+                    id: envelope.id,
                     ov,
                     cv,
                     at: envelope.at,
+                    queued: None,
                 })
             }
-            Ok(lost) => {
-                self.discard_version(&row.blob_key, &side).await;
-                Err(match lost {
-                    CommitOutcome::Conflict { current_ov } => {
-                        self.conflict(&row.id, ov.saturating_sub(1), current_ov)
-                    }
-                    _ => Error::NotFound(format!("{}/{} does not exist", self.name(), row.id)),
-                })
+            Err(e @ Error::Backend { .. }) => match queue_copy {
+                Some(data) => {
+                    self.enqueue(QueuedWrite {
+                        op_id: uuid::Uuid::now_v7().to_string(),
+                        route: self.inner.route.clone(),
+                        id: envelope.id,
+                        ov,
+                        cv,
+                        at: envelope.at,
+                        deleted: envelope.deleted,
+                        data,
+                        actor: envelope.actor,
+                        reason: envelope.reason,
+                        function_ids: envelope.function_ids,
+                        attempts: 0,
+                        next_attempt_at: envelope.at,
+                        last_error: e.to_string(),
+                    })
+                    .await
+                }
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Puts the blobs of a version and commits its row. A blob of a version that lost (or was
+    /// refused) is removed again; after a failed commit it is left, because the commit may
+    /// have gone through (an orphan is harmless, a missing payload is not).
+    async fn store_version(
+        &self,
+        envelope: &Envelope,
+        mut row: VersionRow,
+        side: &[SideBlob],
+    ) -> Result<()> {
+        let (bytes, shadow) = self.inner.codec.encode(envelope, !side.is_empty())?;
+        row.blob_key = self
+            .put_version_blob(&envelope.id, envelope.ov, bytes)
+            .await?;
+        if let Err(e) = self.put_side_blobs(&row.blob_key, side).await {
+            self.discard_version(&row.blob_key, side).await;
+            return Err(e);
+        }
+        match self
+            .index()
+            .commit(&self.inner.ns, &row, shadow.as_deref())
+            .await?
+        {
+            CommitOutcome::Committed => Ok(()),
+            CommitOutcome::Conflict { current_ov } => {
+                self.discard_version(&row.blob_key, side).await;
+                Err(self.conflict(&row.id, row.ov.saturating_sub(1), current_ov))
             }
-            Err(e) => {
-                self.discard_version(&row.blob_key, &side).await;
-                Err(e)
+            CommitOutcome::Missing => {
+                self.discard_version(&row.blob_key, side).await;
+                Err(Error::NotFound(format!(
+                    "{}/{} does not exist",
+                    self.name(),
+                    row.id
+                )))
             }
         }
     }

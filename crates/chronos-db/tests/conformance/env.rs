@@ -38,6 +38,32 @@ impl Env {
         Chronos::init(config).await.expect("variant init")
     }
 
+    /// Another instance on the same index databases whose object storage fails every write
+    /// (an S3 endpoint nobody listens on; a local directory replaced by a file after start),
+    /// with top-level configuration keys replaced as in [`Env::variant`].
+    pub async fn broken_payloads(&self, changes: serde_json::Value) -> Chronos {
+        let mut changes = changes;
+        let spaces = match self.payloads {
+            "s3" => {
+                let mut conn = serde_json::to_value(&self.config.spaces_connections["payloads"])
+                    .expect("spaces connection to JSON");
+                conn["endpoint"] = json!("http://127.0.0.1:9");
+                conn
+            }
+            _ => {
+                let base = self._dir.path().join(format!("broken-{}", uuid_like()));
+                json!({ "localPath": base })
+            }
+        };
+        changes["spacesConnections"] = json!({ "payloads": spaces.clone() });
+        let chronos = self.variant(changes).await;
+        if let Some(base) = spaces["localPath"].as_str() {
+            std::fs::remove_dir_all(base).expect("remove broken payload dir");
+            std::fs::write(base, b"not a directory").expect("block broken payload dir");
+        }
+        chronos
+    }
+
     /// The raw bytes behind a URL from `ReadOptions::presign`: a file path or a presigned
     /// GET (fetched with curl). `None` for in-memory payloads, which have no URL.
     pub fn fetch_url(&self, url: &str) -> Option<Vec<u8>> {

@@ -7,6 +7,7 @@ mod bad_input;
 mod concurrency;
 mod counters;
 mod env;
+mod fallback;
 mod history;
 mod isolation;
 mod listing;
@@ -69,6 +70,9 @@ macro_rules! conformance_suite {
                 counters::counters_are_batched_and_flushed_on_shutdown,
                 counters::two_instances_add_up,
                 counters::counter_retention_removes_old_buckets_only,
+                fallback::refused_writes_are_queued_then_replayed_in_order,
+                fallback::failing_replays_are_dead_lettered_then_retried_or_cancelled,
+                fallback::without_fallback_refused_writes_fail,
             );
         }
     };

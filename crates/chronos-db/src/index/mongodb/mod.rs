@@ -14,6 +14,7 @@
 mod counts;
 mod docs;
 mod filter_doc;
+mod queue;
 mod schema;
 
 use std::collections::HashSet;
@@ -32,7 +33,7 @@ use tracing::{debug, info};
 
 use super::{
     AuditEntry, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery, HeadRow, IndexStore,
-    Namespace, VersionRow,
+    Namespace, QueueQuery, QueueRow, VersionRow,
 };
 use crate::error::{Error, Result};
 
@@ -58,6 +59,7 @@ pub struct MongoIndex {
     mode: TransactionMode,
     transactions: OnceCell<bool>,
     ensured: Mutex<HashSet<(String, String)>>,
+    queues_ensured: Mutex<HashSet<(String, String)>>,
 }
 
 fn err(operation: &str) -> impl FnOnce(mongodb::error::Error) -> Error + '_ {
@@ -95,6 +97,7 @@ impl MongoIndex {
             mode,
             transactions: OnceCell::new(),
             ensured: Mutex::new(HashSet::new()),
+            queues_ensured: Mutex::new(HashSet::new()),
         })
     }
 
@@ -120,6 +123,17 @@ impl MongoIndex {
             })
             .await
             .copied()
+    }
+
+    /// Makes sure a queue collection has its indexes (once per process).
+    async fn queue_ready(&self, db_name: &str, table: &str) -> Result<()> {
+        let key = (db_name.to_string(), table.to_string());
+        let mut ensured = self.queues_ensured.lock().await;
+        if !ensured.contains(&key) {
+            queue::ensure_indexes(&self.client, db_name, table).await?;
+            ensured.insert(key);
+        }
+        Ok(())
     }
 
     async fn colls(&self, ns: &Namespace) -> Result<Colls> {
@@ -631,5 +645,23 @@ impl IndexStore for MongoIndex {
 
     async fn prune_counts(&self, db_name: &str, period: &str, before: &str) -> Result<u64> {
         counts::prune(&self.client, db_name, period, before).await
+    }
+
+    async fn queue_put(&self, db_name: &str, table: &str, row: &QueueRow) -> Result<()> {
+        self.queue_ready(db_name, table).await?;
+        queue::put(&self.client, db_name, table, row).await
+    }
+
+    async fn queue_list(
+        &self,
+        db_name: &str,
+        table: &str,
+        query: &QueueQuery,
+    ) -> Result<Vec<QueueRow>> {
+        queue::list(&self.client, db_name, table, query).await
+    }
+
+    async fn queue_remove(&self, db_name: &str, table: &str, op_id: &str) -> Result<bool> {
+        queue::remove(&self.client, db_name, table, op_id).await
     }
 }

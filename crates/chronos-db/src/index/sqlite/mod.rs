@@ -7,6 +7,7 @@
 mod counts;
 mod filter_sql;
 mod history;
+mod queue;
 mod rows;
 mod schema;
 
@@ -19,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::{
     AuditEntry, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery, HeadRow, IndexStore,
-    Namespace, VersionRow,
+    Namespace, QueueQuery, QueueRow, VersionRow,
 };
 use crate::error::{Error, Result};
 
@@ -91,6 +92,35 @@ impl SqliteIndex {
         tokio::task::spawn_blocking(move || {
             let mut conn = db.conn.lock().map_err(|_| poisoned())?;
             f(&mut conn).map_err(backend_err(operation))
+        })
+        .await
+        .map_err(|e| Error::backend(BACKEND, operation, e))?
+    }
+
+    /// Runs `f` on the connection of database `db_name` after making sure queue table
+    /// `table` exists.
+    async fn run_queue<T, F>(
+        &self,
+        db_name: &str,
+        table: &str,
+        operation: &'static str,
+        f: F,
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &str) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let db = self.db(db_name)?;
+        let table = table.to_string();
+        tokio::task::spawn_blocking(move || {
+            let conn = db.conn.lock().map_err(|_| poisoned())?;
+            let marker = format!("\0queue:{table}");
+            let known = db.ensured.lock().map_err(|_| poisoned())?.contains(&marker);
+            if !known {
+                queue::ensure_table(&conn, &table).map_err(backend_err("create queue table"))?;
+                db.ensured.lock().map_err(|_| poisoned())?.insert(marker);
+            }
+            f(&conn, &table).map_err(backend_err(operation))
         })
         .await
         .map_err(|e| Error::backend(BACKEND, operation, e))?
@@ -395,6 +425,35 @@ impl IndexStore for SqliteIndex {
         let (period, before) = (period.to_string(), before.to_string());
         self.run_db(db_name, "prune counters", move |conn| {
             counts::prune(conn, &period, &before)
+        })
+        .await
+    }
+
+    async fn queue_put(&self, db_name: &str, table: &str, row: &QueueRow) -> Result<()> {
+        let row = row.clone();
+        self.run_queue(db_name, table, "queue a write", move |conn, t| {
+            queue::put(conn, t, &row)
+        })
+        .await
+    }
+
+    async fn queue_list(
+        &self,
+        db_name: &str,
+        table: &str,
+        query: &QueueQuery,
+    ) -> Result<Vec<QueueRow>> {
+        let query = query.clone();
+        self.run_queue(db_name, table, "list queued writes", move |conn, t| {
+            queue::list(conn, t, &query)
+        })
+        .await
+    }
+
+    async fn queue_remove(&self, db_name: &str, table: &str, op_id: &str) -> Result<bool> {
+        let op_id = op_id.to_string();
+        self.run_queue(db_name, table, "remove a queued write", move |conn, t| {
+            queue::remove(conn, t, &op_id)
         })
         .await
     }

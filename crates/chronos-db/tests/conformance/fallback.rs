@@ -1,0 +1,215 @@
+//! The fallback queue: writes that object storage refuses are queued, acknowledged and
+//! replayed in order; failures end in the dead-letter collection; queued writes can be
+//! inspected, retried and cancelled. Validation errors and conflicts are never queued.
+
+use std::time::Duration;
+
+use chronos_db::{Chronos, DbType, Error, QueueKind, QueuedWrite, ReadOptions, Route, WriteMeta};
+use serde_json::{json, Value};
+
+use crate::Env;
+
+fn meta() -> WriteMeta {
+    WriteMeta::new("tester", "fallback")
+}
+
+fn route(collection: &str) -> Route {
+    Route::tenant(DbType::Runtime, "tenant-a", collection)
+}
+
+/// Fallback on, with a worker that stays out of the way (tests replay explicitly).
+fn quiet(max_retries: u32, retry_delay_ms: u64) -> Value {
+    json!({"fallback": {"enabled": true, "maxRetries": max_retries, "retryDelayMs": retry_delay_ms, "maxDelayMs": 3_600_000}})
+}
+
+async fn pending(chronos: &Chronos, collection: &str, kind: QueueKind) -> Vec<QueuedWrite> {
+    let all = chronos.fallback().list(kind).await.unwrap();
+    all.into_iter()
+        .filter(|w| w.route.collection == collection)
+        .collect()
+}
+
+/// Replays until nothing of `collection` is pending (bounded).
+async fn drain(chronos: &Chronos, collection: &str) {
+    for _ in 0..50 {
+        chronos.fallback().replay_now().await.unwrap();
+        if pending(chronos, collection, QueueKind::Pending)
+            .await
+            .is_empty()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the queue of {collection} did not drain");
+}
+
+pub async fn refused_writes_are_queued_then_replayed_in_order(env: &Env) {
+    let healthy = env.variant(quiet(5, 60_000)).await;
+    let broken = env.broken_payloads(quiet(5, 60_000)).await;
+    let (ok, bad) = (
+        healthy.with(route("queued")).unwrap(),
+        broken.with(route("queued")).unwrap(),
+    );
+    let r0 = ok.create(json!({"n": 0}), meta()).await.unwrap();
+    assert_eq!(r0.queued, None);
+
+    let a0 = bad
+        .create(json!({"step": "created"}), meta())
+        .await
+        .unwrap();
+    assert!(a0.queued.is_some(), "refused create is queued: {a0:?}");
+    let a1 = bad
+        .update(&a0.id, json!({"step": "updated"}), a0.ov, meta())
+        .await
+        .unwrap();
+    let a2 = bad.delete(&a0.id, a1.ov, meta()).await.unwrap();
+    assert_eq!((a0.ov, a1.ov, a2.ov), (0, 1, 2));
+    assert!(a1.queued.is_some() && a2.queued.is_some());
+    assert!(a0.cv < a1.cv && a1.cv < a2.cv && a0.at <= a1.at && a1.at <= a2.at);
+    let r1 = bad
+        .update(&r0.id, json!({"n": 1}), 0, meta())
+        .await
+        .unwrap();
+    assert_eq!((r1.ov, r1.queued.is_some()), (1, true));
+    let f0 = bad
+        .create_with_id("fixed-id", json!({"fixed": true}), meta())
+        .await
+        .unwrap();
+    assert!(f0.queued.is_some());
+
+    // Conflicts and validation errors are answered at once, never queued.
+    let dup = bad.create_with_id("fixed-id", json!({}), meta()).await;
+    assert!(
+        matches!(dup, Err(Error::Conflict { current: 0, .. })),
+        "{dup:?}"
+    );
+    let stale = bad.update(&a0.id, json!({"x": 1}), 0, meta()).await;
+    assert!(
+        matches!(stale, Err(Error::Conflict { current: 2, .. })),
+        "{stale:?}"
+    );
+    let stale = bad.update(&r0.id, json!({"x": 1}), 0, meta()).await;
+    assert!(
+        matches!(stale, Err(Error::Conflict { current: 1, .. })),
+        "{stale:?}"
+    );
+    let invalid = bad.update(&r0.id, json!([1, 2]), 1, meta()).await;
+    assert!(matches!(invalid, Err(Error::Validation(_))), "{invalid:?}");
+    let deleted = bad.update(&a0.id, json!({"x": 1}), 2, meta()).await;
+    assert!(matches!(deleted, Err(Error::NotFound(_))), "{deleted:?}");
+
+    let queued = pending(&healthy, "queued", QueueKind::Pending).await;
+    assert_eq!(queued.len(), 5, "{queued:#?}");
+    assert!(queued.iter().all(|w| w.attempts == 0));
+    // Queued writes are durable but not visible yet.
+    let none = ok.get_latest(&a0.id, ReadOptions::default()).await.unwrap();
+    assert!(none.is_none());
+    assert_eq!(
+        ok.get_latest(&r0.id, ReadOptions::default())
+            .await
+            .unwrap()
+            .unwrap()
+            .ov,
+        0
+    );
+    drop(broken);
+
+    drain(&healthy, "queued").await;
+    for (w, data, deleted) in [
+        (&a0, json!({"step": "created"}), false),
+        (&a1, json!({"step": "updated"}), false),
+        (&a2, json!({"step": "updated"}), true),
+    ] {
+        let item = ok
+            .get_version(&a0.id, w.ov, ReadOptions::default())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((item.cv, item.at, item.deleted), (w.cv, w.at, deleted));
+        assert_eq!(item.data, data);
+    }
+    let latest = ok
+        .get_latest(&a0.id, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((latest.ov, latest.deleted), (2, true));
+    let r = ok
+        .get_latest(&r0.id, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((r.ov, r.cv, r.data), (1, r1.cv, json!({"n": 1})));
+    assert!(ok
+        .get_latest("fixed-id", ReadOptions::default())
+        .await
+        .unwrap()
+        .is_some());
+    // Replayed records take direct writes again.
+    ok.update(&r0.id, json!({"n": 2}), 1, meta()).await.unwrap();
+}
+
+pub async fn failing_replays_are_dead_lettered_then_retried_or_cancelled(env: &Env) {
+    let broken = env.broken_payloads(quiet(2, 1)).await;
+    let bad = broken.with(route("dead")).unwrap();
+    let x = bad.create(json!({"x": 1}), meta()).await.unwrap();
+    let y = bad.create(json!({"y": 1}), meta()).await.unwrap();
+    let (x_op, y_op) = (x.queued.clone().unwrap(), y.queued.clone().unwrap());
+    let mut dead = Vec::new();
+    for _ in 0..200 {
+        broken.fallback().replay_now().await.unwrap();
+        dead = pending(&broken, "dead", QueueKind::DeadLetter).await;
+        if dead.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(dead.len(), 2, "{dead:#?}");
+    assert!(
+        dead.iter()
+            .all(|w| w.attempts == 2 && w.last_error.contains("gave up")),
+        "{dead:#?}"
+    );
+    assert!(pending(&broken, "dead", QueueKind::Pending)
+        .await
+        .is_empty());
+    drop(broken);
+
+    let healthy = env.variant(quiet(5, 60_000)).await;
+    let ok = healthy.with(route("dead")).unwrap();
+    let retried = healthy.fallback().retry(&x_op).await.unwrap();
+    assert_eq!(retried.attempts, 0);
+    let cancelled = healthy.fallback().cancel(&y_op).await.unwrap();
+    assert_eq!(cancelled.id, y.id);
+    assert!(pending(&healthy, "dead", QueueKind::DeadLetter)
+        .await
+        .is_empty());
+    drain(&healthy, "dead").await;
+    let item = ok
+        .get_latest(&x.id, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((item.ov, item.cv, item.data), (0, x.cv, json!({"x": 1})));
+    assert!(ok
+        .get_latest(&y.id, ReadOptions::default())
+        .await
+        .unwrap()
+        .is_none());
+    let unknown = healthy.fallback().cancel(&y_op).await;
+    assert!(matches!(unknown, Err(Error::NotFound(_))), "{unknown:?}");
+}
+
+pub async fn without_fallback_refused_writes_fail(env: &Env) {
+    let broken = env.broken_payloads(json!({})).await;
+    let bad = broken.with(route("unqueued")).unwrap();
+    let refused = bad.create(json!({"x": 1}), meta()).await;
+    assert!(matches!(refused, Err(Error::Backend { .. })), "{refused:?}");
+    assert!(broken
+        .fallback()
+        .list(QueueKind::Pending)
+        .await
+        .unwrap()
+        .is_empty());
+}

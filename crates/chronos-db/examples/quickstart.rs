@@ -11,7 +11,8 @@
 use std::time::Duration;
 
 use chronos_db::{
-    Chronos, ChronosConfig, DbType, Error, ListQuery, ReadOptions, Route, Sort, SortBy, WriteMeta,
+    Chronos, ChronosConfig, DbType, EnrichMeta, Error, ListQuery, ReadOptions, RestoreTarget,
+    Route, Sort, SortBy, WriteMeta,
 };
 use serde_json::json;
 
@@ -162,6 +163,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             "nothing (isolated)"
         }
+    );
+
+    let tagged = users
+        .enrich(
+            &ada.id,
+            json!({"tags": ["early-adopter"]}),
+            EnrichMeta::new("segmenter@1", "segmenter", "weekly segmentation"),
+        )
+        .await?;
+    let ada_now = users.get_latest(&ada.id, ReadOptions::default()).await?;
+    println!(
+        "enriched Ada -> ov {}, tags {}, by {:?}",
+        tagged.ov,
+        ada_now
+            .as_ref()
+            .map_or(json!(null), |i| i.data["tags"].clone()),
+        ada_now.map(|i| i.function_ids).unwrap_or_default()
+    );
+    let reopened = users
+        .restore_object(
+            &bob.id,
+            RestoreTarget::Ov(0),
+            WriteMeta::new("support", "account reopened"),
+        )
+        .await?;
+    println!(
+        "restored Bob to ov 0 -> new ov {} (append-only)",
+        reopened.ov
+    );
+
+    let totals = chronos
+        .counters()
+        .get_totals(&Route::tenant(DbType::Runtime, "tenant-a", "users"))
+        .await?;
+    println!(
+        "counters for tenant-a/users: created {}, updated {}, deleted {}",
+        totals.created, totals.updated, totals.deleted
     );
 
     chronos.shutdown().await?;

@@ -123,8 +123,20 @@ impl Collection {
     ///
     /// Runs in batches under the collection lock `restore-collection`; a record already in its
     /// target state is left alone, so a run that stopped half way can simply run again (or
-    /// continue from `resume_after`). `dry_run` returns the plan without writing.
+    /// continue from `resume_after`). Use [`Collection::restore_collection_with`] for a dry
+    /// run or a run in steps.
     pub async fn restore_collection(
+        &self,
+        target: RestoreTarget,
+        meta: WriteMeta,
+    ) -> Result<RestoreReport> {
+        self.restore_collection_with(target, meta, RestoreOptions::default())
+            .await
+    }
+
+    /// [`Collection::restore_collection`] with options: `dry_run` returns the plan without
+    /// writing; `after_id` and `max_records` run it in steps.
+    pub async fn restore_collection_with(
         &self,
         target: RestoreTarget,
         meta: WriteMeta,

@@ -227,7 +227,7 @@ pub async fn restore_collection_rewinds_every_record(env: &Env) {
     let _ = b;
 
     let plan = c
-        .restore_collection(
+        .restore_collection_with(
             RestoreTarget::Cv(mark),
             meta(),
             RestoreOptions {
@@ -262,11 +262,7 @@ pub async fn restore_collection_rewinds_every_record(env: &Env) {
     assert_eq!(data(&c, "a").await.2, json!({"v": "a1"}), "a dry run wrote");
 
     let done = c
-        .restore_collection(
-            RestoreTarget::At(mark_time),
-            meta(),
-            RestoreOptions::default(),
-        )
+        .restore_collection(RestoreTarget::At(mark_time), meta())
         .await
         .unwrap();
     assert_eq!(done.actions.len(), 3);
@@ -284,14 +280,12 @@ pub async fn restore_collection_rewinds_every_record(env: &Env) {
     );
     // Running it again changes nothing: a restore is idempotent, so an interrupted one can rerun.
     let again = c
-        .restore_collection(RestoreTarget::Cv(mark), meta(), RestoreOptions::default())
+        .restore_collection(RestoreTarget::Cv(mark), meta())
         .await
         .unwrap();
     assert!(again.actions.is_empty(), "{again:?}");
     assert_eq!(again.unchanged, 4);
-    let r = c
-        .restore_collection(RestoreTarget::Ov(1), meta(), RestoreOptions::default())
-        .await;
+    let r = c.restore_collection(RestoreTarget::Ov(1), meta()).await;
     assert!(matches!(r, Err(Error::Validation(_))), "{r:?}");
 }
 
@@ -328,7 +322,7 @@ pub async fn restore_collection_resumes_in_steps(env: &Env) {
             ..Default::default()
         };
         let step = c
-            .restore_collection(RestoreTarget::Cv(mark), meta(), opts)
+            .restore_collection_with(RestoreTarget::Cv(mark), meta(), opts)
             .await
             .unwrap();
         restored += step.actions.len();
@@ -351,9 +345,7 @@ pub async fn restore_collection_resumes_in_steps(env: &Env) {
         .await
         .unwrap()
         .unwrap();
-    let r = c
-        .restore_collection(RestoreTarget::Cv(mark), meta(), RestoreOptions::default())
-        .await;
+    let r = c.restore_collection(RestoreTarget::Cv(mark), meta()).await;
     assert!(matches!(r, Err(Error::Validation(_))), "{r:?}");
     lock.release().await.unwrap();
 }

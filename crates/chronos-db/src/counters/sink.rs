@@ -44,6 +44,21 @@ fn store_id(store: &Arc<dyn IndexStore>) -> usize {
     Arc::as_ptr(store).cast::<()>() as usize
 }
 
+/// The increments waiting for one analytics database (created empty when there are none).
+fn pending_for<'a>(
+    pending: &'a mut HashMap<DbKey, Pending>,
+    store: &Arc<dyn IndexStore>,
+    db_name: &str,
+) -> &'a mut Pending {
+    pending
+        .entry((store_id(store), db_name.to_string()))
+        .or_insert_with(|| Pending {
+            store: store.clone(),
+            db_name: db_name.to_string(),
+            counts: HashMap::new(),
+        })
+}
+
 impl CounterSink {
     /// A sink that writes every increment at once (`write_through`) or on `flush`.
     pub fn new(write_through: bool) -> Self {
@@ -84,13 +99,7 @@ impl CounterSink {
         day: NaiveDate,
     ) -> Result<()> {
         let mut pending = self.pending.lock().map_err(|_| poisoned())?;
-        let entry = pending
-            .entry((store_id(store), db_name.to_string()))
-            .or_insert_with(|| Pending {
-                store: store.clone(),
-                db_name: db_name.to_string(),
-                counts: HashMap::new(),
-            });
+        let entry = pending_for(&mut pending, store, db_name);
         for counter in counters {
             for bucket in Bucket::all_for(day) {
                 let (period, bucket) = bucket.storage_key();
@@ -121,13 +130,7 @@ impl CounterSink {
             let written = batch.store.add_counts(&batch.db_name, &counts).await;
             if let Some(e) = written.error {
                 let mut pending = self.pending.lock().map_err(|_| poisoned())?;
-                let entry = pending
-                    .entry((store_id(&batch.store), batch.db_name.clone()))
-                    .or_insert_with(|| Pending {
-                        store: batch.store.clone(),
-                        db_name: batch.db_name.clone(),
-                        counts: HashMap::new(),
-                    });
+                let entry = pending_for(&mut pending, &batch.store, &batch.db_name);
                 for (k, n) in counts.into_iter().skip(written.applied) {
                     *entry.counts.entry(k).or_insert(0) += n;
                 }

@@ -7,12 +7,12 @@ use std::io::{Read, Write};
 
 use base64::Engine;
 use bytes::Bytes;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::envelope::Envelope;
 use crate::config::{Base64Prop, ChronosConfig};
 use crate::error::{Error, Result};
-use crate::query::filter::lookup;
+use crate::query::filter::{insert_at, lookup};
 
 /// Payloads smaller than this are stored uncompressed (gzip would not pay off).
 pub const COMPRESS_MIN_BYTES: usize = 1024;
@@ -144,7 +144,7 @@ impl PayloadCodec {
                 "size": bytes.len(),
                 "text": text.is_some(),
             }});
-            set_path(data, path, reference);
+            insert_at(data, path, reference);
             out.push(SideBlob {
                 path: path.clone(),
                 bytes: Bytes::from(bytes),
@@ -176,22 +176,7 @@ impl PayloadCodec {
 /// Puts the base64 text of a side blob back at `path`.
 pub fn restore_base64(data: &mut Value, path: &str, bytes: &[u8]) {
     let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-    set_path(data, path, Value::String(encoded));
-}
-
-fn set_path(data: &mut Value, path: &str, value: Value) {
-    let mut cursor = data;
-    let mut segments = path.split('.').peekable();
-    while let Some(seg) = segments.next() {
-        let Value::Object(map) = cursor else { return };
-        if segments.peek().is_none() {
-            map.insert(seg.to_string(), value);
-            return;
-        }
-        cursor = map
-            .entry(seg.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
+    insert_at(data, path, Value::String(encoded));
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::config::CollectionMap;
 use crate::error::{Error, Result};
 use crate::names;
-use crate::query::filter::lookup;
+use crate::query::filter::{insert_at, lookup};
 
 /// Which properties of a collection are indexed and which a write must carry.
 #[derive(Debug, Clone, Default)]
@@ -121,23 +121,8 @@ pub fn project(data: Value, paths: &[String]) -> Result<Value> {
     let mut out = Value::Object(Map::new());
     for path in paths {
         if let Some(v) = lookup(&data, path) {
-            insert_path(&mut out, path, v.clone());
+            insert_at(&mut out, path, v.clone());
         }
     }
     Ok(out)
-}
-
-fn insert_path(out: &mut Value, path: &str, value: Value) {
-    let mut segments = path.split('.').peekable();
-    let mut cursor = out;
-    while let Some(seg) = segments.next() {
-        let Value::Object(map) = cursor else { return };
-        if segments.peek().is_none() {
-            map.insert(seg.to_string(), value);
-            return;
-        }
-        cursor = map
-            .entry(seg.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
 }

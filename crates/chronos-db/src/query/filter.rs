@@ -134,6 +134,23 @@ pub fn lookup<'a>(data: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(data, |v, seg| v.get(seg))
 }
 
+/// Sets a dotted path in a JSON object, creating the objects on the way; a path through a
+/// non-object value is left alone.
+pub(crate) fn insert_at(data: &mut Value, path: &str, value: Value) {
+    let mut cursor = data;
+    let mut segments = path.split('.').peekable();
+    while let Some(seg) = segments.next() {
+        let Value::Object(map) = cursor else { return };
+        if segments.peek().is_none() {
+            map.insert(seg.to_string(), value);
+            return;
+        }
+        cursor = map
+            .entry(seg.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+}
+
 /// Equality as the filter language defines it: `null` matches missing or null; numbers compare
 /// by value; other values compare as JSON.
 fn equals(field: Option<&Value>, operand: &Value) -> bool {

@@ -195,28 +195,16 @@ pub async fn compression_is_transparent(env: &Env) {
                 .data,
             big
         );
-        let raw = env
-            .fetch_url(
-                &c.get_latest(&wb.id, presigned())
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .url
-                    .unwrap(),
-            )
-            .unwrap();
+        let raw = raw_payload(env, &c, &wb.id).await;
         assert_eq!(&raw[..2], &[0x1f, 0x8b], "large payload not gzip");
         assert!(raw.len() < 2000, "{} bytes", raw.len());
-        let raw = env
-            .fetch_url(
-                &c.get_latest(&ws.id, presigned())
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .url
-                    .unwrap(),
-            )
-            .unwrap();
+        let raw = raw_payload(env, &c, &ws.id).await;
         assert_eq!(raw[0], b'{', "small payload compressed");
     }
+}
+
+/// The stored bytes of a record's latest payload, fetched through its presigned URL.
+async fn raw_payload(env: &Env, c: &chronos_db::Collection, id: &str) -> Vec<u8> {
+    let item = c.get_latest(id, presigned()).await.unwrap().unwrap();
+    env.fetch_url(&item.url.unwrap()).unwrap()
 }

@@ -59,7 +59,8 @@ pub use health::{BackendHealth, HealthReport};
 pub use model::{Item, ReadOptions, WriteMeta, WriteResult};
 pub use ops::{
     Collection, CollectionLock, CollectionPrune, EnrichMeta, EraseReport, RestoreAction,
-    RestoreOptions, RestoreReport, RestoreTarget, MAX_LOCK_TTL,
+    RestoreOptions, RestoreReport, RestoreTarget, DEFAULT_BATCH_SIZE, MAX_CONCURRENT_PUTS,
+    MAX_LOCK_TTL,
 };
 pub use query::{ListQuery, Page, Sort, SortBy};
 pub use route::{Route, Tier};

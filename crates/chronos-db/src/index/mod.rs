@@ -125,8 +125,14 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
     /// Checks the backend answers.
     async fn ping(&self) -> Result<()>;
 
-    /// Returns the next collection version (0 for the first write of a collection).
-    async fn next_cv(&self, ns: &Namespace) -> Result<u64>;
+    /// Reserves `n` (at least 1) consecutive collection versions and returns the first (0 for
+    /// the first write of a collection).
+    async fn reserve_cvs(&self, ns: &Namespace, n: u64) -> Result<u64>;
+
+    /// Returns the next collection version.
+    async fn next_cv(&self, ns: &Namespace) -> Result<u64> {
+        self.reserve_cvs(ns, 1).await
+    }
 
     /// Commits a version row and moves the head to it, keeping `shadow` (the payload envelope,
     /// for `devShadow`) in the head.
@@ -135,6 +141,16 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
         ns: &Namespace,
         row: &VersionRow,
         shadow: Option<&str>,
+    ) -> Result<CommitOutcome>;
+
+    /// Commits the first versions (ov 0) of new records, with their heads, in one batch (one
+    /// transaction where the backend has them: all or nothing). A record that already exists
+    /// makes it `Conflict`; without transactions the other records of the batch are then
+    /// committed all the same.
+    async fn commit_new(
+        &self,
+        ns: &Namespace,
+        rows: &[(VersionRow, Option<String>)],
     ) -> Result<CommitOutcome>;
 
     /// The head of a record.

@@ -1,6 +1,7 @@
 //! The collection handle returned by `Chronos::with`: the version protocol, with no
 //! backend-specific code.
 
+mod batch;
 mod enrich;
 mod envelope;
 mod erase;
@@ -25,6 +26,7 @@ use crate::index::{HeadRow, IndexStore, Namespace};
 use crate::names;
 use crate::route::{Route, Target};
 
+pub use batch::{DEFAULT_BATCH_SIZE, MAX_CONCURRENT_PUTS};
 pub use enrich::EnrichMeta;
 pub use erase::EraseReport;
 pub use lock::{CollectionLock, MAX_LOCK_TTL};
@@ -51,6 +53,8 @@ struct Inner {
     tally: Tally,
     route: Route,
     fallback: Option<Arc<FallbackPolicy>>,
+    /// Records per index commit in `create_many`.
+    batch_size: usize,
 }
 
 /// What every collection handle of one instance shares: counting and the fallback queue.
@@ -86,6 +90,12 @@ impl Collection {
                 tally,
                 route: route.clone(),
                 fallback: shared.fallback.clone(),
+                batch_size: config
+                    .write_optimization
+                    .batch_size
+                    .and_then(|n| usize::try_from(n).ok())
+                    .unwrap_or(batch::DEFAULT_BATCH_SIZE)
+                    .max(1),
             }),
         }
     }

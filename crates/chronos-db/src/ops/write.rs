@@ -62,11 +62,11 @@ fn write_event(prev: Option<&HeadRow>, deleted: bool) -> CounterEvent {
     }
 }
 
-fn micros(at: DateTime<Utc>) -> i64 {
+pub(super) fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
 }
 
-fn from_micros(at: i64) -> Result<DateTime<Utc>> {
+pub(super) fn from_micros(at: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_micros(at)
         .ok_or_else(|| Error::Corrupt(format!("timestamp {at} is out of range")))
 }
@@ -74,8 +74,20 @@ fn from_micros(at: i64) -> Result<DateTime<Utc>> {
 impl Collection {
     /// Creates a record with a new id (a time-ordered UUID v7). Its first version has ov 0.
     pub async fn create(&self, data: Value, meta: WriteMeta) -> Result<WriteResult> {
+        // A fresh id has no head and no queued writes to check; the commit itself refuses
+        // an existing record.
         let id = uuid::Uuid::now_v7().to_string();
-        self.create_with_id(&id, data, meta).await
+        self.check_record(&data)?;
+        self.append(NewVersion {
+            id: &id,
+            prev: None,
+            data,
+            deleted: false,
+            meta,
+            function_ids: Vec::new(),
+            mode: AppendMode::Queueable,
+        })
+        .await
     }
 
     /// Creates a record with the caller's id (`[A-Za-z0-9_-]`, 1 to 128 characters). Fails with
@@ -316,7 +328,7 @@ impl Collection {
     /// Stores the base64 properties of a version next to its item blob. Creating the item blob
     /// made this writer the owner of these keys, so a leftover from a crashed writer is
     /// overwritten.
-    async fn put_side_blobs(&self, item_key: &str, side: &[SideBlob]) -> Result<()> {
+    pub(super) async fn put_side_blobs(&self, item_key: &str, side: &[SideBlob]) -> Result<()> {
         let blobs = &self.inner.target.blobs;
         for s in side {
             blobs
@@ -336,7 +348,12 @@ impl Collection {
 
     /// Puts the payload of `(id, ov)` at its normal key, or at an alternate key when an
     /// uncommitted blob occupies it. Returns the key written.
-    async fn put_version_blob(&self, id: &str, ov: u64, bytes: bytes::Bytes) -> Result<String> {
+    pub(super) async fn put_version_blob(
+        &self,
+        id: &str,
+        ov: u64,
+        bytes: bytes::Bytes,
+    ) -> Result<String> {
         let ns = &self.inner.ns;
         let blobs = &self.inner.target.blobs;
         let key = version_key(&ns.db_name, &ns.collection, id, ov);
@@ -362,7 +379,7 @@ impl Collection {
 
     /// Removes the blobs of a version that did not commit, side blobs first. A failure only
     /// leaves orphans, which no committed row points at.
-    async fn discard_version(&self, item_key: &str, side: &[SideBlob]) {
+    pub(super) async fn discard_version(&self, item_key: &str, side: &[SideBlob]) {
         let mut keys: Vec<String> = side
             .iter()
             .flat_map(|s| {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod bad_input;
+mod batch;
 mod concurrency;
 mod counters;
 mod env;
@@ -73,6 +74,9 @@ macro_rules! conformance_suite {
                 fallback::refused_writes_are_queued_then_replayed_in_order,
                 fallback::failing_replays_are_dead_lettered_then_retried_or_cancelled,
                 fallback::without_fallback_refused_writes_fail,
+                batch::create_many_stores_every_item_in_order,
+                batch::create_many_checks_every_item_before_writing,
+                batch::create_many_handles_base64_blobs,
             );
         }
     };

@@ -81,6 +81,13 @@ pub fn head_fields(row: &VersionRow, shadow: Option<&str>) -> Result<Document> {
     })
 }
 
+/// The whole head document of a new record (version 0), for inserting.
+pub fn new_head_doc(row: &VersionRow, shadow: Option<&str>) -> Result<Document> {
+    let mut d = doc! {"_id": &row.id, "createdAt": row.at};
+    d.extend(head_fields(row, shadow)?);
+    Ok(d)
+}
+
 fn corrupt(field: &str) -> impl FnOnce(mongodb::bson::document::ValueAccessError) -> Error + '_ {
     move |e| Error::Corrupt(format!("index document field {field}: {e}"))
 }

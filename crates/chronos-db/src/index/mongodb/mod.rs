@@ -11,6 +11,7 @@
 //! (`ov: {$lt: new}`); a head left behind by a crash is rolled forward by the next writer that
 //! trips over it.
 
+mod batch;
 mod counts;
 mod docs;
 mod filter_doc;
@@ -202,6 +203,18 @@ impl MongoIndex {
         s: &mut ClientSession,
     ) -> mongodb::error::Result<CommitOutcome> {
         s.start_transaction().await?;
+        if row.ov == 0 {
+            // A new record: the inserts themselves fail on an existing one (duplicate key).
+            c.ver
+                .insert_one(docs::version_doc(row).map_err(to_driver_error)?)
+                .session(&mut *s)
+                .await?;
+            c.head
+                .insert_one(docs::new_head_doc(row, shadow).map_err(to_driver_error)?)
+                .session(&mut *s)
+                .await?;
+            return commit_with_retry(s).await;
+        }
         let head = c
             .head
             .find_one(doc! {"_id": &row.id})
@@ -222,15 +235,7 @@ impl MongoIndex {
             .upsert(true)
             .session(&mut *s)
             .await?;
-        loop {
-            match s.commit_transaction().await {
-                Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,
-                other => {
-                    other?;
-                    return Ok(CommitOutcome::Committed);
-                }
-            }
-        }
+        commit_with_retry(s).await
     }
 
     async fn commit_without_transaction(
@@ -239,11 +244,15 @@ impl MongoIndex {
         row: &VersionRow,
         shadow: Option<&str>,
     ) -> Result<CommitOutcome> {
-        let head = c
-            .head
-            .find_one(doc! {"_id": &row.id})
-            .await
-            .map_err(err("read head"))?;
+        // A new record needs no head read: its version insert fails if it exists.
+        let head = if row.ov == 0 {
+            None
+        } else {
+            c.head
+                .find_one(doc! {"_id": &row.id})
+                .await
+                .map_err(err("read head"))?
+        };
         let current = head.as_ref().map(docs::read_head).transpose()?;
         if let Some(outcome) = check_sequence(current.as_ref().map(|h| h.latest.ov), row.ov) {
             if let CommitOutcome::Conflict { current_ov } = outcome {
@@ -330,6 +339,19 @@ impl MongoIndex {
 }
 
 /// Whether a version `ov` may follow the current head (`None` = no head). `None` = go ahead.
+/// Commits a transaction, retrying while the outcome of the commit is unknown.
+async fn commit_with_retry(s: &mut ClientSession) -> mongodb::error::Result<CommitOutcome> {
+    loop {
+        match s.commit_transaction().await {
+            Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,
+            other => {
+                other?;
+                return Ok(CommitOutcome::Committed);
+            }
+        }
+    }
+}
+
 fn check_sequence(current: Option<u64>, ov: u64) -> Option<CommitOutcome> {
     match (current, ov.checked_sub(1)) {
         (cur, prev) if cur == prev => None,
@@ -357,14 +379,15 @@ impl IndexStore for MongoIndex {
             .map_err(err("ping"))
     }
 
-    async fn next_cv(&self, ns: &Namespace) -> Result<u64> {
+    async fn reserve_cvs(&self, ns: &Namespace, n: u64) -> Result<u64> {
         let c = self.colls(ns).await?;
+        let n = i64::try_from(n.max(1)).unwrap_or(i64::MAX);
         // Concurrent first upserts of the counter may collide on `_id` (or, on some servers,
         // return no document); the retry then finds the document and increments it.
         for attempt in 0..TXN_ATTEMPTS {
             let outcome = c
                 .counter
-                .find_one_and_update(doc! {"_id": "cv"}, doc! {"$inc": {"next": 1_i64}})
+                .find_one_and_update(doc! {"_id": "cv"}, doc! {"$inc": {"next": n}})
                 .upsert(true)
                 .return_document(ReturnDocument::After)
                 .await;
@@ -383,7 +406,7 @@ impl IndexStore for MongoIndex {
                     .get_i64("next")
                     .map_err(|e| Error::Corrupt(format!("counter: {e}")))?,
             };
-            return u64::try_from(next - 1)
+            return u64::try_from(next - n)
                 .map_err(|_| Error::Corrupt("counter below zero".into()));
         }
         Err(Error::backend(
@@ -391,6 +414,25 @@ impl IndexStore for MongoIndex {
             "increment collection version",
             "the counter upsert kept colliding",
         ))
+    }
+
+    async fn commit_new(
+        &self,
+        ns: &Namespace,
+        rows: &[(VersionRow, Option<String>)],
+    ) -> Result<CommitOutcome> {
+        let c = self.colls(ns).await?;
+        let mut vers = Vec::with_capacity(rows.len());
+        let mut heads = Vec::with_capacity(rows.len());
+        for (row, shadow) in rows {
+            vers.push(docs::version_doc(row)?);
+            heads.push(docs::new_head_doc(row, shadow.as_deref())?);
+        }
+        if self.use_transactions().await? {
+            batch::commit_in_transaction(&self.client, &c, vers, heads).await
+        } else {
+            batch::commit_without_transaction(&c, vers, heads).await
+        }
     }
 
     async fn commit(

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{
     AuditEntry, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery, HeadRow, IndexStore,
@@ -178,20 +178,52 @@ impl IndexStore for SqliteIndex {
         }
     }
 
-    async fn next_cv(&self, ns: &Namespace) -> Result<u64> {
+    async fn reserve_cvs(&self, ns: &Namespace, n: u64) -> Result<u64> {
         let coll = ns.collection.clone();
+        let n = i64::try_from(n.max(1)).unwrap_or(i64::MAX);
         let next: i64 = self
             .run(ns, "increment collection version", move |conn, _| {
                 conn.query_row(
-                    "INSERT INTO chronos_counters(collection, next_cv) VALUES (?1, 1)
-                     ON CONFLICT(collection) DO UPDATE SET next_cv = next_cv + 1
+                    "INSERT INTO chronos_counters(collection, next_cv) VALUES (?1, ?2)
+                     ON CONFLICT(collection) DO UPDATE SET next_cv = next_cv + ?2
                      RETURNING next_cv",
-                    [coll],
+                    params![coll, n],
                     |r| r.get(0),
                 )
             })
             .await?;
-        Ok(u64::try_from(next - 1).unwrap_or(0))
+        Ok(u64::try_from(next - n).unwrap_or(0))
+    }
+
+    async fn commit_new(
+        &self,
+        ns: &Namespace,
+        rows: &[(VersionRow, Option<String>)],
+    ) -> Result<CommitOutcome> {
+        let rows = rows.to_vec();
+        self.run(ns, "commit new records", move |conn, t| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for (row, shadow) in &rows {
+                let existing: Option<i64> = tx
+                    .query_row(
+                        &format!("SELECT ov FROM {} WHERE id = ?1", t.head),
+                        [&row.id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(ov) = existing {
+                    // Dropping the transaction rolls every row of the batch back.
+                    return Ok(CommitOutcome::Conflict {
+                        current_ov: u64::try_from(ov).unwrap_or(0),
+                    });
+                }
+                rows::insert_version(&tx, t, row)?;
+                rows::upsert_head(&tx, t, row, row.at, shadow.as_deref())?;
+            }
+            tx.commit()?;
+            Ok(CommitOutcome::Committed)
+        })
+        .await
     }
 
     async fn commit(

@@ -1,0 +1,197 @@
+//! `create_many`: many new records with one collection-version reservation and one index
+//! commit per batch, and a bounded number of payload puts in flight.
+
+use chrono::Utc;
+use futures::{stream, StreamExt};
+use serde_json::Value;
+use tracing::debug;
+
+use super::envelope::Envelope;
+use super::payload::SideBlob;
+use super::write::{from_micros, micros};
+use super::Collection;
+use crate::config::CounterEvent;
+use crate::error::{Error, Result};
+use crate::index::{CommitOutcome, VersionRow};
+use crate::model::{WriteMeta, WriteResult};
+
+/// Records per index commit unless `writeOptimization.batchSize` says otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 500;
+/// Payload puts in flight at once within a batch.
+pub const MAX_CONCURRENT_PUTS: usize = 32;
+
+/// One record of a batch, ready to store.
+struct Prepared {
+    envelope: Envelope,
+    row: VersionRow,
+    side: Vec<SideBlob>,
+    counters: Vec<String>,
+    /// The envelope kept in the head (`devShadow`), once encoded.
+    shadow: Option<String>,
+}
+
+/// A record whose payload was put, or one that failed with why.
+type Stored = std::result::Result<Prepared, (Prepared, Error)>;
+
+impl Collection {
+    /// Creates many records at once, each with a new id; results come in input order.
+    ///
+    /// Every item is checked first: one bad item is a `Validation` error naming its index,
+    /// and nothing is written. Items are then stored in batches of
+    /// `writeOptimization.batchSize` (default 500): one collection-version reservation, at
+    /// most 32 payload puts in flight, and one index commit per batch (one transaction where
+    /// the backend has them). A failure stops at the failing batch: earlier batches stay
+    /// committed (their results are lost with the error, but the records are readable), the
+    /// failing batch's payloads are removed. Failed batches are not put in the fallback queue.
+    pub async fn create_many(
+        &self,
+        items: Vec<Value>,
+        meta: WriteMeta,
+    ) -> Result<Vec<WriteResult>> {
+        let mut prepared = Vec::with_capacity(items.len());
+        for (i, data) in items.into_iter().enumerate() {
+            prepared.push(self.prepare_new(data, &meta).map_err(|e| match e {
+                Error::Validation(m) => Error::Validation(format!("item {i}: {m}")),
+                other => other,
+            })?);
+        }
+        let mut results = Vec::with_capacity(prepared.len());
+        let size = self.inner.batch_size;
+        while !prepared.is_empty() {
+            let rest = prepared.split_off(prepared.len().min(size));
+            results.extend(self.create_batch(prepared).await?);
+            prepared = rest;
+        }
+        Ok(results)
+    }
+
+    /// Checks one item and builds its version (cv and time come with the batch).
+    fn prepare_new(&self, data: Value, meta: &WriteMeta) -> Result<Prepared> {
+        self.check_record(&data)?;
+        let props = self.inner.policy.extract(&data);
+        let counters = self
+            .inner
+            .tally
+            .counters_for(CounterEvent::Create, &props, &data);
+        let mut data = data;
+        let side = self.inner.codec.extract(&mut data)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let envelope = Envelope {
+            id: id.clone(),
+            ov: 0,
+            cv: 0,
+            at: Utc::now(),
+            deleted: false,
+            actor: meta.actor.clone(),
+            reason: meta.reason.clone(),
+            function_ids: Vec::new(),
+            data,
+        };
+        let row = VersionRow {
+            id,
+            ov: 0,
+            cv: 0,
+            at: 0,
+            deleted: false,
+            blob_key: String::new(),
+            meta: props,
+            actor: meta.actor.clone(),
+            reason: meta.reason.clone(),
+        };
+        Ok(Prepared {
+            envelope,
+            row,
+            side,
+            counters,
+            shadow: None,
+        })
+    }
+
+    async fn create_batch(&self, mut batch: Vec<Prepared>) -> Result<Vec<WriteResult>> {
+        let ns = &self.inner.ns;
+        let n = u64::try_from(batch.len()).unwrap_or(u64::MAX);
+        let first_cv = self.index().reserve_cvs(ns, n).await?;
+        let at = micros(Utc::now());
+        for (p, cv) in batch.iter_mut().zip(first_cv..) {
+            p.envelope.cv = cv;
+            p.envelope.at = from_micros(at)?;
+            p.row.cv = cv;
+            p.row.at = at;
+        }
+        let stored: Vec<Stored> = stream::iter(batch)
+            .map(|p| self.put_new(p))
+            .buffered(MAX_CONCURRENT_PUTS)
+            .collect()
+            .await;
+        let mut ok = Vec::with_capacity(stored.len());
+        let mut first_error = None;
+        for s in stored {
+            match s {
+                Ok(p) => ok.push(p),
+                Err((_, e)) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            self.discard_batch(&ok).await;
+            return Err(e);
+        }
+        let rows: Vec<(VersionRow, Option<String>)> = ok
+            .iter()
+            .map(|p| (p.row.clone(), p.shadow.clone()))
+            .collect();
+        match self.index().commit_new(ns, &rows).await {
+            Ok(CommitOutcome::Committed) => {}
+            Ok(_) => {
+                return Err(Error::backend(
+                    self.index().kind(),
+                    "create_many",
+                    "a new record id already exists; records of the batch may be committed",
+                ))
+            }
+            // The commit may have gone through: the payloads stay (orphans at worst).
+            Err(e) => return Err(e),
+        }
+        debug!(collection = %ns.collection, records = ok.len(), first_cv, "committed a batch of new records");
+        let mut results = Vec::with_capacity(ok.len());
+        for p in ok {
+            self.inner.tally.record(&p.counters).await;
+            results.push(WriteResult {
+                id: p.envelope.id,
+                ov: 0,
+                cv: p.envelope.cv,
+                at: p.envelope.at,
+                queued: None,
+            });
+        }
+        Ok(results)
+    }
+
+    /// Puts the payload (and side blobs) of one new record; returns it with its blob key and
+    /// shadow set.
+    async fn put_new(&self, mut p: Prepared) -> Stored {
+        let (bytes, shadow) = match self.inner.codec.encode(&p.envelope, !p.side.is_empty()) {
+            Ok(encoded) => encoded,
+            Err(e) => return Err((p, e)),
+        };
+        match self.put_version_blob(&p.envelope.id, 0, bytes).await {
+            Ok(key) => p.row.blob_key = key,
+            Err(e) => return Err((p, e)),
+        }
+        if let Err(e) = self.put_side_blobs(&p.row.blob_key, &p.side).await {
+            self.discard_version(&p.row.blob_key, &p.side).await;
+            return Err((p, e));
+        }
+        p.shadow = shadow;
+        Ok(p)
+    }
+
+    async fn discard_batch(&self, stored: &[Prepared]) {
+        stream::iter(stored)
+            .map(|p| self.discard_version(&p.row.blob_key, &p.side))
+            .buffer_unordered(MAX_CONCURRENT_PUTS)
+            .collect::<Vec<()>>()
+            .await;
+    }
+}

@@ -1,17 +1,19 @@
 //! `Chronos`: the entry point. Validates the configuration, opens one client per connection
 //! and hands out collection handles per route.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
+use crate::blob::parse_payload_key;
 use crate::config::ChronosConfig;
 use crate::counters::{retention_cutoffs, CounterSink, Counters, FlushTask, RuleSet};
 use crate::error::Result;
 use crate::fallback::{start_worker, FallbackPolicy, FallbackQueue};
 use crate::health::{self, HealthReport};
-use crate::ops::{Collection, CollectionPrune, Shared};
+use crate::ops::{Collection, CollectionPrune, RepairOptions, RepairReport, Shared};
 use crate::route::{Route, Router};
 
 /// Counter increments are written out this often unless `writeOptimization.debounceMs` says
@@ -200,6 +202,55 @@ impl Chronos {
     /// Analytics counters (created / updated / deleted and `counterRules`) per collection.
     pub fn counters(&self) -> Counters {
         Counters::new(self.inner.router.clone(), self.inner.shared.sink.clone())
+    }
+
+    /// Finds payload blobs that no committed version points at (a writer died between its
+    /// blob put and its commit) in every configured bucket and removes them, and rolls heads
+    /// left behind a committed version forward. Blobs younger than `opts.min_age` are left
+    /// alone (a write may be in flight); `opts.dry_run` only reports.
+    pub async fn repair(&self, opts: RepairOptions) -> Result<RepairReport> {
+        let now = chrono::Utc::now();
+        let mut report = RepairReport::default();
+        for db in self.inner.router.databases() {
+            for bucket in &db.buckets {
+                let mut by_collection: BTreeMap<String, Vec<_>> = BTreeMap::new();
+                for (key, written_at) in bucket.list_with_times(&format!("{}/", db.db_name)).await?
+                {
+                    match parse_payload_key(&db.db_name, &key) {
+                        Some(parsed) => by_collection
+                            .entry(parsed.collection.clone())
+                            .or_default()
+                            .push((parsed, key, written_at)),
+                        None => warn!(key = %key, "not a payload key; left alone"),
+                    }
+                }
+                for (collection, blobs) in by_collection {
+                    let route = Route {
+                        collection: collection.clone(),
+                        ..db.route.clone()
+                    };
+                    let Ok(target) = self.inner.router.resolve(&route) else {
+                        warn!(db = %db.db_name, collection = %collection, "blobs of an unroutable collection; left alone");
+                        continue;
+                    };
+                    if !target.blobs.same_as(bucket) {
+                        warn!(db = %db.db_name, collection = %collection, "blobs outside the collection's bucket; left alone");
+                        continue;
+                    }
+                    let coll =
+                        Collection::new(target, &route, &self.inner.config, &self.inner.shared);
+                    report.merge(coll.repair_blobs(blobs, &opts, now).await?);
+                }
+            }
+        }
+        info!(
+            orphans = report.orphans.len(),
+            removed = report.removed,
+            heads = report.heads_rolled_forward,
+            dry_run = opts.dry_run,
+            "repair done"
+        );
+        Ok(report)
     }
 
     /// The configuration this instance runs with.

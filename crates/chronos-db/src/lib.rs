@@ -41,6 +41,8 @@ mod chronos;
 pub mod config;
 pub mod counters;
 mod error;
+#[doc(hidden)]
+pub mod failpoint;
 pub mod fallback;
 pub mod health;
 pub mod index;
@@ -58,9 +60,9 @@ pub use fallback::{FallbackQueue, QueueKind, QueuedWrite, ReplayReport};
 pub use health::{BackendHealth, HealthReport};
 pub use model::{Item, ReadOptions, WriteMeta, WriteResult};
 pub use ops::{
-    Collection, CollectionLock, CollectionPrune, EnrichMeta, EraseReport, RestoreAction,
-    RestoreOptions, RestoreReport, RestoreTarget, DEFAULT_BATCH_SIZE, MAX_CONCURRENT_PUTS,
-    MAX_LOCK_TTL,
+    Collection, CollectionLock, CollectionPrune, EnrichMeta, EraseReport, OrphanBlob,
+    RepairOptions, RepairReport, RestoreAction, RestoreOptions, RestoreReport, RestoreTarget,
+    DEFAULT_BATCH_SIZE, MAX_CONCURRENT_PUTS, MAX_LOCK_TTL,
 };
 pub use query::{ListQuery, Page, Sort, SortBy};
 pub use route::{Route, Tier};

@@ -4,7 +4,9 @@
 mod keys;
 pub mod s3;
 
-pub use keys::{alternate_version_key, record_prefix, version_key};
+pub use keys::{
+    alternate_version_key, parse_payload_key, record_prefix, side_key, version_key, PayloadKey,
+};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -176,6 +178,19 @@ impl BlobStore {
 
     /// Every key under `prefix`.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self
+            .list_with_times(prefix)
+            .await?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect())
+    }
+
+    /// Every key under `prefix` with the time it was last written.
+    pub async fn list_with_times(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
         use futures::TryStreamExt;
         let path = Self::path(prefix.trim_end_matches('/'))?;
         let metas: Vec<object_store::ObjectMeta> = self
@@ -184,7 +199,15 @@ impl BlobStore {
             .try_collect()
             .await
             .map_err(|e| Error::backend(BACKEND, format!("list {prefix}"), e))?;
-        Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
+        Ok(metas
+            .into_iter()
+            .map(|m| (m.location.to_string(), m.last_modified))
+            .collect())
+    }
+
+    /// Whether two handles reach the same bucket through the same store.
+    pub fn same_as(&self, other: &BlobStore) -> bool {
+        Arc::ptr_eq(&self.store, &other.store)
     }
 
     /// A URL a client can GET the object from: a presigned URL valid for `ttl` on S3, the

@@ -180,6 +180,11 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
         ovs: &[u64],
     ) -> Result<Vec<VersionRow>>;
 
+    /// Points a record's head at its latest committed version if it lags behind (a writer
+    /// without transactions died between the two steps of its commit). Returns whether it
+    /// moved.
+    async fn roll_head_forward(&self, ns: &Namespace, id: &str) -> Result<bool>;
+
     /// Removes a record's head and every version. Returns the version rows removed.
     async fn erase(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>>;
 

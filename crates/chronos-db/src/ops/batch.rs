@@ -137,6 +137,7 @@ impl Collection {
             self.discard_batch(&ok).await;
             return Err(e);
         }
+        crate::failpoint::hit(crate::failpoint::AFTER_BLOB_PUT).await;
         let rows: Vec<(VersionRow, Option<String>)> = ok
             .iter()
             .map(|p| (p.row.clone(), p.shadow.clone()))

@@ -12,6 +12,7 @@ mod payload;
 mod props;
 mod queued;
 mod read;
+mod repair;
 mod restore;
 mod retention;
 mod write;
@@ -32,6 +33,7 @@ pub use erase::EraseReport;
 pub use lock::{CollectionLock, MAX_LOCK_TTL};
 pub use props::IndexPolicy;
 pub(crate) use queued::Replayed;
+pub use repair::{OrphanBlob, RepairOptions, RepairReport};
 pub use restore::{RestoreAction, RestoreOptions, RestoreReport, RestoreTarget};
 pub use retention::CollectionPrune;
 

@@ -58,20 +58,6 @@ fn gunzip(bytes: &[u8], key: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The key of a side blob (`file` is `blob.bin` or `text.txt`) of the version stored at
-/// `item_key`: `<dir>/<path>/<file>` next to `item.json`, or `<dir>/<nonce>/<path>/<file>`
-/// next to an alternate `item-<nonce>.json`.
-pub fn side_key(item_key: &str, path: &str, file: &str) -> String {
-    let (dir, name) = item_key.rsplit_once('/').unwrap_or(("", item_key));
-    match name
-        .strip_prefix("item-")
-        .and_then(|n| n.strip_suffix(".json"))
-    {
-        Some(nonce) => format!("{dir}/{nonce}/{path}/{file}"),
-        None => format!("{dir}/{path}/{file}"),
-    }
-}
-
 impl PayloadCodec {
     /// The settings of `collection` in `config`.
     pub fn from_config(config: &ChronosConfig, collection: &str) -> Self {
@@ -182,18 +168,6 @@ pub fn restore_base64(data: &mut Value, path: &str, bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn side_keys_follow_the_item_key() {
-        assert_eq!(
-            side_key("db/c/id/v3/item.json", "doc.pdf", "blob.bin"),
-            "db/c/id/v3/doc.pdf/blob.bin"
-        );
-        assert_eq!(
-            side_key("db/c/id/v3/item-abc.json", "img", "text.txt"),
-            "db/c/id/v3/abc/img/text.txt"
-        );
-    }
 
     #[test]
     fn compression_round_trips_and_is_detected() {

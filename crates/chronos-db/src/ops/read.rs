@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::envelope::Envelope;
-use super::payload::{restore_base64, side_key, PayloadCodec};
+use super::payload::{restore_base64, PayloadCodec};
 use super::props::project;
 use super::{check_id, Collection};
+use crate::blob::side_key;
 use crate::error::{Error, Result};
 use crate::index::{HeadRow, VersionRow};
 use crate::model::{Item, ReadOptions, DEFAULT_PRESIGN_TTL, MAX_PRESIGN_TTL};

@@ -12,9 +12,10 @@ use serde_json::Value;
 use tracing::{debug, warn};
 
 use super::envelope::Envelope;
-use super::payload::{side_key, SideBlob};
+use super::payload::SideBlob;
 use super::props::check_payload;
 use super::{check_id, Collection};
+use crate::blob::side_key;
 use crate::blob::{alternate_version_key, version_key, PutOutcome};
 use crate::config::CounterEvent;
 use crate::error::{Error, Result};
@@ -304,6 +305,7 @@ impl Collection {
             self.discard_version(&row.blob_key, side).await;
             return Err(e);
         }
+        crate::failpoint::hit(crate::failpoint::AFTER_BLOB_PUT).await;
         match self
             .index()
             .commit(&self.inner.ns, &row, shadow.as_deref())

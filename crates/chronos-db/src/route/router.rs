@@ -45,6 +45,8 @@ pub struct ConfiguredDb {
     pub analytics_db_name: String,
     /// The index stores it may live on.
     pub stores: Vec<Arc<dyn IndexStore>>,
+    /// The buckets its payloads may live in.
+    pub buckets: Vec<BlobStore>,
 }
 
 /// (type, tier, tenant or domain) -> entry.
@@ -125,6 +127,7 @@ impl Router {
                     db_name: entry.db_name.clone(),
                     analytics_db_name: entry.analytics_db_name.clone(),
                     stores: entry.index.iter().map(|c| c.store.clone()).collect(),
+                    buckets: entry.buckets.iter().map(|c| c.store.clone()).collect(),
                 }
             })
             .collect();

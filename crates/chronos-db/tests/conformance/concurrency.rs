@@ -2,13 +2,98 @@
 
 use std::collections::BTreeSet;
 
-use chronos_db::{Error, ReadOptions, WriteMeta};
+use chronos_db::{Collection, DbType, Error, ReadOptions, Route, WriteMeta};
 use serde_json::json;
 
 use crate::Env;
 
 const WRITERS: u64 = 8;
 const INCREMENTS: u64 = 10;
+
+/// Adds 1 to the record's `n` `times` times, re-reading and retrying on every conflict.
+/// Returns how many conflicts it met.
+async fn increment(c: &Collection, id: &str, writer: u64, times: u64) -> u64 {
+    let mut conflicts = 0u64;
+    for _ in 0..times {
+        loop {
+            let cur = c
+                .get_latest(id, ReadOptions::default())
+                .await
+                .unwrap()
+                .unwrap();
+            let n = cur.data["n"].as_u64().unwrap();
+            let meta = WriteMeta::new(format!("writer-{writer}"), "increment");
+            match c.update(id, json!({"n": n + 1}), cur.ov, meta).await {
+                Ok(_) => break,
+                Err(Error::Conflict { .. }) => conflicts += 1,
+                Err(e) => panic!("writer {writer}: {e}"),
+            }
+        }
+    }
+    conflicts
+}
+
+pub async fn sixty_four_writers_on_two_instances_lose_no_update(env: &Env) {
+    const RECORDS: u64 = 8;
+    const EACH: u64 = 2;
+    // In-memory payloads live inside one instance: that pair runs all 64 writers on one.
+    let other = if env.payloads == "memory" {
+        env.chronos.clone()
+    } else {
+        env.variant(json!({})).await
+    };
+    let route = Route::tenant(DbType::Runtime, "tenant-a", "shared_counters");
+    let instances = [
+        env.chronos.with(route.clone()).unwrap(),
+        other.with(route).unwrap(),
+    ];
+    let mut ids = Vec::new();
+    for r in 0..RECORDS {
+        let w = instances[0]
+            .create(
+                json!({"n": 0, "record": r}),
+                WriteMeta::new("init", "start"),
+            )
+            .await
+            .unwrap();
+        ids.push(w.id);
+    }
+    let tasks: Vec<_> = (0..64u64)
+        .map(|writer| {
+            let c = instances[(writer % 2) as usize].clone();
+            let id = ids[(writer % RECORDS) as usize].clone();
+            tokio::spawn(async move { increment(&c, &id, writer, EACH).await })
+        })
+        .collect();
+    let mut conflicts = 0;
+    for t in tasks {
+        conflicts += t.await.unwrap();
+    }
+    assert!(conflicts > 0, "the writers never raced");
+    let expected = 64 / RECORDS * EACH;
+    for id in &ids {
+        for c in &instances {
+            let latest = c
+                .get_latest(id, ReadOptions::default())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (latest.ov, &latest.data["n"]),
+                (expected, &json!(expected)),
+                "lost updates"
+            );
+        }
+        for ov in 0..=expected {
+            let v = instances[1]
+                .get_version(id, ov, ReadOptions::default())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(v.data["n"], json!(ov), "version {ov} of {id}");
+        }
+    }
+}
 
 pub async fn eight_writers_on_one_record_lose_no_update(env: &Env) {
     let c = env.coll("counters");
@@ -18,27 +103,9 @@ pub async fn eight_writers_on_one_record_lose_no_update(env: &Env) {
         .unwrap();
     let mut tasks = Vec::new();
     for writer in 0..WRITERS {
-        let c = c.clone();
-        let id = w.id.clone();
+        let (c, id) = (c.clone(), w.id.clone());
         tasks.push(tokio::spawn(async move {
-            let mut conflicts = 0u64;
-            for _ in 0..INCREMENTS {
-                loop {
-                    let cur = c
-                        .get_latest(&id, ReadOptions::default())
-                        .await
-                        .unwrap()
-                        .unwrap();
-                    let n = cur.data["n"].as_u64().unwrap();
-                    let meta = WriteMeta::new(format!("writer-{writer}"), "increment");
-                    match c.update(&id, json!({"n": n + 1}), cur.ov, meta).await {
-                        Ok(_) => break,
-                        Err(Error::Conflict { .. }) => conflicts += 1,
-                        Err(e) => panic!("writer {writer}: {e}"),
-                    }
-                }
-            }
-            conflicts
+            increment(&c, &id, writer, INCREMENTS).await
         }));
     }
     for t in tasks {

@@ -47,6 +47,7 @@ macro_rules! conformance_suite {
                 isolation::tiers_and_types_are_separate,
                 isolation::unconfigured_routes_are_errors,
                 concurrency::eight_writers_on_one_record_lose_no_update,
+                concurrency::sixty_four_writers_on_two_instances_lose_no_update,
                 concurrency::concurrent_creates_get_distinct_cvs,
                 concurrency::collection_locks_have_one_holder,
                 bad_input::bad_ids_are_rejected_and_change_nothing,

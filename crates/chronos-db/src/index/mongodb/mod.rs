@@ -608,6 +608,15 @@ impl IndexStore for MongoIndex {
         found.iter().map(|d| docs::read_version(d, "id")).collect()
     }
 
+    async fn roll_head_forward(&self, ns: &Namespace, id: &str) -> Result<bool> {
+        let c = self.colls(ns).await?;
+        let before = self.head(ns, id).await?.map(|h| h.latest.ov);
+        match self.roll_forward_and_report(&c, id).await? {
+            CommitOutcome::Conflict { current_ov } => Ok(before.is_none_or(|ov| ov < current_ov)),
+            _ => Ok(false),
+        }
+    }
+
     async fn erase(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
         let removed = self.versions(ns, id).await?;
         let c = self.colls(ns).await?;

@@ -139,3 +139,44 @@ pub fn audit_log(conn: &mut Connection, collection: &str) -> rusqlite::Result<Ve
     })?;
     rows.collect()
 }
+
+/// Points the head of `id` at its latest version if it lags; returns whether it moved.
+/// (Commits are transactions here, so only a damaged file can need this.)
+pub fn roll_head_forward(conn: &mut Connection, t: &Tables, id: &str) -> rusqlite::Result<bool> {
+    let tx = conn.transaction()?;
+    let latest = tx
+        .query_row(
+            &format!(
+                "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 ORDER BY ov DESC LIMIT 1",
+                t.ver
+            ),
+            [id],
+            rows::read_version,
+        )
+        .optional()?;
+    let Some(latest) = latest else {
+        return Ok(false);
+    };
+    let head: Option<(i64, i64)> = tx
+        .query_row(
+            &format!("SELECT ov, created_at FROM {} WHERE id = ?1", t.head),
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let behind = head.is_none_or(|(ov, _)| u64::try_from(ov).unwrap_or(0) < latest.ov);
+    if !behind {
+        return Ok(false);
+    }
+    let created_at: i64 = match head {
+        Some((_, c)) => c,
+        None => tx.query_row(
+            &format!("SELECT MIN(at) FROM {} WHERE id = ?1", t.ver),
+            [id],
+            |r| r.get(0),
+        )?,
+    };
+    rows::upsert_head(&tx, t, &latest, created_at, None)?;
+    tx.commit()?;
+    Ok(true)
+}

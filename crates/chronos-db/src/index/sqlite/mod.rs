@@ -392,6 +392,14 @@ impl IndexStore for SqliteIndex {
         .await
     }
 
+    async fn roll_head_forward(&self, ns: &Namespace, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.run(ns, "roll head forward", move |conn, t| {
+            history::roll_head_forward(conn, t, &id)
+        })
+        .await
+    }
+
     async fn erase(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
         let id = id.to_string();
         self.run(ns, "erase record", move |conn, t| {

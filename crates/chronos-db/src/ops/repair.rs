@@ -1,0 +1,121 @@
+//! Repair after crashes: payload blobs that no committed version points at (a writer died
+//! between its blob put and its commit, or an erase could not finish removing blobs) are
+//! listed and removed, and heads left behind a committed version are rolled forward.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use super::Collection;
+use crate::blob::PayloadKey;
+use crate::error::Result;
+
+/// How a repair runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairOptions {
+    /// Only report; change nothing.
+    pub dry_run: bool,
+    /// Blobs younger than this are left alone: they may belong to a write still in flight
+    /// (between its blob put and its commit). Default 15 minutes.
+    pub min_age: Duration,
+}
+
+impl Default for RepairOptions {
+    fn default() -> Self {
+        RepairOptions {
+            dry_run: false,
+            min_age: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// A blob no committed version points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrphanBlob {
+    /// Bucket.
+    pub bucket: String,
+    /// Key in the bucket.
+    pub key: String,
+    /// When it was written.
+    pub written_at: DateTime<Utc>,
+}
+
+/// What a repair found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepairReport {
+    /// Orphaned blobs (removed unless `dry_run`).
+    pub orphans: Vec<OrphanBlob>,
+    /// Orphans removed.
+    pub removed: u64,
+    /// Heads rolled forward to their latest committed version (counted, not moved, in a
+    /// dry run).
+    pub heads_rolled_forward: u64,
+}
+
+impl RepairReport {
+    /// Adds another report's findings to this one.
+    pub fn merge(&mut self, other: RepairReport) {
+        self.orphans.extend(other.orphans);
+        self.removed += other.removed;
+        self.heads_rolled_forward += other.heads_rolled_forward;
+    }
+}
+
+impl Collection {
+    /// Repairs the records whose blobs are listed in `blobs` (keys of this collection in its
+    /// bucket, with their write times).
+    pub(crate) async fn repair_blobs(
+        &self,
+        blobs: Vec<(PayloadKey, String, DateTime<Utc>)>,
+        opts: &RepairOptions,
+        now: DateTime<Utc>,
+    ) -> Result<RepairReport> {
+        let ns = &self.inner.ns;
+        let min_age = chrono::Duration::from_std(opts.min_age).unwrap_or(chrono::Duration::MAX);
+        let mut by_record: BTreeMap<String, Vec<(PayloadKey, String, DateTime<Utc>)>> =
+            BTreeMap::new();
+        for blob in blobs {
+            by_record.entry(blob.0.id.clone()).or_default().push(blob);
+        }
+        let mut report = RepairReport::default();
+        for (id, blobs) in by_record {
+            let versions = self.index().versions(ns, &id).await?;
+            let committed: HashSet<&str> = versions.iter().map(|v| v.blob_key.as_str()).collect();
+            for (parsed, key, written_at) in &blobs {
+                if committed.contains(parsed.item_key.as_str()) || now - *written_at < min_age {
+                    continue;
+                }
+                report.orphans.push(OrphanBlob {
+                    bucket: self.bucket().to_string(),
+                    key: key.clone(),
+                    written_at: *written_at,
+                });
+                if !opts.dry_run {
+                    match self.inner.target.blobs.delete(key).await {
+                        Ok(()) => report.removed += 1,
+                        Err(e) => {
+                            warn!(key = %key, error = %e, "could not remove an orphaned blob")
+                        }
+                    }
+                }
+            }
+            if !versions.is_empty() {
+                let head = self.index().head(ns, &id).await?;
+                let latest = versions.iter().map(|v| v.ov).max();
+                if head.map(|h| h.latest.ov) < latest {
+                    report.heads_rolled_forward += 1;
+                    if !opts.dry_run {
+                        self.index().roll_head_forward(ns, &id).await?;
+                        info!(collection = %ns.collection, id = %id, "head rolled forward");
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,196 @@
+//! A writer killed with SIGKILL between its payload put and its version commit leaves no
+//! readable broken record, and `Chronos::repair` lists and removes the orphaned payloads.
+//!
+//! The writer is this test binary itself, started again as a child process that runs only
+//! `child_writes_until_killed`; the `failpoints` feature stops its write at exactly that
+//! step, and the parent kills it there.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+#[path = "support/servers.rs"]
+mod servers;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chronos_db::config::DbConnection;
+use chronos_db::failpoint::AFTER_BLOB_PUT;
+use chronos_db::{
+    Chronos, ChronosConfig, DbType, ListQuery, ReadOptions, RepairOptions, Route, WriteMeta,
+};
+use serde_json::json;
+
+fn route() -> Route {
+    Route::tenant(DbType::Runtime, "tenant-a", "crashy")
+}
+
+fn meta() -> WriteMeta {
+    WriteMeta::new("writer", "crash test")
+}
+
+/// The child: does one write, which the failpoint stops after its payload put.
+#[tokio::test]
+#[ignore = "runs only as the child process of the kill -9 tests"]
+async fn child_writes_until_killed() {
+    let (Ok(config), Ok(action)) = (std::env::var("KILL9_CONFIG"), std::env::var("KILL9_ACTION"))
+    else {
+        return;
+    };
+    let chronos = Chronos::init(ChronosConfig::from_json_file(config).unwrap())
+        .await
+        .unwrap();
+    let c = chronos.with(route()).unwrap();
+    let data = json!({"v": "never committed"});
+    let outcome = match action.split_once(':') {
+        Some(("update", id)) => c.update(id, data, 0, meta()).await.map(|_| ()),
+        _ if action == "create" => c.create(data, meta()).await.map(|_| ()),
+        _ => c.create_many(vec![data; 3], meta()).await.map(|_| ()),
+    };
+    panic!("the failpoint did not stop the write: {outcome:?}");
+}
+
+/// Starts the child with `action`, waits until it stands between put and commit, kills it.
+fn kill_mid_write(config: &Path, action: &str, dir: &Path) {
+    let marker = dir.join(format!("marker-{}", action.replace(':', "-")));
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_writes_until_killed",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env("KILL9_CONFIG", config)
+        .env("KILL9_ACTION", action)
+        .env("CHRONOS_FAILPOINT", AFTER_BLOB_PUT)
+        .env("CHRONOS_FAILPOINT_MARKER", &marker)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the child writer ended on its own ({status}) instead of stopping");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the child writer never reached the failpoint"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
+async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
+    let path = dir.join("config.json");
+    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
+    let chronos = Chronos::init(config.clone()).await.unwrap();
+    let c = chronos.with(route()).unwrap();
+    let kept = c.create(json!({"v": "kept"}), meta()).await.unwrap();
+    let now = RepairOptions {
+        dry_run: true,
+        min_age: Duration::ZERO,
+    };
+    assert!(chronos
+        .repair(now.clone())
+        .await
+        .unwrap()
+        .orphans
+        .is_empty());
+
+    let path = path.clone();
+    let dir = dir.to_path_buf();
+    let id = kept.id.clone();
+    tokio::task::spawn_blocking(move || {
+        kill_mid_write(&path, &format!("update:{id}"), &dir);
+        kill_mid_write(&path, "create", &dir);
+        kill_mid_write(&path, "create_many", &dir);
+    })
+    .await
+    .unwrap();
+
+    // What the dead writers left is not readable.
+    let reopened = Chronos::init(config).await.unwrap();
+    let c = reopened.with(route()).unwrap();
+    let latest = c
+        .get_latest(&kept.id, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((latest.ov, &latest.data), (0, &json!({"v": "kept"})));
+    assert!(c
+        .get_version(&kept.id, 1, ReadOptions::default())
+        .await
+        .unwrap()
+        .is_none());
+    let all = c
+        .list_by_meta(ListQuery::default(), ReadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 1, "{:?}", all.items);
+
+    // Repair lists the 5 orphaned payloads (1 update, 1 create, 3 batched creates)...
+    let found = reopened.repair(now.clone()).await.unwrap();
+    assert_eq!(found.orphans.len(), 5, "{found:#?}");
+    assert_eq!(found.removed, 0, "a dry run removes nothing");
+    assert!(found
+        .orphans
+        .iter()
+        .any(|o| o.key.contains(&kept.id) && o.key.ends_with("v1/item.json")));
+    // ...leaves them alone while they may still belong to a write in flight...
+    let young = RepairOptions {
+        dry_run: true,
+        ..Default::default()
+    };
+    assert!(reopened.repair(young).await.unwrap().orphans.is_empty());
+    // ...and removes them.
+    let removed = reopened
+        .repair(RepairOptions {
+            dry_run: false,
+            min_age: Duration::ZERO,
+        })
+        .await
+        .unwrap();
+    assert_eq!(removed.removed, 5);
+    assert!(reopened.repair(now).await.unwrap().orphans.is_empty());
+    // The record takes its next version at the normal key again.
+    let w = c
+        .update(&kept.id, json!({"v": "next"}), 0, meta())
+        .await
+        .unwrap();
+    assert_eq!(w.ov, 1);
+    let v1 = c
+        .get_latest(&kept.id, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v1.data, json!({"v": "next"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_on_the_embedded_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ChronosConfig::embedded(dir.path().join("data")).with_tenant("tenant-a");
+    crash_leaves_no_broken_record(config, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_on_mongodb_and_s3() {
+    let Some(servers) = servers::servers() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("kill{}", std::process::id());
+    let config = ChronosConfig::from_json_value(json!({
+        "dbConnections": {"mongo": DbConnection { mongo_uri: Some(servers.mongo_uri), ..Default::default() }},
+        "spacesConnections": {"s3": servers.s3},
+        "databases": {"runtime": {"tenantDatabases": [{
+            "tenantId": "tenant-a", "dbConnRef": "mongo", "spaceConnRef": "s3",
+            "bucket": "chronos-test-a", "dbName": format!("{prefix}_rt_a")
+        }]}}
+    }))
+    .unwrap();
+    crash_leaves_no_broken_record(config, dir.path()).await;
+}

@@ -91,3 +91,43 @@ async fn the_design_snippet_runs() {
     assert_eq!(w.ov, 4);
     chronos.shutdown().await.unwrap();
 }
+
+/// Only compiles if the future is `Send` (so it can run on `tokio::spawn`).
+fn assert_send<T: Send>(_: T) {}
+
+#[tokio::test]
+async fn every_public_future_can_be_spawned() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ChronosConfig::embedded(dir.path()).with_tenant("tenant-a");
+    let chronos = Chronos::init(config).await.unwrap();
+    let c = chronos
+        .with(Route::tenant(DbType::Runtime, "tenant-a", "users"))
+        .unwrap();
+    let meta = || WriteMeta::new("a", "b");
+    let now = chrono::Utc::now();
+    assert_send(c.create(json!({}), meta()));
+    assert_send(c.create_with_id("x", json!({}), meta()));
+    assert_send(c.create_many(vec![json!({})], meta()));
+    assert_send(c.update("x", json!({}), 0, meta()));
+    assert_send(c.delete("x", 0, meta()));
+    assert_send(c.erase("x", 0, meta()));
+    assert_send(c.enrich("x", json!({}), EnrichMeta::default()));
+    assert_send(c.get_latest("x", ReadOptions::default()));
+    assert_send(c.get_version("x", 0, ReadOptions::default()));
+    assert_send(c.get_as_of("x", now, ReadOptions::default()));
+    assert_send(c.list_by_meta(ListQuery::default(), ReadOptions::default()));
+    assert_send(c.restore_object("x", RestoreTarget::Ov(0), meta()));
+    assert_send(c.restore_collection(RestoreTarget::Cv(0), meta()));
+    assert_send(c.audit_log());
+    assert_send(chronos.health());
+    assert_send(chronos.prune());
+    assert_send(chronos.repair(chronos_db::RepairOptions::default()));
+    assert_send(chronos.counters().get_totals(&Route::tenant(
+        DbType::Runtime,
+        "tenant-a",
+        "users",
+    )));
+    assert_send(chronos.fallback().list(chronos_db::QueueKind::Pending));
+    assert_send(chronos.fallback().replay_now());
+    assert_send(chronos.clone().shutdown());
+}

@@ -118,8 +118,9 @@ impl Collection {
             p.row.cv = cv;
             p.row.at = at;
         }
-        let stored: Vec<Stored> = stream::iter(batch)
-            .map(|p| self.put_new(p))
+        // Futures built first, so the stream holds no closure over borrows (keeps `Send`).
+        let puts: Vec<_> = batch.into_iter().map(|p| self.put_new(p)).collect();
+        let stored: Vec<Stored> = stream::iter(puts)
             .buffered(MAX_CONCURRENT_PUTS)
             .collect()
             .await;
@@ -189,8 +190,11 @@ impl Collection {
     }
 
     async fn discard_batch(&self, stored: &[Prepared]) {
-        stream::iter(stored)
+        let discards: Vec<_> = stored
+            .iter()
             .map(|p| self.discard_version(&p.row.blob_key, &p.side))
+            .collect();
+        stream::iter(discards)
             .buffer_unordered(MAX_CONCURRENT_PUTS)
             .collect::<Vec<()>>()
             .await;

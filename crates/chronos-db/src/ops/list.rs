@@ -35,8 +35,10 @@ impl Collection {
         } else {
             None
         };
-        let items: Vec<Item> = futures::stream::iter(heads.iter())
-            .map(|h| self.load_head(h, &opts))
+        // The futures are built first: a stream mapping borrowed heads through a closure would
+        // make this future lose `Send` (a higher-ranked lifetime the compiler cannot prove).
+        let loads: Vec<_> = heads.iter().map(|h| self.load_head(h, &opts)).collect();
+        let items: Vec<Item> = futures::stream::iter(loads)
             .buffered(LOAD_CONCURRENCY)
             .try_collect()
             .await?;

@@ -1,0 +1,312 @@
+//! chronos-db against the raw backends, in one run on the same machine and servers.
+//!
+//! For each backend pair (SQLite + local files; MongoDB + S3 when the test servers run) every
+//! operation is done through chronos-db and, interleaved with it, by the minimal direct calls
+//! to `rusqlite` / `mongodb` / `object_store` that the same operation needs. It prints ops/s,
+//! p50 and p99 per side, the ratio of mean latencies (chronos / raw) against the targets, how
+//! flat `get_as_of` stays from 1 to 10,000 versions, `create_many` against single creates,
+//! and the peak memory of each pair.
+//!
+//! `./scripts/bench.sh` starts the test servers and runs this; `cargo bench --bench compare`
+//! alone measures the embedded pair. `CHRONOS_BENCH_N` (default 300) sets the samples per
+//! operation, `CHRONOS_BENCH_DEEP` (default 10000) the deepest history.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod raw_embedded;
+mod raw_mongo_s3;
+mod stats;
+mod subject;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use chronos_db::config::{CollectionMap, DbConnection, SpacesConnection};
+use chronos_db::{Chronos, ChronosConfig, DbType, Route};
+use serde_json::{json, Value};
+
+use stats::{header, peak_memory_mib, reset_peak_memory, row, Samples};
+use subject::{BenchResult, Subject};
+
+const COLLECTION: &str = "bench";
+const BATCH: usize = 500;
+
+struct Plan {
+    n: usize,
+    deep: u64,
+}
+
+fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// About 800 bytes of JSON, in ten statuses.
+fn payload(i: usize) -> Value {
+    json!({"status": format!("s{}", i % 10), "n": i, "text": "lorem ipsum ".repeat(60)})
+}
+
+/// A small deterministic generator for picking records.
+struct Lcg(u64);
+
+impl Lcg {
+    fn pick(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
+
+async fn timed<T>(f: impl Future<Output = BenchResult<T>>) -> BenchResult<(Duration, T)> {
+    let start = Instant::now();
+    let out = f.await?;
+    Ok((start.elapsed(), out))
+}
+
+/// A record with `depth` versions; returns its id and the time of every version.
+async fn history(s: &dyn Subject, depth: u64) -> BenchResult<(String, Vec<DateTime<Utc>>)> {
+    let (id, at) = s.create(&payload(0)).await?;
+    let mut times = vec![at];
+    for ov in 1..depth {
+        times.push(s.update(&id, &payload(ov as usize), ov - 1).await?);
+    }
+    Ok((id, times))
+}
+
+async fn run_pair(name: &str, subjects: [&dyn Subject; 2], plan: &Plan) -> BenchResult<()> {
+    reset_peak_memory();
+    let started = Instant::now();
+    println!("\n== {name} ==");
+    header();
+    let n = plan.n;
+    let mut rng = Lcg(7);
+    for s in subjects {
+        for i in 0..20 {
+            s.create(&payload(i)).await?;
+        }
+    }
+
+    let mut samples = [Samples::default(), Samples::default()];
+    let mut pool: [Vec<(String, u64)>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..n {
+        for k in 0..2 {
+            let (d, (id, _)) = timed(subjects[k].create(&payload(i))).await?;
+            samples[k].push(d);
+            pool[k].push((id, 0));
+        }
+    }
+    let single_create = samples[0].mean();
+    row("create", &samples[0], &samples[1], Some(1.3));
+
+    let mut samples = [Samples::default(), Samples::default()];
+    for i in 0..n {
+        for k in 0..2 {
+            let (id, ov) = pool[k][i % 20].clone();
+            let (d, _) = timed(subjects[k].update(&id, &payload(i), ov)).await?;
+            samples[k].push(d);
+            pool[k][i % 20].1 = ov + 1;
+        }
+    }
+    row("update", &samples[0], &samples[1], Some(1.3));
+
+    let mut samples = [Samples::default(), Samples::default()];
+    for _ in 0..n {
+        let i = rng.pick(pool[0].len());
+        for k in 0..2 {
+            let (d, _) = timed(subjects[k].get_latest(&pool[k][i].0)).await?;
+            samples[k].push(d);
+        }
+    }
+    row("get_latest", &samples[0], &samples[1], Some(1.1));
+
+    let mut as_of_means = Vec::new();
+    for depth in [1, 100, plan.deep] {
+        let build = Instant::now();
+        let mut records = Vec::new();
+        for s in subjects {
+            records.push(history(s, depth).await?);
+        }
+        let built = build.elapsed();
+        let mut samples = [Samples::default(), Samples::default()];
+        for _ in 0..n {
+            let v = rng.pick(depth as usize);
+            for k in 0..2 {
+                let (id, times) = &records[k];
+                let (d, _) = timed(subjects[k].get_as_of(id, times[v])).await?;
+                samples[k].push(d);
+            }
+        }
+        let label = format!("get_as_of ({depth} versions)");
+        row(&label, &samples[0], &samples[1], Some(1.1));
+        as_of_means.push((depth, samples[0].mean(), samples[1].mean(), built));
+    }
+
+    let mut samples = [Samples::default(), Samples::default()];
+    for i in 0..n {
+        let status = format!("s{}", i % 10);
+        for k in 0..2 {
+            let (d, found) = timed(subjects[k].list(&status)).await?;
+            samples[k].push(d);
+            assert!(found > 0, "{name}: listing found nothing");
+        }
+    }
+    row(
+        "list_by_meta (page <= 50)",
+        &samples[0],
+        &samples[1],
+        Some(1.1),
+    );
+
+    let mut samples = [Samples::default(), Samples::default()];
+    for i in 0..n.min(200) {
+        for k in 0..2 {
+            let (id, ov) = pool[k][i % 20].clone();
+            let (d, _) = timed(subjects[k].restore(&id, 0, ov)).await?;
+            samples[k].push(d);
+            pool[k][i % 20].1 = ov + 1;
+        }
+    }
+    row("restore_object", &samples[0], &samples[1], Some(1.3));
+
+    let mut samples = [Samples::default(), Samples::default()];
+    for round in 0..3 {
+        let items: Vec<Value> = (0..BATCH).map(|i| payload(round * BATCH + i)).collect();
+        for k in 0..2 {
+            let (d, made) = timed(subjects[k].create_many(&items)).await?;
+            assert_eq!(made, BATCH);
+            samples[k].push(d);
+        }
+    }
+    row(
+        &format!("create_many ({BATCH})"),
+        &samples[0],
+        &samples[1],
+        Some(1.3),
+    );
+
+    println!();
+    let (_, base, raw_base, _) = as_of_means[0];
+    for (depth, mean, raw_mean, built) in &as_of_means {
+        println!(
+            "get_as_of at {depth:>5} versions: chronos {:.3} ms ({:.2}x of 1 version; target <= 2), raw {:.3} ms ({:.2}x); history built in {:.1} s",
+            mean.as_secs_f64() * 1e3,
+            mean.as_secs_f64() / base.as_secs_f64().max(1e-12),
+            raw_mean.as_secs_f64() * 1e3,
+            raw_mean.as_secs_f64() / raw_base.as_secs_f64().max(1e-12),
+            built.as_secs_f64(),
+        );
+    }
+    let batch = samples[0].mean();
+    let singles = single_create * BATCH as u32;
+    println!(
+        "create_many ({BATCH}): {:.1} ms per batch against {:.1} ms for {BATCH} single creates: {:.1}x faster",
+        batch.as_secs_f64() * 1e3,
+        singles.as_secs_f64() * 1e3,
+        singles.as_secs_f64() / batch.as_secs_f64().max(1e-12)
+    );
+    match peak_memory_mib() {
+        Some(mib) => println!("peak memory (this pair, whole process): {mib:.1} MiB"),
+        None => println!("peak memory: not available on this system"),
+    }
+    println!("pair done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn bench_map() -> CollectionMap {
+    serde_json::from_value(json!({"indexedProps": ["status", "n"]})).unwrap()
+}
+
+async fn embedded(plan: &Plan) -> BenchResult<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = ChronosConfig::embedded(dir.path().join("chronos")).with_tenant("bench");
+    config
+        .collection_maps
+        .insert(COLLECTION.into(), bench_map());
+    let chronos = Chronos::init(config).await?;
+    let c = chronos.with(Route::tenant(DbType::Runtime, "bench", COLLECTION))?;
+    let raw = raw_embedded::RawEmbedded::open(&dir.path().join("raw"))?;
+    run_pair(
+        "SQLite + local files (embedded default)",
+        [&subject::Chronos(c), &raw],
+        plan,
+    )
+    .await?;
+    chronos.shutdown().await?;
+    Ok(())
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+async fn mongodb_s3(plan: &Plan) -> BenchResult<()> {
+    let (Some(uri), Some(endpoint)) = (
+        var("CHRONOS_TEST_MONGO_URI"),
+        var("CHRONOS_TEST_S3_ENDPOINT"),
+    ) else {
+        println!("\n== MongoDB + S3: skipped (no test servers; ./scripts/bench.sh starts them) ==");
+        return Ok(());
+    };
+    let s3 = SpacesConnection {
+        endpoint: Some(endpoint),
+        region: var("CHRONOS_TEST_S3_REGION"),
+        access_key: var("CHRONOS_TEST_S3_ACCESS_KEY"),
+        secret_key: var("CHRONOS_TEST_S3_SECRET_KEY"),
+        force_path_style: Some(true),
+        ..Default::default()
+    };
+    let db = format!("bench{}", std::process::id());
+    let mongo = DbConnection {
+        mongo_uri: Some(uri.clone()),
+        ..Default::default()
+    };
+    let mut config = ChronosConfig::from_json_value(json!({
+        "dbConnections": {"mongo": mongo},
+        "spacesConnections": {"s3": s3.clone()},
+        "databases": {"runtime": {"tenantDatabases": [{
+            "tenantId": "bench", "dbConnRef": "mongo", "spaceConnRef": "s3",
+            "bucket": "chronos-bench", "dbName": db.clone()
+        }]}}
+    }))?;
+    config
+        .collection_maps
+        .insert(COLLECTION.into(), bench_map());
+    let chronos = Chronos::init(config).await?;
+    let c = chronos.with(Route::tenant(DbType::Runtime, "bench", COLLECTION))?;
+    let raw =
+        raw_mongo_s3::RawMongoS3::connect(&uri, &format!("{db}_raw"), &s3, "chronos-bench").await?;
+    run_pair(
+        "MongoDB (SecantusDB) + S3 (SeaweedFS)",
+        [&subject::Chronos(c), &raw],
+        plan,
+    )
+    .await?;
+    chronos.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() -> BenchResult<()> {
+    // `cargo bench` passes `--bench`; nothing else is taken from the command line.
+    let plan = Plan {
+        n: env_num("CHRONOS_BENCH_N", 300),
+        deep: env_num("CHRONOS_BENCH_DEEP", 10_000),
+    };
+    println!(
+        "chronos-db against the raw backends: {} samples per operation, histories of 1, 100 and {} versions, {} CPUs",
+        plan.n,
+        plan.deep,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "ratio = chronos mean latency / raw mean latency; targets: writes <= 1.3, reads <= 1.1"
+    );
+    embedded(&plan).await?;
+    mongodb_s3(&plan).await?;
+    Ok(())
+}

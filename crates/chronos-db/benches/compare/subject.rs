@@ -1,0 +1,82 @@
+//! What is measured: the same operations done through chronos-db and done directly on the
+//! backends ("raw"), behind one trait so the driver runs both the same way.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use chronos_db::{Collection, ListQuery, ReadOptions, RestoreTarget, WriteMeta};
+use serde_json::{json, Value};
+
+pub type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// One way of storing versioned records.
+#[async_trait]
+pub trait Subject: Send + Sync {
+    /// Creates a record; returns its id and the time of version 0.
+    async fn create(&self, data: &Value) -> BenchResult<(String, DateTime<Utc>)>;
+    /// Writes version `expected + 1`; returns its time.
+    async fn update(&self, id: &str, data: &Value, expected: u64) -> BenchResult<DateTime<Utc>>;
+    /// The latest data.
+    async fn get_latest(&self, id: &str) -> BenchResult<Value>;
+    /// The data as of `at`.
+    async fn get_as_of(&self, id: &str, at: DateTime<Utc>) -> BenchResult<Value>;
+    /// The first page (50) of records with `status`, with their data; returns how many.
+    async fn list(&self, status: &str) -> BenchResult<usize>;
+    /// Appends a version equal to version `ov` (the record is at `current`).
+    async fn restore(&self, id: &str, ov: u64, current: u64) -> BenchResult<()>;
+    /// Creates all `items` in one batch; returns how many.
+    async fn create_many(&self, items: &[Value]) -> BenchResult<usize>;
+}
+
+/// chronos-db through its public API.
+pub struct Chronos(pub Collection);
+
+fn meta() -> WriteMeta {
+    WriteMeta::new("bench", "bench")
+}
+
+fn missing() -> Box<dyn std::error::Error + Send + Sync> {
+    "record missing".into()
+}
+
+#[async_trait]
+impl Subject for Chronos {
+    async fn create(&self, data: &Value) -> BenchResult<(String, DateTime<Utc>)> {
+        let w = self.0.create(data.clone(), meta()).await?;
+        Ok((w.id, w.at))
+    }
+
+    async fn update(&self, id: &str, data: &Value, expected: u64) -> BenchResult<DateTime<Utc>> {
+        Ok(self.0.update(id, data.clone(), expected, meta()).await?.at)
+    }
+
+    async fn get_latest(&self, id: &str) -> BenchResult<Value> {
+        let item = self.0.get_latest(id, ReadOptions::default()).await?;
+        Ok(item.ok_or_else(missing)?.data)
+    }
+
+    async fn get_as_of(&self, id: &str, at: DateTime<Utc>) -> BenchResult<Value> {
+        let item = self.0.get_as_of(id, at, ReadOptions::default()).await?;
+        Ok(item.ok_or_else(missing)?.data)
+    }
+
+    async fn list(&self, status: &str) -> BenchResult<usize> {
+        let q = ListQuery::filter(json!({ "status": status })).limit(50);
+        Ok(self
+            .0
+            .list_by_meta(q, ReadOptions::default())
+            .await?
+            .items
+            .len())
+    }
+
+    async fn restore(&self, id: &str, ov: u64, _current: u64) -> BenchResult<()> {
+        self.0
+            .restore_object(id, RestoreTarget::Ov(ov), meta())
+            .await?;
+        Ok(())
+    }
+
+    async fn create_many(&self, items: &[Value]) -> BenchResult<usize> {
+        Ok(self.0.create_many(items.to_vec(), meta()).await?.len())
+    }
+}

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as Key;
-use object_store::ObjectStoreExt;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{json, Value};
 
@@ -74,9 +74,10 @@ impl RawEmbedded {
     async fn write(&self, id: String, ov: u64, data: &Value) -> BenchResult<DateTime<Utc>> {
         let key = format!("raw/{id}/v{ov}.json");
         self.store
-            .put(
+            .put_opts(
                 &Key::from(key.clone()),
                 Bytes::from(serde_json::to_vec(data)?).into(),
+                PutMode::Create.into(),
             )
             .await?;
         let at = Utc::now();
@@ -192,9 +193,10 @@ impl Subject for RawEmbedded {
                     let id = uuid::Uuid::now_v7().to_string();
                     let key = format!("raw/{id}/v0.json");
                     self.store
-                        .put(
+                        .put_opts(
                             &Key::from(key.clone()),
                             Bytes::from(serde_json::to_vec(data)?).into(),
+                            PutMode::Create.into(),
                         )
                         .await?;
                     BenchResult::Ok((id, key, meta(data)))

@@ -15,7 +15,7 @@ use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, IndexModel};
 use object_store::aws::AmazonS3;
 use object_store::path::Path as Key;
-use object_store::ObjectStoreExt;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode};
 use serde_json::Value;
 
 use crate::subject::{BenchResult, Subject};
@@ -109,9 +109,10 @@ impl RawMongoS3 {
     async fn write(&self, id: String, ov: u64, data: &Value) -> BenchResult<DateTime<Utc>> {
         let key = format!("raw/{id}/v{ov}.json");
         self.store
-            .put(
+            .put_opts(
                 &Key::from(key.clone()),
                 Bytes::from(serde_json::to_vec(data)?).into(),
+                PutMode::Create.into(),
             )
             .await?;
         let cv = self.next_cvs(1).await?;
@@ -210,9 +211,10 @@ impl Subject for RawMongoS3 {
                     let id = uuid::Uuid::now_v7().to_string();
                     let key = format!("raw/{id}/v0.json");
                     self.store
-                        .put(
+                        .put_opts(
                             &Key::from(key.clone()),
                             Bytes::from(serde_json::to_vec(data)?).into(),
+                            PutMode::Create.into(),
                         )
                         .await?;
                     BenchResult::Ok((id, key, meta(data)))

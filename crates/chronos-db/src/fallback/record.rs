@@ -27,6 +27,9 @@ pub struct QueuedWrite {
     pub at: DateTime<Utc>,
     /// Whether it is a logical delete.
     pub deleted: bool,
+    /// Whether it may only commit onto a live record (an update or delete, not a restore).
+    #[serde(default)]
+    pub live_only: bool,
     /// The record's JSON.
     pub data: Value,
     /// Who wrote it.

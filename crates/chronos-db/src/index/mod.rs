@@ -9,6 +9,7 @@ mod queue;
 pub mod sqlite;
 
 pub use counts::{CountKey, CountScope, CountsWritten};
+
 pub use queue::{QueueQuery, QueueRow};
 
 use std::sync::Arc;
@@ -76,6 +77,20 @@ pub enum CommitOutcome {
     },
     /// A version > 0 was committed for a record that has no versions.
     Missing,
+    /// The record's latest version is a logical delete and the commit asked for a live one.
+    Deleted {
+        /// The record's current ov.
+        current_ov: u64,
+    },
+}
+
+/// How a version is committed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitOptions {
+    /// Take the next collection version in the commit itself (the row's `cv` is ignored).
+    pub assign_cv: bool,
+    /// Refuse with `Deleted` when the record's latest version is a logical delete.
+    pub require_live: bool,
 }
 
 /// An entry of the audit log kept in each index database (`chronos_audit`).
@@ -134,13 +149,20 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
         self.reserve_cvs(ns, 1).await
     }
 
+    /// Whether `commit` can take the collection version within its own step at no extra cost
+    /// (else callers reserve it beforehand, alongside the payload put).
+    fn assigns_cv_in_commit(&self) -> bool;
+
     /// Commits a version row and moves the head to it, keeping `shadow` (the payload envelope,
-    /// for `devShadow`) in the head.
+    /// for `devShadow`) in the head. The row's `at` is raised to the head's when earlier, so
+    /// time never goes backwards within a record; on `Committed`, `row.cv` and `row.at` hold
+    /// what was stored.
     async fn commit(
         &self,
         ns: &Namespace,
-        row: &VersionRow,
+        row: &mut VersionRow,
         shadow: Option<&str>,
+        opts: CommitOptions,
     ) -> Result<CommitOutcome>;
 
     /// Commits the first versions (ov 0) of new records, with their heads, in one batch (one

@@ -79,8 +79,6 @@ impl Collection {
         let envelope = Envelope {
             id: id.clone(),
             ov: 0,
-            cv: 0,
-            at: Utc::now(),
             deleted: false,
             actor: meta.actor.clone(),
             reason: meta.reason.clone(),
@@ -113,8 +111,6 @@ impl Collection {
         let first_cv = self.index().reserve_cvs(ns, n).await?;
         let at = micros(Utc::now());
         for (p, cv) in batch.iter_mut().zip(first_cv..) {
-            p.envelope.cv = cv;
-            p.envelope.at = from_micros(at)?;
             p.row.cv = cv;
             p.row.at = at;
         }
@@ -162,8 +158,8 @@ impl Collection {
             results.push(WriteResult {
                 id: p.envelope.id,
                 ov: 0,
-                cv: p.envelope.cv,
-                at: p.envelope.at,
+                cv: p.row.cv,
+                at: from_micros(p.row.at)?,
                 queued: None,
             });
         }

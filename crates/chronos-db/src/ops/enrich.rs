@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::merge::deep_merge;
-use super::write::{AppendMode, NewVersion};
+use super::write::{AppendMode, NewVersion, Prev};
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::model::{WriteMeta, WriteResult};
@@ -93,7 +93,7 @@ impl Collection {
             let outcome = self
                 .append(NewVersion {
                     id,
-                    prev: Some(&head),
+                    prev: Prev::Head(&head),
                     data,
                     deleted: false,
                     meta: WriteMeta::new(meta.actor.clone(), meta.reason.clone()),

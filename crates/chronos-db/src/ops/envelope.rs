@@ -1,7 +1,7 @@
-//! The payload blob of a version: the record's JSON wrapped with its version facts, so object
-//! storage alone can tell what each blob is.
+//! The payload blob of a version: the record's JSON wrapped with its identity (id, ov) and
+//! provenance, so object storage alone can tell what each blob is. The collection version and
+//! the time live in the index, which assigns them at commit.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -14,10 +14,6 @@ pub struct Envelope {
     pub id: String,
     /// Object version.
     pub ov: u64,
-    /// Collection version.
-    pub cv: u64,
-    /// Write time.
-    pub at: DateTime<Utc>,
     /// Logical delete marker.
     pub deleted: bool,
     /// Who wrote it.

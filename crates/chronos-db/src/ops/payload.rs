@@ -178,8 +178,6 @@ mod tests {
         let env = Envelope {
             id: "a".into(),
             ov: 0,
-            cv: 0,
-            at: chrono::Utc::now(),
             deleted: false,
             actor: "x".into(),
             reason: "y".into(),

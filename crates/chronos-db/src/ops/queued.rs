@@ -5,7 +5,7 @@ use chrono::{SubsecRound, Utc};
 use serde_json::Value;
 use tracing::warn;
 
-use super::write::{AppendMode, NewVersion};
+use super::write::{AppendMode, NewVersion, Prev};
 use super::Collection;
 use crate::error::{Error, Result};
 use crate::fallback::{QueuedWrite, OPS_TABLE};
@@ -79,6 +79,7 @@ impl Collection {
             cv,
             at,
             deleted,
+            live_only: !deleted,
             data,
             actor: meta.actor,
             reason: meta.reason,
@@ -121,12 +122,16 @@ impl Collection {
             let appended = self
                 .append(NewVersion {
                     id: &w.id,
-                    prev: head.as_ref(),
+                    prev: head.as_ref().map_or(Prev::New, Prev::Head),
                     data: w.data.clone(),
                     deleted: w.deleted,
                     meta: WriteMeta::new(w.actor.clone(), w.reason.clone()),
                     function_ids: w.function_ids.clone(),
-                    mode: AppendMode::Replay { cv: w.cv, at: w.at },
+                    mode: AppendMode::Replay {
+                        cv: w.cv,
+                        at: w.at,
+                        live_only: w.live_only,
+                    },
                 })
                 .await;
             return match appended {

@@ -74,7 +74,7 @@ impl Collection {
             Some(json) => item_of(
                 Envelope::from_bytes(json.as_bytes(), "(devShadow)", &row.id, row.ov)?,
                 row,
-            ),
+            )?,
             None => self.load(row).await?,
         };
         self.shape(item, row, opts).await
@@ -89,7 +89,7 @@ impl Collection {
             let raw = self.fetch(&key, row).await?;
             restore_base64(&mut env.data, &path, &raw);
         }
-        Ok(item_of(env, row))
+        item_of(env, row)
     }
 
     async fn fetch(&self, key: &str, row: &VersionRow) -> Result<bytes::Bytes> {
@@ -128,12 +128,14 @@ impl Collection {
     }
 }
 
-fn item_of(env: Envelope, row: &VersionRow) -> Item {
-    Item {
+/// The item of a version: identity and history facts from the index row, the rest from its
+/// payload.
+fn item_of(env: Envelope, row: &VersionRow) -> Result<Item> {
+    Ok(Item {
         id: env.id,
         ov: row.ov,
         cv: row.cv,
-        at: env.at,
+        at: super::write::from_micros(row.at)?,
         deleted: row.deleted,
         data: env.data,
         actor: env.actor,
@@ -141,7 +143,7 @@ fn item_of(env: Envelope, row: &VersionRow) -> Item {
         function_ids: env.function_ids,
         url: None,
         blob_urls: BTreeMap::new(),
-    }
+    })
 }
 
 /// Checks read options before any I/O.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
-use super::write::{AppendMode, NewVersion};
+use super::write::{AppendMode, NewVersion, Prev};
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::index::{HeadQuery, HeadRow, VersionRow};
@@ -107,7 +107,7 @@ impl Collection {
         let item = self.load(&source).await?;
         self.append(NewVersion {
             id,
-            prev: Some(&head),
+            prev: Prev::Head(&head),
             data: item.data,
             deleted: source.deleted,
             meta,
@@ -287,7 +287,7 @@ impl Collection {
         let w = self
             .append(NewVersion {
                 id: &head.latest.id,
-                prev: Some(head),
+                prev: Prev::Head(head),
                 data: item.data,
                 deleted,
                 meta: meta.clone(),

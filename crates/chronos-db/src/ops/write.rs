@@ -1,11 +1,12 @@
 //! create, update and delete: the write half of the version protocol.
 //!
-//! 1. check the input and the caller's expected ov against the head;
-//! 2. take a collection version;
-//! 3. put the payload blob if absent (an uncommitted blob at the key moves the write to an
-//!    alternate key; a committed one means another writer won);
-//! 4. commit the version row: the unique `(id, ov)` makes exactly one writer win. A loser
-//!    removes its blob and reports `Conflict` with the current ov.
+//! 1. check the input (an update's new ov is the caller's expected ov + 1);
+//! 2. put the payload blob if absent (an uncommitted blob at the key moves the write to an
+//!    alternate key; a committed one means another writer won) while the collection version
+//!    is reserved, unless the index store takes it inside the commit;
+//! 3. commit the version row: the commit checks the head is at the expected ov (and live,
+//!    for an update) and the unique `(id, ov)` makes exactly one writer win. A loser removes
+//!    its blob and reports `Conflict` with the current ov (or `NotFound`).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -20,13 +21,13 @@ use crate::blob::{alternate_version_key, version_key, PutOutcome};
 use crate::config::CounterEvent;
 use crate::error::{Error, Result};
 use crate::fallback::QueuedWrite;
-use crate::index::{CommitOutcome, HeadRow, VersionRow};
+use crate::index::{CommitOptions, CommitOutcome, HeadRow, VersionRow};
 use crate::model::{WriteMeta, WriteResult};
 
 /// What a new version will hold.
 pub(super) struct NewVersion<'a> {
     pub id: &'a str,
-    pub prev: Option<&'a HeadRow>,
+    pub prev: Prev<'a>,
     pub data: Value,
     pub deleted: bool,
     pub meta: WriteMeta,
@@ -34,6 +35,47 @@ pub(super) struct NewVersion<'a> {
     pub function_ids: Vec<String>,
     /// How the version is written.
     pub mode: AppendMode,
+}
+
+/// What a new version follows.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Prev<'a> {
+    /// Nothing: version 0 of a new record.
+    New,
+    /// A head the caller read (and checked).
+    Head(&'a HeadRow),
+    /// The version the caller says is latest, unread: the commit checks it, and that the
+    /// record is live.
+    Expected(u64),
+}
+
+impl Prev<'_> {
+    fn next_ov(self) -> u64 {
+        match self {
+            Prev::New => 0,
+            Prev::Head(h) => h.latest.ov + 1,
+            Prev::Expected(ov) => ov + 1,
+        }
+    }
+
+    /// The earliest time the new version may carry (as far as the caller knows).
+    fn at(self) -> i64 {
+        match self {
+            Prev::Head(h) => h.latest.at,
+            _ => i64::MIN,
+        }
+    }
+
+    /// The counter event of a new version: a create, a delete of a live record, or an
+    /// update (which includes enrich, restore and undeleting).
+    fn event(self, deleted: bool) -> CounterEvent {
+        match self {
+            Prev::New => CounterEvent::Create,
+            Prev::Head(h) if deleted && !h.latest.deleted => CounterEvent::Delete,
+            Prev::Expected(_) if deleted => CounterEvent::Delete,
+            _ => CounterEvent::Update,
+        }
+    }
 }
 
 /// How `append` writes a version.
@@ -50,17 +92,9 @@ pub(super) enum AppendMode {
         cv: u64,
         /// Time of the write.
         at: DateTime<Utc>,
+        /// Whether the record must still be live (the queued write was an update).
+        live_only: bool,
     },
-}
-
-/// The counter event of a new version: a create, a delete of a live record, or an update
-/// (which includes enrich, restore and undeleting).
-fn write_event(prev: Option<&HeadRow>, deleted: bool) -> CounterEvent {
-    match prev {
-        None => CounterEvent::Create,
-        Some(h) if deleted && !h.latest.deleted => CounterEvent::Delete,
-        Some(_) => CounterEvent::Update,
-    }
 }
 
 pub(super) fn micros(at: DateTime<Utc>) -> i64 {
@@ -81,7 +115,7 @@ impl Collection {
         self.check_record(&data)?;
         self.append(NewVersion {
             id: &id,
-            prev: None,
+            prev: Prev::New,
             data,
             deleted: false,
             meta,
@@ -114,7 +148,7 @@ impl Collection {
         }
         self.append(NewVersion {
             id,
-            prev: None,
+            prev: Prev::New,
             data,
             deleted: false,
             meta,
@@ -140,10 +174,9 @@ impl Collection {
                 .queue_behind(&tail, expected_ov, data, false, meta)
                 .await;
         }
-        let head = self.live_head(id, expected_ov).await?;
         self.append(NewVersion {
             id,
-            prev: Some(&head),
+            prev: Prev::Expected(expected_ov),
             data,
             deleted: false,
             meta,
@@ -187,7 +220,7 @@ impl Collection {
         let last = self.load(&head.latest).await?;
         self.append(NewVersion {
             id,
-            prev: Some(&head),
+            prev: Prev::Head(&head),
             data: last.data,
             deleted: true,
             meta,
@@ -204,80 +237,91 @@ impl Collection {
             .check_required(&self.inner.policy.extract(data))
     }
 
-    /// Puts the payload blobs and commits the version row of `v`. When storage fails after
-    /// the collection version was taken and the fallback queue is on, a `Queueable` write is
-    /// queued for replay and acknowledged with `WriteResult::queued`.
+    /// Puts the payload blobs and commits the version row of `v`. When storage fails and the
+    /// fallback queue is on, a `Queueable` write is queued for replay and acknowledged with
+    /// `WriteResult::queued`.
     pub(super) async fn append(&self, v: NewVersion<'_>) -> Result<WriteResult> {
         let ns = &self.inner.ns;
         let props = self.inner.policy.extract(&v.data);
-        let counters =
-            self.inner
-                .tally
-                .counters_for(write_event(v.prev, v.deleted), &props, &v.data);
+        let counters = self
+            .inner
+            .tally
+            .counters_for(v.prev.event(v.deleted), &props, &v.data);
         let queue_copy = (v.mode == AppendMode::Queueable && self.inner.fallback.is_some())
             .then(|| v.data.clone());
         let mut data = v.data;
         // Bad base64 is refused here, before anything is taken or stored.
         let side = self.inner.codec.extract(&mut data)?;
-        let ov = v.prev.map_or(0, |h| h.latest.ov + 1);
-        let prev_at = v.prev.map_or(i64::MIN, |h| h.latest.at);
-        let (cv, at) = match v.mode {
-            AppendMode::Replay { cv, at } => (cv, micros(at).max(prev_at)),
+        let (fixed_cv, at, live_only) = match v.mode {
+            AppendMode::Replay { cv, at, live_only } => (Some(cv), micros(at), live_only),
             _ => (
-                self.index().next_cv(ns).await?,
-                micros(Utc::now()).max(prev_at),
+                None,
+                micros(Utc::now()),
+                matches!(v.prev, Prev::Expected(_)),
             ),
         };
         let envelope = Envelope {
             id: v.id.to_string(),
-            ov,
-            cv,
-            at: from_micros(at)?,
+            ov: v.prev.next_ov(),
             deleted: v.deleted,
             actor: v.meta.actor,
             reason: v.meta.reason,
             function_ids: v.function_ids,
             data,
         };
-        let row = VersionRow {
+        let mut row = VersionRow {
             id: envelope.id.clone(),
-            ov,
-            cv,
-            at,
+            ov: envelope.ov,
+            cv: fixed_cv.unwrap_or(0),
+            at: at.max(v.prev.at()),
             deleted: v.deleted,
             blob_key: String::new(),
             meta: props,
             actor: envelope.actor.clone(),
             reason: envelope.reason.clone(),
         };
-        match self.store_version(&envelope, row, &side).await {
+        let mut cv_known = fixed_cv.is_some();
+        let stored = self
+            .store_version(&envelope, &mut row, &mut cv_known, &side, live_only)
+            .await;
+        match stored {
             Ok(()) => {
-                debug!(collection = %ns.collection, id = %envelope.id, ov, cv, "committed version");
+                debug!(collection = %ns.collection, id = %row.id, ov = row.ov, cv = row.cv, "committed version");
                 self.inner.tally.record(&counters).await;
                 Ok(WriteResult {
-                    id: envelope.id,
-                    ov,
-                    cv,
-                    at: envelope.at,
+                    id: row.id,
+                    ov: row.ov,
+                    cv: row.cv,
+                    at: from_micros(row.at)?,
                     queued: None,
                 })
             }
             Err(e @ Error::Backend { .. }) => match queue_copy {
                 Some(data) => {
+                    let cv = if cv_known {
+                        row.cv
+                    } else {
+                        match self.index().next_cv(ns).await {
+                            Ok(cv) => cv,
+                            Err(_) => return Err(e),
+                        }
+                    };
+                    let at = from_micros(row.at)?;
                     self.enqueue(QueuedWrite {
                         op_id: uuid::Uuid::now_v7().to_string(),
                         route: self.inner.route.clone(),
-                        id: envelope.id,
-                        ov,
+                        id: row.id,
+                        ov: row.ov,
                         cv,
-                        at: envelope.at,
-                        deleted: envelope.deleted,
+                        at,
+                        deleted: row.deleted,
+                        live_only,
                         data,
                         actor: envelope.actor,
                         reason: envelope.reason,
                         function_ids: envelope.function_ids,
                         attempts: 0,
-                        next_attempt_at: envelope.at,
+                        next_attempt_at: at,
                         last_error: e.to_string(),
                     })
                     .await
@@ -288,43 +332,74 @@ impl Collection {
         }
     }
 
-    /// Puts the blobs of a version and commits its row. A blob of a version that lost (or was
-    /// refused) is removed again; after a failed commit it is left, because the commit may
-    /// have gone through (an orphan is harmless, a missing payload is not).
+    /// Puts the blobs of a version (reserving its collection version meanwhile, unless the
+    /// index store takes it in the commit) and commits its row. A blob of a version that lost
+    /// (or was refused) is removed again; after a failed commit it is left, because the
+    /// commit may have gone through (an orphan is harmless, a missing payload is not).
     async fn store_version(
         &self,
         envelope: &Envelope,
-        mut row: VersionRow,
+        row: &mut VersionRow,
+        cv_known: &mut bool,
         side: &[SideBlob],
+        live_only: bool,
     ) -> Result<()> {
         let (bytes, shadow) = self.inner.codec.encode(envelope, !side.is_empty())?;
-        row.blob_key = self
-            .put_version_blob(&envelope.id, envelope.ov, bytes)
-            .await?;
-        if let Err(e) = self.put_side_blobs(&row.blob_key, side).await {
+        let reserve = !*cv_known && !self.index().assigns_cv_in_commit();
+        let put = async {
+            let key = self
+                .put_version_blob(&envelope.id, envelope.ov, bytes)
+                .await?;
+            if let Err(e) = self.put_side_blobs(&key, side).await {
+                self.discard_version(&key, side).await;
+                return Err(e);
+            }
+            Ok(key)
+        };
+        let cv = async {
+            match reserve {
+                true => self.index().next_cv(&self.inner.ns).await.map(Some),
+                false => Ok(None),
+            }
+        };
+        let (key, cv) = tokio::join!(put, cv);
+        if let Ok(Some(cv)) = cv {
+            row.cv = cv;
+            *cv_known = true;
+        }
+        row.blob_key = key?;
+        if let Err(e) = cv {
             self.discard_version(&row.blob_key, side).await;
             return Err(e);
         }
         crate::failpoint::hit(crate::failpoint::AFTER_BLOB_PUT).await;
-        match self
+        let opts = CommitOptions {
+            assign_cv: !*cv_known,
+            require_live: live_only,
+        };
+        let outcome = self
             .index()
-            .commit(&self.inner.ns, &row, shadow.as_deref())
-            .await?
-        {
-            CommitOutcome::Committed => Ok(()),
+            .commit(&self.inner.ns, row, shadow.as_deref(), opts)
+            .await?;
+        let refused = match outcome {
+            CommitOutcome::Committed => {
+                *cv_known = true;
+                return Ok(());
+            }
             CommitOutcome::Conflict { current_ov } => {
-                self.discard_version(&row.blob_key, side).await;
-                Err(self.conflict(&row.id, row.ov.saturating_sub(1), current_ov))
+                self.conflict(&row.id, row.ov.saturating_sub(1), current_ov)
             }
             CommitOutcome::Missing => {
-                self.discard_version(&row.blob_key, side).await;
-                Err(Error::NotFound(format!(
-                    "{}/{} does not exist",
-                    self.name(),
-                    row.id
-                )))
+                Error::NotFound(format!("{}/{} does not exist", self.name(), row.id))
             }
-        }
+            CommitOutcome::Deleted { current_ov } => Error::NotFound(format!(
+                "{}/{} is deleted (ov {current_ov}); restore it before writing",
+                self.name(),
+                row.id
+            )),
+        };
+        self.discard_version(&row.blob_key, side).await;
+        Err(refused)
     }
 
     /// Stores the base64 properties of a version next to its item blob. Creating the item blob

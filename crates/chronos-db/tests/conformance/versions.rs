@@ -132,9 +132,19 @@ pub async fn stale_expected_ov_conflicts_and_writes_nothing(env: &Env) {
         .await
         .unwrap()
         .is_none());
-    // The failed writes took no collection version.
+    // Collection versions never repeat; a refused write leaves at most one gap (DESIGN.md:
+    // gaps allowed after a failed write). Where the index takes cv inside the commit
+    // (SQLite) it leaves none.
     let next = c.create(json!({}), meta()).await.unwrap();
-    assert_eq!(next.cv, w1.cv + 1);
+    assert!(
+        next.cv > w1.cv && next.cv <= w1.cv + 1 + 3,
+        "{} after {}",
+        next.cv,
+        w1.cv
+    );
+    if env.payloads != "s3" {
+        assert_eq!(next.cv, w1.cv + 1);
+    }
 }
 
 pub async fn writes_to_missing_records_are_not_found(env: &Env) {

@@ -33,8 +33,8 @@ use tokio::sync::{Mutex, OnceCell};
 use tracing::{debug, info};
 
 use super::{
-    AuditEntry, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery, HeadRow, IndexStore,
-    Namespace, QueueQuery, QueueRow, VersionRow,
+    AuditEntry, CommitOptions, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery,
+    HeadRow, IndexStore, Namespace, QueueQuery, QueueRow, VersionRow,
 };
 use crate::error::{Error, Result};
 
@@ -158,8 +158,9 @@ impl MongoIndex {
     async fn commit_in_transaction(
         &self,
         c: &Colls,
-        row: &VersionRow,
+        row: &mut VersionRow,
         shadow: Option<&str>,
+        require_live: bool,
     ) -> Result<CommitOutcome> {
         let mut last_error = None;
         for attempt in 0..TXN_ATTEMPTS {
@@ -168,7 +169,10 @@ impl MongoIndex {
                 .start_session()
                 .await
                 .map_err(err("start session"))?;
-            match self.try_transaction(c, row, shadow, &mut session).await {
+            match self
+                .try_transaction(c, row, shadow, require_live, &mut session)
+                .await
+            {
                 Ok(outcome) => return Ok(outcome),
                 Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
                     let _ = session.abort_transaction().await;
@@ -198,8 +202,9 @@ impl MongoIndex {
     async fn try_transaction(
         &self,
         c: &Colls,
-        row: &VersionRow,
+        row: &mut VersionRow,
         shadow: Option<&str>,
+        require_live: bool,
         s: &mut ClientSession,
     ) -> mongodb::error::Result<CommitOutcome> {
         s.start_transaction().await?;
@@ -221,9 +226,14 @@ impl MongoIndex {
             .session(&mut *s)
             .await?;
         let current = head.as_ref().and_then(|h| docs::read_head(h).ok());
-        if let Some(outcome) = check_sequence(current.as_ref().map(|h| h.latest.ov), row.ov) {
+        if let Some(outcome) = check_sequence(current.as_ref().map(|h| h.latest.ov), row.ov)
+            .or_else(|| live_check(current.as_ref(), require_live))
+        {
             s.abort_transaction().await?;
             return Ok(outcome);
+        }
+        if let Some(h) = &current {
+            row.at = row.at.max(h.latest.at);
         }
         let created_at = current.as_ref().map_or(row.at, |h| h.created_at);
         let ver = docs::version_doc(row).map_err(to_driver_error)?;
@@ -241,8 +251,9 @@ impl MongoIndex {
     async fn commit_without_transaction(
         &self,
         c: &Colls,
-        row: &VersionRow,
+        row: &mut VersionRow,
         shadow: Option<&str>,
+        require_live: bool,
     ) -> Result<CommitOutcome> {
         // A new record needs no head read: its version insert fails if it exists.
         let head = if row.ov == 0 {
@@ -262,6 +273,12 @@ impl MongoIndex {
                 }
             }
             return Ok(outcome);
+        }
+        if let Some(outcome) = live_check(current.as_ref(), require_live) {
+            return Ok(outcome);
+        }
+        if let Some(h) = &current {
+            row.at = row.at.max(h.latest.at);
         }
         let ver = docs::version_doc(row)?;
         if let Err(e) = c.ver.insert_one(ver).await {
@@ -352,6 +369,15 @@ async fn commit_with_retry(s: &mut ClientSession) -> mongodb::error::Result<Comm
     }
 }
 
+/// `Deleted` when a live head is required and the record's latest version is a delete.
+fn live_check(current: Option<&HeadRow>, require_live: bool) -> Option<CommitOutcome> {
+    current
+        .filter(|h| require_live && h.latest.deleted)
+        .map(|h| CommitOutcome::Deleted {
+            current_ov: h.latest.ov,
+        })
+}
+
 fn check_sequence(current: Option<u64>, ov: u64) -> Option<CommitOutcome> {
     match (current, ov.checked_sub(1)) {
         (cur, prev) if cur == prev => None,
@@ -435,17 +461,30 @@ impl IndexStore for MongoIndex {
         }
     }
 
+    fn assigns_cv_in_commit(&self) -> bool {
+        // The counter is its own document: taking it inside the commit transaction would make
+        // every writer of a collection conflict on it. It is reserved beforehand instead,
+        // alongside the payload put.
+        false
+    }
+
     async fn commit(
         &self,
         ns: &Namespace,
-        row: &VersionRow,
+        row: &mut VersionRow,
         shadow: Option<&str>,
+        opts: CommitOptions,
     ) -> Result<CommitOutcome> {
         let c = self.colls(ns).await?;
+        if opts.assign_cv {
+            row.cv = self.next_cv(ns).await?;
+        }
         if self.use_transactions().await? {
-            self.commit_in_transaction(&c, row, shadow).await
+            self.commit_in_transaction(&c, row, shadow, opts.require_live)
+                .await
         } else {
-            self.commit_without_transaction(&c, row, shadow).await
+            self.commit_without_transaction(&c, row, shadow, opts.require_live)
+                .await
         }
     }
 

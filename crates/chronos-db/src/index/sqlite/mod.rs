@@ -19,8 +19,8 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{
-    AuditEntry, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery, HeadRow, IndexStore,
-    Namespace, QueueQuery, QueueRow, VersionRow,
+    AuditEntry, CommitOptions, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery,
+    HeadRow, IndexStore, Namespace, QueueQuery, QueueRow, VersionRow,
 };
 use crate::error::{Error, Result};
 
@@ -226,38 +226,66 @@ impl IndexStore for SqliteIndex {
         .await
     }
 
+    fn assigns_cv_in_commit(&self) -> bool {
+        true
+    }
+
     async fn commit(
         &self,
         ns: &Namespace,
-        row: &VersionRow,
+        row: &mut VersionRow,
         shadow: Option<&str>,
+        opts: CommitOptions,
     ) -> Result<CommitOutcome> {
-        let row = row.clone();
+        let mut r = row.clone();
         let shadow = shadow.map(str::to_string);
-        self.run(ns, "commit version", move |conn, t| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let current: Option<(i64, i64)> = tx
-                .query_row(
-                    &format!("SELECT ov, created_at FROM {} WHERE id = ?1", t.head),
-                    [&row.id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let current_ov = current.map(|(ov, _)| ov as u64);
-            let expected_prev = row.ov.checked_sub(1);
-            if current_ov != expected_prev {
-                return Ok(match current_ov {
-                    Some(ov) => CommitOutcome::Conflict { current_ov: ov },
-                    None => CommitOutcome::Missing,
-                });
-            }
-            let created_at = current.map_or(row.at, |(_, c)| c);
-            rows::insert_version(&tx, t, &row)?;
-            rows::upsert_head(&tx, t, &row, created_at, shadow.as_deref())?;
-            tx.commit()?;
-            Ok(CommitOutcome::Committed)
-        })
-        .await
+        let coll = ns.collection.clone();
+        let (outcome, r) = self
+            .run(ns, "commit version", move |conn, t| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let current: Option<(i64, i64, i64, bool)> = tx
+                    .prepare_cached(&format!(
+                        "SELECT ov, created_at, at, deleted FROM {} WHERE id = ?1",
+                        t.head
+                    ))?
+                    .query_row([&r.id], |x| {
+                        Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?))
+                    })
+                    .optional()?;
+                let current_ov = current.map(|(ov, ..)| u64::try_from(ov).unwrap_or(0));
+                if current_ov != r.ov.checked_sub(1) {
+                    let outcome = match current_ov {
+                        Some(ov) => CommitOutcome::Conflict { current_ov: ov },
+                        None => CommitOutcome::Missing,
+                    };
+                    return Ok((outcome, r));
+                }
+                if let (Some((ov, _, _, true)), true) = (current, opts.require_live) {
+                    let current_ov = u64::try_from(ov).unwrap_or(0);
+                    return Ok((CommitOutcome::Deleted { current_ov }, r));
+                }
+                if let Some((_, _, at, _)) = current {
+                    r.at = r.at.max(at);
+                }
+                if opts.assign_cv {
+                    let next: i64 = tx
+                        .prepare_cached(
+                            "INSERT INTO chronos_counters(collection, next_cv) VALUES (?1, 1)
+                             ON CONFLICT(collection) DO UPDATE SET next_cv = next_cv + 1
+                             RETURNING next_cv",
+                        )?
+                        .query_row([&coll], |x| x.get(0))?;
+                    r.cv = u64::try_from(next - 1).unwrap_or(0);
+                }
+                let created_at = current.map_or(r.at, |(_, c, ..)| c);
+                rows::insert_version(&tx, t, &r)?;
+                rows::upsert_head(&tx, t, &r, created_at, shadow.as_deref())?;
+                tx.commit()?;
+                Ok((CommitOutcome::Committed, r))
+            })
+            .await?;
+        *row = r;
+        Ok(outcome)
     }
 
     async fn head(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>> {

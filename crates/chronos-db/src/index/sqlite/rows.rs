@@ -51,23 +51,21 @@ fn meta_json(row: &VersionRow) -> rusqlite::Result<String> {
 
 /// Inserts a version row (fails on a duplicate `(id, ov)`).
 pub fn insert_version(tx: &Transaction<'_>, t: &Tables, row: &VersionRow) -> rusqlite::Result<()> {
-    tx.execute(
-        &format!(
-            "INSERT INTO {} ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            t.ver
-        ),
-        params![
-            row.id,
-            to_sql_int(row.ov)?,
-            to_sql_int(row.cv)?,
-            row.at,
-            row.deleted,
-            row.blob_key,
-            meta_json(row)?,
-            row.actor,
-            row.reason
-        ],
-    )?;
+    tx.prepare_cached(&format!(
+        "INSERT INTO {} ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        t.ver
+    ))?
+    .execute(params![
+        row.id,
+        to_sql_int(row.ov)?,
+        to_sql_int(row.cv)?,
+        row.at,
+        row.deleted,
+        row.blob_key,
+        meta_json(row)?,
+        row.actor,
+        row.reason
+    ])?;
     Ok(())
 }
 
@@ -79,12 +77,11 @@ pub fn upsert_head(
     created_at: i64,
     shadow: Option<&str>,
 ) -> rusqlite::Result<()> {
-    tx.execute(
-        &format!(
-            "INSERT OR REPLACE INTO {} ({HEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            t.head
-        ),
-        params![
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {} ({HEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        t.head
+    ))?
+    .execute(params![
             row.id,
             to_sql_int(row.ov)?,
             to_sql_int(row.cv)?,

@@ -12,11 +12,53 @@ use super::docs::{meta_field, to_bson};
 use crate::index::HeadRow;
 use crate::query::{CmpOp, Filter, Sort, SortBy};
 
+/// The conjunction of `conditions` as one document: nested `$and`s flattened and fields set
+/// side by side, with only repeated fields left under `$and`. Equivalent for MongoDB, which
+/// normalises `$and` itself; some wire-compatible servers only use an index for plain fields.
+pub fn all_of(conditions: impl IntoIterator<Item = Document>) -> Document {
+    fn flatten(d: Document, out: &mut Vec<(String, Bson)>) {
+        for (k, v) in d {
+            match (k.as_str(), v) {
+                ("$and", Bson::Array(items)) => {
+                    for item in items {
+                        match item {
+                            Bson::Document(inner) => flatten(inner, out),
+                            other => out.push((k.clone(), Bson::Array(vec![other]))),
+                        }
+                    }
+                }
+                (_, v) => out.push((k, v)),
+            }
+        }
+    }
+    let mut fields = Vec::new();
+    for c in conditions {
+        flatten(c, &mut fields);
+    }
+    let mut merged = Document::new();
+    let mut repeated = Vec::new();
+    for (k, v) in fields {
+        if merged.contains_key(&k) {
+            repeated.push(Bson::Document(doc! { k: v }));
+        } else {
+            merged.insert(k, v);
+        }
+    }
+    if !repeated.is_empty() {
+        match merged.get_mut("$and") {
+            Some(Bson::Array(existing)) => existing.extend(repeated),
+            _ => {
+                merged.insert("$and", repeated);
+            }
+        }
+    }
+    merged
+}
+
 /// The query document of a filter.
 pub fn filter_doc(f: &Filter) -> Document {
     match f {
-        Filter::And(fs) if fs.is_empty() => Document::new(),
-        Filter::And(fs) => doc! {"$and": fs.iter().map(filter_doc).collect::<Vec<_>>()},
+        Filter::And(fs) => all_of(fs.iter().map(filter_doc)),
         Filter::Or(fs) => doc! {"$or": fs.iter().map(filter_doc).collect::<Vec<_>>()},
         Filter::Cmp { path, op, value } => {
             let op = match op {
@@ -112,5 +154,30 @@ pub fn after_doc(sort: &Sort, after: &HeadRow) -> Document {
             branches.push(doc! {&field: tie_value, "_id": {gt: id.clone()}});
             doc! {"$or": branches}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_of_sets_distinct_fields_side_by_side_and_keeps_repeats_under_and() {
+        let merged = all_of([
+            doc! {"$and": [{"meta.a": {"$eq": 1}}, {"$and": [{"meta.b": {"$lt": 2}}]}]},
+            doc! {"deleted": false},
+            doc! {"meta.a": {"$gt": 0}},
+        ]);
+        assert_eq!(
+            merged,
+            doc! {
+                "meta.a": {"$eq": 1},
+                "meta.b": {"$lt": 2},
+                "deleted": false,
+                "$and": [{"meta.a": {"$gt": 0}}],
+            }
+        );
+        assert_eq!(all_of([]), Document::new());
+        assert_eq!(all_of([doc! {"$and": []}]), Document::new());
     }
 }

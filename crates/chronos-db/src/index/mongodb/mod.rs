@@ -537,11 +537,7 @@ impl IndexStore for MongoIndex {
             };
             conditions.push(filter_doc::after_doc(&q.sort, &after_head));
         }
-        let filter = if conditions.is_empty() {
-            Document::new()
-        } else {
-            doc! {"$and": conditions}
-        };
+        let filter = filter_doc::all_of(conditions);
         let docs: Vec<Document> = c
             .head
             .find(filter)

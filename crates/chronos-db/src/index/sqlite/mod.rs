@@ -33,6 +33,9 @@ struct Db {
     ensured: Mutex<HashSet<String>>,
 }
 
+/// Prepared statements kept per database connection.
+const STATEMENT_CACHE: usize = 256;
+
 /// SQLite index store over a directory of database files.
 #[derive(Debug)]
 pub struct SqliteIndex {
@@ -72,6 +75,8 @@ impl SqliteIndex {
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             .map_err(backend_err("set pragmas"))?;
         schema::ensure_db_tables(&conn).map_err(backend_err("create database tables"))?;
+        // Hot statements are prepared once per collection: room for several collections.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let db = Arc::new(Db {
             conn: Mutex::new(conn),
             ensured: Mutex::new(HashSet::new()),
@@ -183,13 +188,12 @@ impl IndexStore for SqliteIndex {
         let n = i64::try_from(n.max(1)).unwrap_or(i64::MAX);
         let next: i64 = self
             .run(ns, "increment collection version", move |conn, _| {
-                conn.query_row(
+                conn.prepare_cached(
                     "INSERT INTO chronos_counters(collection, next_cv) VALUES (?1, ?2)
                      ON CONFLICT(collection) DO UPDATE SET next_cv = next_cv + ?2
                      RETURNING next_cv",
-                    params![coll, n],
-                    |r| r.get(0),
-                )
+                )?
+                .query_row(params![coll, n], |r| r.get(0))
             })
             .await?;
         Ok(u64::try_from(next - n).unwrap_or(0))
@@ -291,15 +295,12 @@ impl IndexStore for SqliteIndex {
     async fn head(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>> {
         let id = id.to_string();
         self.run(ns, "read head", move |conn, t| {
-            conn.query_row(
-                &format!(
-                    "SELECT {} FROM {} WHERE id = ?1",
-                    rows::HEAD_COLUMNS,
-                    t.head
-                ),
-                [id],
-                rows::read_head,
-            )
+            conn.prepare_cached(&format!(
+                "SELECT {} FROM {} WHERE id = ?1",
+                rows::HEAD_COLUMNS,
+                t.head
+            ))?
+            .query_row([id], rows::read_head)
             .optional()
         })
         .await
@@ -311,15 +312,12 @@ impl IndexStore for SqliteIndex {
             return Ok(None);
         };
         self.run(ns, "read version", move |conn, t| {
-            conn.query_row(
-                &format!(
-                    "SELECT {} FROM {} WHERE id = ?1 AND ov = ?2",
-                    rows::VERSION_COLUMNS,
-                    t.ver
-                ),
-                rusqlite::params![id, ov],
-                rows::read_version,
-            )
+            conn.prepare_cached(&format!(
+                "SELECT {} FROM {} WHERE id = ?1 AND ov = ?2",
+                rows::VERSION_COLUMNS,
+                t.ver
+            ))?
+            .query_row(rusqlite::params![id, ov], rows::read_version)
             .optional()
         })
         .await
@@ -328,15 +326,12 @@ impl IndexStore for SqliteIndex {
     async fn version_as_of(&self, ns: &Namespace, id: &str, at: i64) -> Result<Option<VersionRow>> {
         let id = id.to_string();
         self.run(ns, "read version as of", move |conn, t| {
-            conn.query_row(
-                &format!(
-                    "SELECT {} FROM {} WHERE id = ?1 AND at <= ?2 ORDER BY at DESC, ov DESC LIMIT 1",
-                    rows::VERSION_COLUMNS,
-                    t.ver
-                ),
-                rusqlite::params![id, at],
-                rows::read_version,
-            )
+            conn.prepare_cached(&format!(
+                "SELECT {} FROM {} WHERE id = ?1 AND at <= ?2 ORDER BY at DESC, ov DESC LIMIT 1",
+                rows::VERSION_COLUMNS,
+                t.ver
+            ))?
+            .query_row(rusqlite::params![id, at], rows::read_version)
             .optional()
         })
         .await

@@ -1,0 +1,94 @@
+//! The command line: where the configuration comes from and what to do.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Maintenance commands for a chronos-db deployment. Every command prints JSON on stdout;
+/// errors go to stderr with a non-zero exit code.
+#[derive(Debug, Parser)]
+#[command(name = "chronos-db", version)]
+pub struct Cli {
+    /// Where the configuration comes from.
+    #[command(flatten)]
+    pub source: ConfigSource,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// A JSON configuration file, or the embedded default in a data directory.
+#[derive(Debug, Args)]
+pub struct ConfigSource {
+    /// A JSON configuration file (the seed's camelCase shape).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// The embedded default (SQLite + local files) in this data directory.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Tenants of the embedded default (repeatable).
+    #[arg(long = "tenant", global = true)]
+    pub tenants: Vec<String>,
+    /// Domains of the embedded default (repeatable).
+    #[arg(long = "domain", global = true)]
+    pub domains: Vec<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the configuration without connecting to anything.
+    CheckConfig,
+    /// Ping every configured backend; exit code 1 when one is down.
+    Health,
+    /// List payload blobs no committed version points at and remove them; roll lagging heads
+    /// forward.
+    Repair {
+        /// Only report what would be done.
+        #[arg(long)]
+        dry_run: bool,
+        /// Leave blobs younger than this many seconds alone (writes may be in flight).
+        #[arg(long, default_value_t = 900)]
+        min_age_secs: u64,
+    },
+    /// Apply the configured retention (versions and counter buckets).
+    Prune,
+    /// Inspect and manage the fallback queue.
+    Queue {
+        /// What to do with the queue.
+        #[command(subcommand)]
+        action: QueueAction,
+    },
+}
+
+/// Fallback-queue actions.
+#[derive(Debug, Subcommand)]
+pub enum QueueAction {
+    /// List queued writes.
+    List {
+        /// Pending writes or the dead letters.
+        #[arg(long, value_enum, default_value_t = QueueList::Pending)]
+        kind: QueueList,
+    },
+    /// Make a queued write due now (a dead-lettered one goes back to the queue).
+    Retry {
+        /// The queue entry id.
+        op_id: String,
+    },
+    /// Drop a queued or dead-lettered write.
+    Cancel {
+        /// The queue entry id.
+        op_id: String,
+    },
+    /// Run one replay pass now.
+    Replay,
+}
+
+/// Which part of the queue to list.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum QueueList {
+    /// Writes waiting to be replayed.
+    Pending,
+    /// Writes that kept failing.
+    DeadLetter,
+}

@@ -1,0 +1,45 @@
+//! `chronos-db`: maintenance commands for a chronos-db deployment (check a configuration,
+//! ping the backends, repair after crashes, prune, manage the fallback queue). Every command
+//! prints JSON on stdout; exit code 0 on success, 1 when a health check finds a backend down,
+//! 2 on an error (printed on stderr).
+
+mod args;
+mod run;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let cli = args::Cli::parse();
+    let outcome = match run::load_config(&cli.source) {
+        Ok(config) => run::run(config, &cli.command).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(outcome) => {
+            let mut out = std::io::stdout().lock();
+            let printed = serde_json::to_writer_pretty(&mut out, &outcome.output)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out));
+            match (printed, outcome.healthy) {
+                (Err(e), _) => {
+                    eprintln!("chronos-db: cannot write the answer: {e}");
+                    ExitCode::from(2)
+                }
+                (Ok(()), true) => ExitCode::SUCCESS,
+                (Ok(()), false) => ExitCode::from(1),
+            }
+        }
+        Err(e) => {
+            eprintln!("chronos-db: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The `chronos-db` binary on the embedded default: a configuration check, health, a repair
+//! that finds and removes a planted orphan payload, prune and the queue listing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Command;
+
+use chronos_db::{Chronos, ChronosConfig, DbType, Route, WriteMeta};
+use serde_json::{json, Value};
+
+/// Runs the binary; returns (exit code, stdout as JSON or Null, stderr).
+fn cli(args: &[&str]) -> (i32, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_chronos-db"))
+        .args(args)
+        .output()
+        .expect("run chronos-db");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (
+        out.status.code().unwrap_or(-1),
+        value,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn dir_arg(dir: &Path) -> String {
+    dir.display().to_string()
+}
+
+#[test]
+fn check_config_reports_the_path_of_a_bad_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good.json");
+    let config = ChronosConfig::embedded(tmp.path().join("data")).with_tenant("t1");
+    std::fs::write(&good, config.to_json_string().unwrap()).unwrap();
+    let (code, out, err) = cli(&["check-config", "--config", &dir_arg(&good)]);
+    assert_eq!((code, out), (0, json!({ "valid": true })), "{err}");
+
+    let bad = tmp.path().join("bad.json");
+    let mut value: Value = serde_json::from_str(&config.to_json_string().unwrap()).unwrap();
+    value["databases"]["runtime"]["genericDatabase"]["dbConnRef"] = json!("nowhere");
+    std::fs::write(&bad, value.to_string()).unwrap();
+    let (code, out, err) = cli(&["check-config", "--config", &dir_arg(&bad)]);
+    assert_eq!(code, 2);
+    assert_eq!(out, Value::Null);
+    assert!(err.contains("nowhere"), "{err}");
+    assert!(err.contains("databases.runtime.genericDatabase"), "{err}");
+}
+
+#[test]
+fn arguments_that_name_no_configuration_are_refused() {
+    let (code, _, err) = cli(&["health"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--config"), "{err}");
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("missing");
+    let (code, _, err) = cli(&["repair", "--data-dir", &dir_arg(&missing)]);
+    assert_eq!(code, 2);
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(!missing.exists(), "nothing is created for a mistyped path");
+}
+
+#[tokio::test]
+async fn repair_lists_then_removes_an_orphan_payload() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    {
+        let chronos = Chronos::init(ChronosConfig::embedded(&data)).await.unwrap();
+        let things = chronos
+            .with(Route::generic(DbType::Runtime, "things"))
+            .unwrap();
+        let made = things
+            .create(json!({ "name": "kept" }), WriteMeta::default())
+            .await
+            .unwrap();
+        assert_eq!(made.ov, 0);
+        chronos.shutdown().await.unwrap();
+    }
+    // A version-1 payload whose commit never happened (the writer died after its put).
+    let record_dir = std::fs::read_dir(data.join("blobs/runtime-generic/runtime_generic/things"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let orphan = record_dir.join("v1/item.json");
+    std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
+    std::fs::write(&orphan, br#"{"name":"never committed"}"#).unwrap();
+    let data = dir_arg(&data);
+
+    let (code, health, err) = cli(&["health", "--data-dir", &data]);
+    assert_eq!(code, 0, "{err}");
+    assert!(health["backends"].as_array().is_some_and(|b| !b.is_empty()));
+
+    // Young blobs are left alone: they may belong to a write in flight.
+    let (code, report, err) = cli(&["repair", "--data-dir", &data, "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report["orphans"], json!([]));
+
+    let (code, report, err) = cli(&[
+        "repair",
+        "--data-dir",
+        &data,
+        "--dry-run",
+        "--min-age-secs",
+        "0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let orphans = report["orphans"].as_array().unwrap();
+    assert_eq!(orphans.len(), 1, "{report}");
+    assert!(orphans[0]["key"]
+        .as_str()
+        .unwrap()
+        .ends_with("/v1/item.json"));
+    assert_eq!(report["removed"], 0);
+    assert!(orphan.exists(), "a dry run changes nothing");
+
+    let (code, report, err) = cli(&["repair", "--data-dir", &data, "--min-age-secs", "0"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report["removed"], 1, "{report}");
+    assert!(!orphan.exists());
+
+    let (code, report, err) = cli(&["prune", "--data-dir", &data]);
+    assert_eq!(code, 0, "{err}");
+    assert!(report.is_object(), "{report}");
+    let (code, queued, err) = cli(&["queue", "list", "--data-dir", &data]);
+    assert_eq!((code, queued), (0, json!([])), "{err}");
+
+    // The committed record is untouched.
+    let chronos = Chronos::init(ChronosConfig::embedded(tmp.path().join("data")))
+        .await
+        .unwrap();
+    let things = chronos
+        .with(Route::generic(DbType::Runtime, "things"))
+        .unwrap();
+    let page = things
+        .list_by_meta(Default::default(), Default::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].data["name"], "kept");
+    chronos.shutdown().await.unwrap();
+}

@@ -13,6 +13,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod raw_blobs;
 mod raw_embedded;
 mod raw_mongo_s3;
 mod stats;

@@ -6,15 +6,15 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as Key;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode};
+use object_store::ObjectStoreExt;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{json, Value};
 
+use crate::raw_blobs::{put_new_records, put_version};
 use crate::subject::{BenchResult, Subject};
 
 pub struct RawEmbedded {
@@ -72,14 +72,7 @@ impl RawEmbedded {
     /// Puts the blob of `(id, ov)`, then bumps the counter and writes the version and head in
     /// one transaction (the head move checked against `expected`).
     async fn write(&self, id: String, ov: u64, data: &Value) -> BenchResult<DateTime<Utc>> {
-        let key = format!("raw/{id}/v{ov}.json");
-        self.store
-            .put_opts(
-                &Key::from(key.clone()),
-                Bytes::from(serde_json::to_vec(data)?).into(),
-                PutMode::Create.into(),
-            )
-            .await?;
+        let key = put_version(self.store.as_ref(), &id, ov, data).await?;
         let at = Utc::now();
         let m = meta(data);
         let ok = self
@@ -186,26 +179,11 @@ impl Subject for RawEmbedded {
 
     async fn create_many(&self, items: &[Value]) -> BenchResult<usize> {
         let n = items.len();
-        let rows: Vec<(String, String, String)> = futures::stream::iter(
-            items
-                .iter()
-                .map(|data| async move {
-                    let id = uuid::Uuid::now_v7().to_string();
-                    let key = format!("raw/{id}/v0.json");
-                    self.store
-                        .put_opts(
-                            &Key::from(key.clone()),
-                            Bytes::from(serde_json::to_vec(data)?).into(),
-                            PutMode::Create.into(),
-                        )
-                        .await?;
-                    BenchResult::Ok((id, key, meta(data)))
-                })
-                .collect::<Vec<_>>(),
-        )
-        .buffered(32)
-        .try_collect()
-        .await?;
+        let rows: Vec<(String, String, String)> = put_new_records(self.store.as_ref(), items)
+            .await?
+            .into_iter()
+            .map(|(id, key, data)| (id, key, meta(data)))
+            .collect();
         let at = micros(Utc::now());
         self.sql(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;

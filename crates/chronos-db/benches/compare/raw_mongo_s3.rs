@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use chronos_db::blob::s3::{self, SharedHttp};
 use chronos_db::config::SpacesConnection;
@@ -15,9 +14,10 @@ use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, IndexModel};
 use object_store::aws::AmazonS3;
 use object_store::path::Path as Key;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode};
+use object_store::ObjectStoreExt;
 use serde_json::Value;
 
+use crate::raw_blobs::{put_new_records, put_version};
 use crate::subject::{BenchResult, Subject};
 
 pub struct RawMongoS3 {
@@ -107,14 +107,7 @@ impl RawMongoS3 {
     }
 
     async fn write(&self, id: String, ov: u64, data: &Value) -> BenchResult<DateTime<Utc>> {
-        let key = format!("raw/{id}/v{ov}.json");
-        self.store
-            .put_opts(
-                &Key::from(key.clone()),
-                Bytes::from(serde_json::to_vec(data)?).into(),
-                PutMode::Create.into(),
-            )
-            .await?;
+        let key = put_version(self.store.as_ref(), &id, ov, data).await?;
         let cv = self.next_cvs(1).await?;
         let at = Utc::now();
         let ov = ov as i64;
@@ -204,26 +197,11 @@ impl Subject for RawMongoS3 {
     }
 
     async fn create_many(&self, items: &[Value]) -> BenchResult<usize> {
-        let stored: Vec<(String, String, Document)> = futures::stream::iter(
-            items
-                .iter()
-                .map(|data| async move {
-                    let id = uuid::Uuid::now_v7().to_string();
-                    let key = format!("raw/{id}/v0.json");
-                    self.store
-                        .put_opts(
-                            &Key::from(key.clone()),
-                            Bytes::from(serde_json::to_vec(data)?).into(),
-                            PutMode::Create.into(),
-                        )
-                        .await?;
-                    BenchResult::Ok((id, key, meta(data)))
-                })
-                .collect::<Vec<_>>(),
-        )
-        .buffered(32)
-        .try_collect()
-        .await?;
+        let stored: Vec<(String, String, Document)> = put_new_records(self.store.as_ref(), items)
+            .await?
+            .into_iter()
+            .map(|(id, key, data)| (id, key, meta(data)))
+            .collect();
         let first = self.next_cvs(stored.len() as i64).await?;
         let at = micros(Utc::now());
         let mut vers = Vec::with_capacity(stored.len());

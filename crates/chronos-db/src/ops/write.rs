@@ -113,8 +113,13 @@ impl Collection {
         // an existing record.
         let id = uuid::Uuid::now_v7().to_string();
         self.check_record(&data)?;
+        self.append_first(&id, data, meta).await
+    }
+
+    /// Writes version 0 of a record whose id is free (checked data).
+    async fn append_first(&self, id: &str, data: Value, meta: WriteMeta) -> Result<WriteResult> {
         self.append(NewVersion {
-            id: &id,
+            id,
             prev: Prev::New,
             data,
             deleted: false,
@@ -139,23 +144,9 @@ impl Collection {
             return Err(self.conflict(id, 0, tail.ov));
         }
         if let Some(head) = self.index().head(&self.inner.ns, id).await? {
-            return Err(Error::Conflict {
-                collection: self.name().to_string(),
-                id: id.to_string(),
-                expected: 0,
-                current: head.latest.ov,
-            });
+            return Err(self.conflict(id, 0, head.latest.ov));
         }
-        self.append(NewVersion {
-            id,
-            prev: Prev::New,
-            data,
-            deleted: false,
-            meta,
-            function_ids: Vec::new(),
-            mode: AppendMode::Queueable,
-        })
-        .await
+        self.append_first(id, data, meta).await
     }
 
     /// Writes a new version of a record. `expected_ov` is the ov the caller last read; when

@@ -1,6 +1,6 @@
 //! Mapping between SQLite rows and [`VersionRow`] / [`HeadRow`].
 
-use rusqlite::{params, Row, Transaction};
+use rusqlite::{Row, ToSql, Transaction};
 use serde_json::{Map, Value};
 
 use super::schema::Tables;
@@ -49,24 +49,40 @@ fn meta_json(row: &VersionRow) -> rusqlite::Result<String> {
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
+/// Runs `sql` with the version columns of `row` bound to ?1..?9 (in `VERSION_COLUMNS`
+/// order) and `extra` after them.
+fn execute_with_row(
+    tx: &Transaction<'_>,
+    sql: &str,
+    row: &VersionRow,
+    extra: &[&dyn ToSql],
+) -> rusqlite::Result<()> {
+    let ov = to_sql_int(row.ov)?;
+    let cv = to_sql_int(row.cv)?;
+    let meta = meta_json(row)?;
+    let mut values: Vec<&dyn ToSql> = vec![
+        &row.id,
+        &ov,
+        &cv,
+        &row.at,
+        &row.deleted,
+        &row.blob_key,
+        &meta,
+        &row.actor,
+        &row.reason,
+    ];
+    values.extend_from_slice(extra);
+    tx.prepare_cached(sql)?.execute(values.as_slice())?;
+    Ok(())
+}
+
 /// Inserts a version row (fails on a duplicate `(id, ov)`).
 pub fn insert_version(tx: &Transaction<'_>, t: &Tables, row: &VersionRow) -> rusqlite::Result<()> {
-    tx.prepare_cached(&format!(
+    let sql = format!(
         "INSERT INTO {} ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         t.ver
-    ))?
-    .execute(params![
-        row.id,
-        to_sql_int(row.ov)?,
-        to_sql_int(row.cv)?,
-        row.at,
-        row.deleted,
-        row.blob_key,
-        meta_json(row)?,
-        row.actor,
-        row.reason
-    ])?;
-    Ok(())
+    );
+    execute_with_row(tx, &sql, row, &[])
 }
 
 /// Points the head of `row.id` at `row`.
@@ -77,23 +93,9 @@ pub fn upsert_head(
     created_at: i64,
     shadow: Option<&str>,
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached(&format!(
+    let sql = format!(
         "INSERT OR REPLACE INTO {} ({HEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         t.head
-    ))?
-    .execute(params![
-            row.id,
-            to_sql_int(row.ov)?,
-            to_sql_int(row.cv)?,
-            row.at,
-            row.deleted,
-            row.blob_key,
-            meta_json(row)?,
-            row.actor,
-            row.reason,
-            created_at,
-            shadow
-        ],
-    )?;
-    Ok(())
+    );
+    execute_with_row(tx, &sql, row, &[&created_at, &shadow])
 }

@@ -49,19 +49,36 @@ fn type_guard(value: &Value, ty: &str) -> String {
     }
 }
 
-fn equals_sql(prop: &str, value: &Value, params: &mut Vec<SqlValue>) -> String {
+/// A typed comparison `json_extract(meta, prop) <sym> ?`. Under a NOT (`closed`) it is wrapped
+/// so that a missing property gives false instead of NULL; elsewhere NULL already acts as
+/// false (only AND and OR combine it), and the bare comparison lets SQLite use the
+/// property's expression index.
+fn compare_sql(
+    prop: &str,
+    sym: &str,
+    value: &Value,
+    params: &mut Vec<SqlValue>,
+    closed: bool,
+) -> String {
+    bind(value, params);
+    let test = format!(
+        "{} {sym} ? AND {}",
+        jvalue("h", prop),
+        type_guard(value, &jtype("h", prop))
+    );
+    if closed {
+        format!("COALESCE(({test}), 0)")
+    } else {
+        format!("({test})")
+    }
+}
+
+fn equals_sql(prop: &str, value: &Value, params: &mut Vec<SqlValue>, closed: bool) -> String {
     let ty = jtype("h", prop);
     match value {
         Value::Null => format!("({ty} IS NULL OR {ty} = 'null')"),
         Value::Bool(b) => format!("COALESCE({ty} = '{b}', 0)"),
-        other => {
-            bind(other, params);
-            format!(
-                "COALESCE(({} AND {} = ?), 0)",
-                type_guard(other, &ty),
-                jvalue("h", prop)
-            )
-        }
+        other => compare_sql(prop, "=", other, params, closed),
     }
 }
 
@@ -72,8 +89,8 @@ fn filter_sql(filter: &Filter, params: &mut Vec<SqlValue>) -> String {
         Filter::And(fs) => join(fs, " AND ", params),
         Filter::Or(fs) => join(fs, " OR ", params),
         Filter::Cmp { path, op, value } => match op {
-            CmpOp::Eq => equals_sql(path, value, params),
-            CmpOp::Ne => format!("NOT {}", equals_sql(path, value, params)),
+            CmpOp::Eq => equals_sql(path, value, params, false),
+            CmpOp::Ne => format!("NOT {}", equals_sql(path, value, params, true)),
             ordered => {
                 let sym = match ordered {
                     CmpOp::Gt => ">",
@@ -81,12 +98,7 @@ fn filter_sql(filter: &Filter, params: &mut Vec<SqlValue>) -> String {
                     CmpOp::Lt => "<",
                     _ => "<=",
                 };
-                bind(value, params);
-                format!(
-                    "COALESCE(({} AND {} {sym} ?), 0)",
-                    type_guard(value, &jtype("h", path)),
-                    jvalue("h", path)
-                )
+                compare_sql(path, sym, value, params, false)
             }
         },
         Filter::In {
@@ -97,8 +109,10 @@ fn filter_sql(filter: &Filter, params: &mut Vec<SqlValue>) -> String {
             let any = if values.is_empty() {
                 "0".to_string()
             } else {
-                let parts: Vec<String> =
-                    values.iter().map(|v| equals_sql(path, v, params)).collect();
+                let parts: Vec<String> = values
+                    .iter()
+                    .map(|v| equals_sql(path, v, params, *negated))
+                    .collect();
                 format!("({})", parts.join(" OR "))
             };
             if *negated {

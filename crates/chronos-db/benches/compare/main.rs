@@ -312,7 +312,7 @@ async fn main() -> BenchResult<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "ratio = chronos mean latency / raw mean latency; targets: writes <= 1.3, reads <= 1.1"
+        "ratio = chronos mean latency / raw mean latency (targets: writes <= 1.3, reads <= 1.1); p50 ratio = ratio of medians"
     );
     embedded(&plan).await?;
     mongodb_s3(&plan).await?;

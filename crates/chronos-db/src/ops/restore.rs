@@ -97,8 +97,10 @@ impl Collection {
         meta: WriteMeta,
     ) -> Result<WriteResult> {
         check_id(id)?;
-        let head = self.existing_head(id).await?;
-        let source = self.version_for(id, target).await?.ok_or_else(|| {
+        // Both index reads at once: on MongoDB that is one round trip instead of two.
+        let (head, source) =
+            tokio::try_join!(self.existing_head(id), self.version_for(id, target))?;
+        let source = source.ok_or_else(|| {
             Error::NotFound(format!(
                 "{}/{id} has no version at {target:?} (not created yet, or pruned)",
                 self.name()

@@ -61,11 +61,21 @@ fn compare_sql(
     closed: bool,
 ) -> String {
     bind(value, params);
-    let test = format!(
-        "{} {sym} ? AND {}",
-        jvalue("h", prop),
-        type_guard(value, &jtype("h", prop))
-    );
+    // Indexed values are scalars, which json_extract gives as NULL, INTEGER (also for
+    // booleans), REAL or TEXT, and SQLite never finds a number equal to a text. So string
+    // equality and `>`/`>=` on strings (numbers sort before texts) need no type check, which
+    // spares parsing each candidate row's metadata; `<`/`<=` on strings and every number
+    // comparison (booleans are integers) keep it.
+    let guard_needed = !(value.is_string() && matches!(sym, "=" | ">" | ">="));
+    let test = if guard_needed {
+        format!(
+            "{} {sym} ? AND {}",
+            jvalue("h", prop),
+            type_guard(value, &jtype("h", prop))
+        )
+    } else {
+        format!("{} {sym} ?", jvalue("h", prop))
+    };
     if closed {
         format!("COALESCE(({test}), 0)")
     } else {

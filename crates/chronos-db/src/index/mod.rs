@@ -125,6 +125,9 @@ pub struct HeadQuery {
     pub after_id: Option<String>,
     /// Include heads whose latest version is a logical delete.
     pub include_deleted: bool,
+    /// Return each head's indexed properties (`latest.meta`); when false it comes back empty,
+    /// which spares decoding them for callers that only follow the payload keys.
+    pub with_meta: bool,
 }
 
 /// Storage of heads, versions and counters. Every method is scoped to one [`Namespace`].

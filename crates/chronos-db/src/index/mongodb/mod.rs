@@ -538,11 +538,15 @@ impl IndexStore for MongoIndex {
             conditions.push(filter_doc::after_doc(&q.sort, &after_head));
         }
         let filter = filter_doc::all_of(conditions);
-        let docs: Vec<Document> = c
+        let mut find = c
             .head
             .find(filter)
             .sort(filter_doc::sort_doc(&q.sort))
-            .limit(i64::try_from(q.limit).unwrap_or(i64::MAX))
+            .limit(i64::try_from(q.limit).unwrap_or(i64::MAX));
+        if !q.with_meta {
+            find = find.projection(doc! {"meta": 0});
+        }
+        let docs: Vec<Document> = find
             .await
             .map_err(err("list heads"))?
             .try_collect()

@@ -195,8 +195,9 @@ pub fn list_sql(t: &Tables, q: &HeadQuery) -> (String, Vec<SqlValue>) {
     params.push(SqlValue::Integer(
         i64::try_from(q.limit).unwrap_or(i64::MAX),
     ));
+    let meta = if q.with_meta { "h.meta" } else { "'{}'" };
     let sql = format!(
-        "SELECT h.id, h.ov, h.cv, h.at, h.deleted, h.blob_key, h.meta, h.actor, h.reason, h.created_at, h.shadow \
+        "SELECT h.id, h.ov, h.cv, h.at, h.deleted, h.blob_key, {meta}, h.actor, h.reason, h.created_at, h.shadow \
          FROM {} AS h{where_clause} ORDER BY {} LIMIT ?",
         t.head,
         order.join(", ")

@@ -84,6 +84,17 @@ pub enum CommitOutcome {
     },
 }
 
+/// Which version of a record a read designates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionPick {
+    /// Object version `ov`.
+    Ov(u64),
+    /// The latest version written at or before this time (microseconds).
+    AsOf(i64),
+    /// The latest version whose collection version is at most this.
+    AtCv(u64),
+}
+
 /// How a version is committed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CommitOptions {
@@ -181,17 +192,27 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
     /// The head of a record.
     async fn head(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>>;
 
-    /// Version `ov` of a record.
-    async fn version(&self, ns: &Namespace, id: &str, ov: u64) -> Result<Option<VersionRow>>;
+    /// The version of a record that `pick` designates.
+    async fn pick_version(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        pick: VersionPick,
+    ) -> Result<Option<VersionRow>>;
 
-    /// The latest version of a record written at or before `at` (microseconds).
-    async fn version_as_of(&self, ns: &Namespace, id: &str, at: i64) -> Result<Option<VersionRow>>;
+    /// The head of a record and the version `pick` designates, read together (in one step
+    /// where the backend can; by default as two concurrent reads).
+    async fn head_and_version(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        pick: VersionPick,
+    ) -> Result<(Option<HeadRow>, Option<VersionRow>)> {
+        tokio::try_join!(self.head(ns, id), self.pick_version(ns, id, pick))
+    }
 
     /// Heads matching a query, in order.
     async fn list_heads(&self, ns: &Namespace, query: &HeadQuery) -> Result<Vec<HeadRow>>;
-
-    /// The latest version of a record whose collection version is at most `cv`.
-    async fn version_at_cv(&self, ns: &Namespace, id: &str, cv: u64) -> Result<Option<VersionRow>>;
 
     /// Every version of a record, oldest first.
     async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>>;

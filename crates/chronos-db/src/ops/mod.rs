@@ -148,7 +148,12 @@ impl Collection {
         self.index()
             .head(&self.inner.ns, id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("{}/{id} does not exist", self.name())))
+            .ok_or_else(|| self.missing(id))
+    }
+
+    /// The error for a record that does not exist.
+    fn missing(&self, id: &str) -> Error {
+        Error::NotFound(format!("{}/{id} does not exist", self.name()))
     }
 
     fn conflict(&self, id: &str, expected: u64, current: u64) -> Error {

@@ -9,7 +9,7 @@ use super::write::{AppendMode, NewVersion, Prev};
 use super::Collection;
 use crate::error::{Error, Result};
 use crate::fallback::{QueuedWrite, OPS_TABLE};
-use crate::index::QueueQuery;
+use crate::index::{QueueQuery, VersionPick};
 use crate::model::{WriteMeta, WriteResult};
 
 /// What replaying a queued write did.
@@ -158,7 +158,10 @@ impl Collection {
     /// Whether the version a queued write announced is committed (its collection version is
     /// unique to it).
     async fn is_committed(&self, w: &QueuedWrite) -> Result<bool> {
-        let row = self.index().version(&self.inner.ns, &w.id, w.ov).await?;
+        let row = self
+            .index()
+            .pick_version(&self.inner.ns, &w.id, VersionPick::Ov(w.ov))
+            .await?;
         Ok(row.is_some_and(|r| r.cv == w.cv))
     }
 }

@@ -12,7 +12,7 @@ use super::props::project;
 use super::{check_id, Collection};
 use crate::blob::side_key;
 use crate::error::{Error, Result};
-use crate::index::{HeadRow, VersionRow};
+use crate::index::{HeadRow, VersionPick, VersionRow};
 use crate::model::{Item, ReadOptions, DEFAULT_PRESIGN_TTL, MAX_PRESIGN_TTL};
 
 impl Collection {
@@ -31,7 +31,10 @@ impl Collection {
     pub async fn get_version(&self, id: &str, ov: u64, opts: ReadOptions) -> Result<Option<Item>> {
         check_id(id)?;
         check_read_options(&opts)?;
-        let row = self.index().version(&self.inner.ns, id, ov).await?;
+        let row = self
+            .index()
+            .pick_version(&self.inner.ns, id, VersionPick::Ov(ov))
+            .await?;
         self.finish(row, &opts).await
     }
 
@@ -47,7 +50,7 @@ impl Collection {
         check_read_options(&opts)?;
         let row = self
             .index()
-            .version_as_of(&self.inner.ns, id, at.timestamp_micros())
+            .pick_version(&self.inner.ns, id, VersionPick::AsOf(at.timestamp_micros()))
             .await?;
         self.finish(row, &opts).await
     }

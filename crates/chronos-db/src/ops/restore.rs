@@ -8,7 +8,7 @@ use tracing::info;
 use super::write::{AppendMode, NewVersion, Prev};
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
-use crate::index::{HeadQuery, HeadRow, VersionRow};
+use crate::index::{HeadQuery, HeadRow, VersionPick, VersionRow};
 use crate::model::{WriteMeta, WriteResult};
 use crate::query::Sort;
 
@@ -97,9 +97,12 @@ impl Collection {
         meta: WriteMeta,
     ) -> Result<WriteResult> {
         check_id(id)?;
-        // Both index reads at once: on MongoDB that is one round trip instead of two.
-        let (head, source) =
-            tokio::try_join!(self.existing_head(id), self.version_for(id, target))?;
+        // Both index reads at once: one blocking call on SQLite, concurrent on MongoDB.
+        let (head, source) = self
+            .index()
+            .head_and_version(&self.inner.ns, id, target.pick())
+            .await?;
+        let head = head.ok_or_else(|| self.missing(id))?;
         let source = source.ok_or_else(|| {
             Error::NotFound(format!(
                 "{}/{id} has no version at {target:?} (not created yet, or pruned)",
@@ -303,15 +306,19 @@ impl Collection {
 
     /// The version of a record that a target designates.
     async fn version_for(&self, id: &str, target: RestoreTarget) -> Result<Option<VersionRow>> {
-        let ns = &self.inner.ns;
-        match target {
-            RestoreTarget::Ov(ov) => self.index().version(ns, id, ov).await,
-            RestoreTarget::At(at) => {
-                self.index()
-                    .version_as_of(ns, id, at.timestamp_micros())
-                    .await
-            }
-            RestoreTarget::Cv(cv) => self.index().version_at_cv(ns, id, cv).await,
+        self.index()
+            .pick_version(&self.inner.ns, id, target.pick())
+            .await
+    }
+}
+
+impl RestoreTarget {
+    /// The index read that finds a record's version at this target.
+    fn pick(self) -> VersionPick {
+        match self {
+            RestoreTarget::Ov(ov) => VersionPick::Ov(ov),
+            RestoreTarget::At(at) => VersionPick::AsOf(at.timestamp_micros()),
+            RestoreTarget::Cv(cv) => VersionPick::AtCv(cv),
         }
     }
 }

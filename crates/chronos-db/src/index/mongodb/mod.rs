@@ -34,7 +34,7 @@ use tracing::{debug, info};
 
 use super::{
     AuditEntry, CommitOptions, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery,
-    HeadRow, IndexStore, Namespace, QueueQuery, QueueRow, VersionRow,
+    HeadRow, IndexStore, Namespace, QueueQuery, QueueRow, VersionPick, VersionRow,
 };
 use crate::error::{Error, Result};
 
@@ -498,27 +498,34 @@ impl IndexStore for MongoIndex {
         d.as_ref().map(docs::read_head).transpose()
     }
 
-    async fn version(&self, ns: &Namespace, id: &str, ov: u64) -> Result<Option<VersionRow>> {
-        let Ok(ov) = i64::try_from(ov) else {
-            return Ok(None);
+    async fn pick_version(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        pick: VersionPick,
+    ) -> Result<Option<VersionRow>> {
+        let (filter, sort) = match pick {
+            VersionPick::Ov(ov) => {
+                let Ok(ov) = i64::try_from(ov) else {
+                    return Ok(None);
+                };
+                (doc! {"id": id, "ov": ov}, None)
+            }
+            VersionPick::AsOf(at) => (
+                doc! {"id": id, "at": {"$lte": at}},
+                Some(doc! {"at": -1, "ov": -1}),
+            ),
+            VersionPick::AtCv(cv) => (
+                doc! {"id": id, "cv": {"$lte": i64::try_from(cv).unwrap_or(i64::MAX)}},
+                Some(doc! {"ov": -1}),
+            ),
         };
         let c = self.colls(ns).await?;
-        let d = c
-            .ver
-            .find_one(doc! {"id": id, "ov": ov})
-            .await
-            .map_err(err("read version"))?;
-        d.as_ref().map(|d| docs::read_version(d, "id")).transpose()
-    }
-
-    async fn version_as_of(&self, ns: &Namespace, id: &str, at: i64) -> Result<Option<VersionRow>> {
-        let c = self.colls(ns).await?;
-        let d = c
-            .ver
-            .find_one(doc! {"id": id, "at": {"$lte": at}})
-            .sort(doc! {"at": -1, "ov": -1})
-            .await
-            .map_err(err("read version as of"))?;
+        let mut find = c.ver.find_one(filter);
+        if let Some(sort) = sort {
+            find = find.sort(sort);
+        }
+        let d = find.await.map_err(err("read version"))?;
         d.as_ref().map(|d| docs::read_version(d, "id")).transpose()
     }
 
@@ -585,18 +592,6 @@ impl IndexStore for MongoIndex {
             .await
             .map(|_| ())
             .map_err(err("release lock"))
-    }
-
-    async fn version_at_cv(&self, ns: &Namespace, id: &str, cv: u64) -> Result<Option<VersionRow>> {
-        let c = self.colls(ns).await?;
-        let cv = i64::try_from(cv).unwrap_or(i64::MAX);
-        let d = c
-            .ver
-            .find_one(doc! {"id": id, "cv": {"$lte": cv}})
-            .sort(doc! {"ov": -1})
-            .await
-            .map_err(err("read version at cv"))?;
-        d.as_ref().map(|d| docs::read_version(d, "id")).transpose()
     }
 
     async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {

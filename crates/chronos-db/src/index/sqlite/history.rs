@@ -14,14 +14,11 @@ pub fn version_at_cv(
     id: &str,
     cv: i64,
 ) -> rusqlite::Result<Option<VersionRow>> {
-    conn.query_row(
-        &format!(
-            "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 AND cv <= ?2 ORDER BY ov DESC LIMIT 1",
-            t.ver
-        ),
-        params![id, cv],
-        rows::read_version,
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 AND cv <= ?2 ORDER BY ov DESC LIMIT 1",
+        t.ver
+    ))?
+    .query_row(params![id, cv], rows::read_version)
     .optional()
 }
 

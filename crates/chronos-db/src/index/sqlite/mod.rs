@@ -8,6 +8,7 @@ mod counts;
 mod filter_sql;
 mod history;
 mod queue;
+mod reads;
 mod rows;
 mod schema;
 
@@ -20,7 +21,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{
     AuditEntry, CommitOptions, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery,
-    HeadRow, IndexStore, Namespace, QueueQuery, QueueRow, VersionRow,
+    HeadRow, IndexStore, Namespace, QueueQuery, QueueRow, VersionPick, VersionRow,
 };
 use crate::error::{Error, Result};
 
@@ -294,45 +295,35 @@ impl IndexStore for SqliteIndex {
 
     async fn head(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>> {
         let id = id.to_string();
-        self.run(ns, "read head", move |conn, t| {
-            conn.prepare_cached(&format!(
-                "SELECT {} FROM {} WHERE id = ?1",
-                rows::HEAD_COLUMNS,
-                t.head
-            ))?
-            .query_row([id], rows::read_head)
-            .optional()
-        })
-        .await
+        self.run(ns, "read head", move |conn, t| reads::head(conn, t, &id))
+            .await
     }
 
-    async fn version(&self, ns: &Namespace, id: &str, ov: u64) -> Result<Option<VersionRow>> {
+    async fn pick_version(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        pick: VersionPick,
+    ) -> Result<Option<VersionRow>> {
         let id = id.to_string();
-        let Ok(ov) = i64::try_from(ov) else {
-            return Ok(None);
-        };
         self.run(ns, "read version", move |conn, t| {
-            conn.prepare_cached(&format!(
-                "SELECT {} FROM {} WHERE id = ?1 AND ov = ?2",
-                rows::VERSION_COLUMNS,
-                t.ver
-            ))?
-            .query_row(rusqlite::params![id, ov], rows::read_version)
-            .optional()
+            reads::version(conn, t, &id, pick)
         })
         .await
     }
 
-    async fn version_as_of(&self, ns: &Namespace, id: &str, at: i64) -> Result<Option<VersionRow>> {
+    async fn head_and_version(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        pick: VersionPick,
+    ) -> Result<(Option<HeadRow>, Option<VersionRow>)> {
         let id = id.to_string();
-        self.run(ns, "read version as of", move |conn, t| {
-            conn.prepare_cached(&format!(
-                "SELECT {} FROM {} WHERE id = ?1 AND at <= ?2 ORDER BY at DESC, ov DESC LIMIT 1",
-                rows::VERSION_COLUMNS,
-                t.ver
-            ))?
-            .query_row(rusqlite::params![id, at], rows::read_version)
-            .optional()
+        self.run(ns, "read head and version", move |conn, t| {
+            Ok((
+                reads::head(conn, t, &id)?,
+                reads::version(conn, t, &id, pick)?,
+            ))
         })
         .await
     }
@@ -381,15 +372,6 @@ impl IndexStore for SqliteIndex {
                 rusqlite::params![name, owner],
             )?;
             Ok(())
-        })
-        .await
-    }
-
-    async fn version_at_cv(&self, ns: &Namespace, id: &str, cv: u64) -> Result<Option<VersionRow>> {
-        let id = id.to_string();
-        let cv = i64::try_from(cv).unwrap_or(i64::MAX);
-        self.run(ns, "read version at cv", move |conn, t| {
-            history::version_at_cv(conn, t, &id, cv)
         })
         .await
     }

@@ -136,9 +136,11 @@ pub struct HeadQuery {
     pub after_id: Option<String>,
     /// Include heads whose latest version is a logical delete.
     pub include_deleted: bool,
-    /// Return each head's indexed properties (`latest.meta`); when false it comes back empty,
-    /// which spares decoding them for callers that only follow the payload keys.
-    pub with_meta: bool,
+    /// Return complete head rows. When false a row is only sure to carry what a payload read
+    /// or an append needs (`latest.id`, `ov`, `cv`, `at`, `deleted`, `blob_key` and
+    /// `shadow`); `latest.meta`, `actor`, `reason` and `created_at` may come back empty,
+    /// which spares reading and decoding them.
+    pub complete: bool,
 }
 
 /// Storage of heads, versions and counters. Every method is scoped to one [`Namespace`].

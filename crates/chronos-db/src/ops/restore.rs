@@ -199,7 +199,7 @@ impl Collection {
                 limit: RESTORE_BATCH,
                 after_id: after.clone(),
                 include_deleted: true,
-                with_meta: false,
+                complete: false,
             };
             let heads = self.index().list_heads(&self.inner.ns, &query).await?;
             for head in &heads {

@@ -550,7 +550,7 @@ impl IndexStore for MongoIndex {
             .find(filter)
             .sort(filter_doc::sort_doc(&q.sort))
             .limit(i64::try_from(q.limit).unwrap_or(i64::MAX));
-        if !q.with_meta {
+        if !q.complete {
             find = find.projection(doc! {"meta": 0});
         }
         let docs: Vec<Document> = find

@@ -7,6 +7,7 @@
 use rusqlite::types::Value as SqlValue;
 use serde_json::Value;
 
+use super::rows;
 use super::schema::Tables;
 use crate::index::HeadQuery;
 use crate::query::{CmpOp, Filter, Sort, SortBy};
@@ -195,10 +196,13 @@ pub fn list_sql(t: &Tables, q: &HeadQuery) -> (String, Vec<SqlValue>) {
     params.push(SqlValue::Integer(
         i64::try_from(q.limit).unwrap_or(i64::MAX),
     ));
-    let meta = if q.with_meta { "h.meta" } else { "'{}'" };
+    let columns = if q.complete {
+        rows::HEAD_COLUMNS_OF_H
+    } else {
+        rows::LISTED_HEAD_COLUMNS_OF_H
+    };
     let sql = format!(
-        "SELECT h.id, h.ov, h.cv, h.at, h.deleted, h.blob_key, {meta}, h.actor, h.reason, h.created_at, h.shadow \
-         FROM {} AS h{where_clause} ORDER BY {} LIMIT ?",
+        "SELECT {columns} FROM {} AS h{where_clause} ORDER BY {} LIMIT ?",
         t.head,
         order.join(", ")
     );

@@ -4,6 +4,7 @@
 //! commit point); collection versions live in `chronos_counters`. Files run in WAL mode with a
 //! busy timeout, so several processes may share them.
 
+mod checkpoint;
 mod counts;
 mod filter_sql;
 mod history;
@@ -14,6 +15,7 @@ mod schema;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -32,6 +34,16 @@ const BACKEND: &str = "sqlite";
 struct Db {
     conn: Mutex<Connection>,
     ensured: Mutex<HashSet<String>>,
+    /// Operations run on `conn`, for the background checkpointer.
+    ops: Arc<AtomicU64>,
+}
+
+impl Db {
+    /// Locks the connection for one operation.
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
+        self.ops.fetch_add(1, Ordering::Relaxed);
+        self.conn.lock().map_err(|_| poisoned())
+    }
 }
 
 /// Prepared statements kept per database connection.
@@ -42,6 +54,7 @@ const STATEMENT_CACHE: usize = 256;
 pub struct SqliteIndex {
     dir: PathBuf,
     dbs: Mutex<HashMap<String, Arc<Db>>>,
+    checkpointer: checkpoint::Checkpointer,
 }
 
 fn backend_err(operation: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
@@ -61,6 +74,7 @@ impl SqliteIndex {
         Ok(SqliteIndex {
             dir: dir.to_path_buf(),
             dbs: Mutex::new(HashMap::new()),
+            checkpointer: checkpoint::Checkpointer::start(),
         })
     }
 
@@ -73,16 +87,21 @@ impl SqliteIndex {
         let conn = Connection::open(&path).map_err(backend_err("open database"))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(backend_err("set busy timeout"))?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
-            .map_err(backend_err("set pragmas"))?;
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint={};",
+            checkpoint::BACKSTOP_PAGES
+        ))
+        .map_err(backend_err("set pragmas"))?;
         schema::ensure_db_tables(&conn).map_err(backend_err("create database tables"))?;
         // Hot statements are prepared once per collection: room for several collections.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let db = Arc::new(Db {
             conn: Mutex::new(conn),
             ensured: Mutex::new(HashSet::new()),
+            ops: Arc::new(AtomicU64::new(0)),
         });
         dbs.insert(name.to_string(), db.clone());
+        self.checkpointer.watch(path, db.ops.clone());
         Ok(db)
     }
 
@@ -96,7 +115,7 @@ impl SqliteIndex {
     {
         let db = self.db(db_name)?;
         tokio::task::spawn_blocking(move || {
-            let mut conn = db.conn.lock().map_err(|_| poisoned())?;
+            let mut conn = db.lock()?;
             f(&mut conn).map_err(backend_err(operation))
         })
         .await
@@ -119,7 +138,7 @@ impl SqliteIndex {
         let db = self.db(db_name)?;
         let table = table.to_string();
         tokio::task::spawn_blocking(move || {
-            let conn = db.conn.lock().map_err(|_| poisoned())?;
+            let conn = db.lock()?;
             let marker = format!("\0queue:{table}");
             let known = db.ensured.lock().map_err(|_| poisoned())?.contains(&marker);
             if !known {
@@ -140,7 +159,7 @@ impl SqliteIndex {
         let db = self.db(&ns.db_name)?;
         let ns = ns.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = db.conn.lock().map_err(|_| poisoned())?;
+            let mut conn = db.lock()?;
             let tables = schema::Tables::new(&ns.collection);
             let known = db
                 .ensured
@@ -333,7 +352,12 @@ impl IndexStore for SqliteIndex {
         self.run(ns, "list heads", move |conn, t| {
             let (sql, params) = filter_sql::list_sql(t, &query);
             let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(params), rows::read_head)?;
+            let read = if query.complete {
+                rows::read_head
+            } else {
+                rows::read_listed_head
+            };
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), read)?;
             rows.collect()
         })
         .await

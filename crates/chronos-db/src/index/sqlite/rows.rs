@@ -12,6 +12,13 @@ pub const VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, meta, acto
 pub const HEAD_COLUMNS: &str =
     "id, ov, cv, at, deleted, blob_key, meta, actor, reason, created_at, shadow";
 
+/// [`HEAD_COLUMNS`] of the head table aliased `h`, for [`read_head`].
+pub const HEAD_COLUMNS_OF_H: &str =
+    "h.id, h.ov, h.cv, h.at, h.deleted, h.blob_key, h.meta, h.actor, h.reason, h.created_at, h.shadow";
+/// The columns of a listed head (table aliased `h`), for [`read_listed_head`].
+pub const LISTED_HEAD_COLUMNS_OF_H: &str =
+    "h.id, h.ov, h.cv, h.at, h.deleted, h.blob_key, h.shadow";
+
 fn to_sql_int(v: u64) -> rusqlite::Result<i64> {
     i64::try_from(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
@@ -41,6 +48,26 @@ pub fn read_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
         latest: read_version(r)?,
         created_at: r.get(9)?,
         shadow: r.get(10)?,
+    })
+}
+
+/// Reads a listed head ([`LISTED_HEAD_COLUMNS_OF_H`]): what a payload read or an append
+/// needs; indexed properties, actor, reason and creation time are left empty.
+pub fn read_listed_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
+    Ok(HeadRow {
+        latest: VersionRow {
+            id: r.get(0)?,
+            ov: r.get::<_, i64>(1)? as u64,
+            cv: r.get::<_, i64>(2)? as u64,
+            at: r.get(3)?,
+            deleted: r.get(4)?,
+            blob_key: r.get(5)?,
+            meta: Map::new(),
+            actor: String::new(),
+            reason: String::new(),
+        },
+        created_at: 0,
+        shadow: r.get(6)?,
     })
 }
 

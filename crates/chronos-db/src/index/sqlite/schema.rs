@@ -76,7 +76,7 @@ pub fn ensure_collection(
             PRIMARY KEY (id, ov)
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS {ver_at} ON {ver}(id, at, ov);
-        CREATE INDEX IF NOT EXISTS {ver_cv} ON {ver}(cv);
+        DROP INDEX IF EXISTS {ver_cv}; -- served no query (reads by cv go through (id, ov))
         CREATE TABLE IF NOT EXISTS {head} (
             id TEXT PRIMARY KEY,
             ov INTEGER NOT NULL,

@@ -23,12 +23,14 @@ fn to_sql_int(v: u64) -> rusqlite::Result<i64> {
     i64::try_from(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-/// Reads a version row.
-pub fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
-    let meta_text: String = r.get(6)?;
-    let meta: Map<String, Value> = serde_json::from_str(&meta_text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+/// Reads columns 0 to 5 (`id, ov, cv, at, deleted, blob_key`, as every row reader selects
+/// them first) into a version row with the given rest.
+fn read_row_with(
+    r: &Row<'_>,
+    meta: Map<String, Value>,
+    actor: String,
+    reason: String,
+) -> rusqlite::Result<VersionRow> {
     Ok(VersionRow {
         id: r.get(0)?,
         ov: r.get::<_, i64>(1)? as u64,
@@ -37,9 +39,18 @@ pub fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
         deleted: r.get(4)?,
         blob_key: r.get(5)?,
         meta,
-        actor: r.get(7)?,
-        reason: r.get(8)?,
+        actor,
+        reason,
     })
+}
+
+/// Reads a version row.
+pub fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
+    let meta_text: String = r.get(6)?;
+    let meta: Map<String, Value> = serde_json::from_str(&meta_text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    read_row_with(r, meta, r.get(7)?, r.get(8)?)
 }
 
 /// Reads a head row.
@@ -55,17 +66,7 @@ pub fn read_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
 /// needs; indexed properties, actor, reason and creation time are left empty.
 pub fn read_listed_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
     Ok(HeadRow {
-        latest: VersionRow {
-            id: r.get(0)?,
-            ov: r.get::<_, i64>(1)? as u64,
-            cv: r.get::<_, i64>(2)? as u64,
-            at: r.get(3)?,
-            deleted: r.get(4)?,
-            blob_key: r.get(5)?,
-            meta: Map::new(),
-            actor: String::new(),
-            reason: String::new(),
-        },
+        latest: read_row_with(r, Map::new(), String::new(), String::new())?,
         created_at: 0,
         shadow: r.get(6)?,
     })

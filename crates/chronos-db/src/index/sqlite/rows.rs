@@ -113,7 +113,8 @@ pub fn insert_version(tx: &Transaction<'_>, t: &Tables, row: &VersionRow) -> rus
     execute_with_row(tx, &sql, row, &[])
 }
 
-/// Points the head of `row.id` at `row`.
+/// Points the head of `row.id` at `row`: a new head gets `created_at`, an existing one keeps
+/// its own.
 pub fn upsert_head(
     tx: &Transaction<'_>,
     t: &Tables,
@@ -121,8 +122,14 @@ pub fn upsert_head(
     created_at: i64,
     shadow: Option<&str>,
 ) -> rusqlite::Result<()> {
+    // An update in place, not INSERT OR REPLACE: a replace deletes the row and reinserts it,
+    // rewriting the entry of every index, where an update only touches the indexes of the
+    // columns it sets (never `created_at`, which callers carry over from the head).
     let sql = format!(
-        "INSERT OR REPLACE INTO {} ({HEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO {} ({HEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT(id) DO UPDATE SET ov = excluded.ov, cv = excluded.cv, at = excluded.at,
+             deleted = excluded.deleted, blob_key = excluded.blob_key, meta = excluded.meta,
+             actor = excluded.actor, reason = excluded.reason, shadow = excluded.shadow",
         t.head
     );
     execute_with_row(tx, &sql, row, &[&created_at, &shadow])

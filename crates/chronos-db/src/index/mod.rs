@@ -136,11 +136,6 @@ pub struct HeadQuery {
     pub after_id: Option<String>,
     /// Include heads whose latest version is a logical delete.
     pub include_deleted: bool,
-    /// Return complete head rows. When false a row is only sure to carry what a payload read
-    /// or an append needs (`latest.id`, `ov`, `cv`, `at`, `deleted`, `blob_key` and
-    /// `shadow`); `latest.meta`, `actor`, `reason` and `created_at` may come back empty,
-    /// which spares reading and decoding them.
-    pub complete: bool,
 }
 
 /// Storage of heads, versions and counters. Every method is scoped to one [`Namespace`].
@@ -213,7 +208,10 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
         tokio::try_join!(self.head(ns, id), self.pick_version(ns, id, pick))
     }
 
-    /// Heads matching a query, in order.
+    /// Heads matching a query, in order. A listed head is only sure to carry what a payload
+    /// read or an append needs (`latest.id`, `ov`, `cv`, `at`, `deleted`, `blob_key` and
+    /// `shadow`); `latest.meta`, `actor`, `reason` and `created_at` may come back empty,
+    /// which spares reading and decoding them (callers needing them read the head).
     async fn list_heads(&self, ns: &Namespace, query: &HeadQuery) -> Result<Vec<HeadRow>>;
 
     /// Every version of a record, oldest first.

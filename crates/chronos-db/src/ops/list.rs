@@ -79,7 +79,6 @@ impl Collection {
             limit: limit + 1,
             after_id: query.after_id.clone(),
             include_deleted: query.include_deleted,
-            complete: false,
         })
     }
 }

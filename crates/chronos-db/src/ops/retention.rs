@@ -81,7 +81,6 @@ impl Collection {
                 limit: PRUNE_BATCH,
                 after_id: after.clone(),
                 include_deleted: true,
-                complete: false,
             };
             let heads = self.index().list_heads(&self.inner.ns, &query).await?;
             for head in &heads {

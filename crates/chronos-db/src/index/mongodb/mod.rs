@@ -545,15 +545,12 @@ impl IndexStore for MongoIndex {
             conditions.push(filter_doc::after_doc(&q.sort, &after_head));
         }
         let filter = filter_doc::all_of(conditions);
-        let mut find = c
+        let docs: Vec<Document> = c
             .head
             .find(filter)
             .sort(filter_doc::sort_doc(&q.sort))
-            .limit(i64::try_from(q.limit).unwrap_or(i64::MAX));
-        if !q.complete {
-            find = find.projection(doc! {"meta": 0});
-        }
-        let docs: Vec<Document> = find
+            .limit(i64::try_from(q.limit).unwrap_or(i64::MAX))
+            .projection(doc! {"meta": 0})
             .await
             .map_err(err("list heads"))?
             .try_collect()

@@ -196,13 +196,9 @@ pub fn list_sql(t: &Tables, q: &HeadQuery) -> (String, Vec<SqlValue>) {
     params.push(SqlValue::Integer(
         i64::try_from(q.limit).unwrap_or(i64::MAX),
     ));
-    let columns = if q.complete {
-        rows::HEAD_COLUMNS_OF_H
-    } else {
-        rows::LISTED_HEAD_COLUMNS_OF_H
-    };
     let sql = format!(
-        "SELECT {columns} FROM {} AS h{where_clause} ORDER BY {} LIMIT ?",
+        "SELECT {} FROM {} AS h{where_clause} ORDER BY {} LIMIT ?",
+        rows::LISTED_HEAD_COLUMNS_OF_H,
         t.head,
         order.join(", ")
     );

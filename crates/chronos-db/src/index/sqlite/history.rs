@@ -1,4 +1,4 @@
-//! History maintenance on SQLite: versions by collection version, pruning, erasure, the list of
+//! History maintenance on SQLite: all versions of a record, pruning, erasure, the list of
 //! collections and the audit log.
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -6,21 +6,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::rows::{self, VERSION_COLUMNS};
 use super::schema::Tables;
 use crate::index::{AuditEntry, VersionRow};
-
-/// The latest version of `id` with `cv <= cv`.
-pub fn version_at_cv(
-    conn: &Connection,
-    t: &Tables,
-    id: &str,
-    cv: i64,
-) -> rusqlite::Result<Option<VersionRow>> {
-    conn.prepare_cached(&format!(
-        "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 AND cv <= ?2 ORDER BY ov DESC LIMIT 1",
-        t.ver
-    ))?
-    .query_row(params![id, cv], rows::read_version)
-    .optional()
-}
 
 /// Every version of `id`, oldest first.
 pub fn versions(conn: &Connection, t: &Tables, id: &str) -> rusqlite::Result<Vec<VersionRow>> {

@@ -352,12 +352,8 @@ impl IndexStore for SqliteIndex {
         self.run(ns, "list heads", move |conn, t| {
             let (sql, params) = filter_sql::list_sql(t, &query);
             let mut stmt = conn.prepare_cached(&sql)?;
-            let read = if query.complete {
-                rows::read_head
-            } else {
-                rows::read_listed_head
-            };
-            let rows = stmt.query_map(rusqlite::params_from_iter(params), read)?;
+            let rows =
+                stmt.query_map(rusqlite::params_from_iter(params), rows::read_listed_head)?;
             rows.collect()
         })
         .await

@@ -3,7 +3,6 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::history;
 use super::rows::{self, HEAD_COLUMNS, VERSION_COLUMNS};
 use super::schema::Tables;
 use crate::index::{HeadRow, VersionPick, VersionRow};
@@ -45,8 +44,16 @@ pub fn version(
             ))?
             .query_row(params![id, at], rows::read_version)
             .optional(),
-        VersionPick::AtCv(cv) => {
-            history::version_at_cv(conn, t, id, i64::try_from(cv).unwrap_or(i64::MAX))
-        }
+        VersionPick::AtCv(cv) => conn
+            .prepare_cached(&format!(
+                "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 AND cv <= ?2 \
+                 ORDER BY ov DESC LIMIT 1",
+                t.ver
+            ))?
+            .query_row(
+                params![id, i64::try_from(cv).unwrap_or(i64::MAX)],
+                rows::read_version,
+            )
+            .optional(),
     }
 }

@@ -12,9 +12,6 @@ pub const VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, meta, acto
 pub const HEAD_COLUMNS: &str =
     "id, ov, cv, at, deleted, blob_key, meta, actor, reason, created_at, shadow";
 
-/// [`HEAD_COLUMNS`] of the head table aliased `h`, for [`read_head`].
-pub const HEAD_COLUMNS_OF_H: &str =
-    "h.id, h.ov, h.cv, h.at, h.deleted, h.blob_key, h.meta, h.actor, h.reason, h.created_at, h.shadow";
 /// The columns of a listed head (table aliased `h`), for [`read_listed_head`].
 pub const LISTED_HEAD_COLUMNS_OF_H: &str =
     "h.id, h.ov, h.cv, h.at, h.deleted, h.blob_key, h.shadow";

@@ -227,13 +227,11 @@ impl IndexStore for SqliteIndex {
         let rows = rows.to_vec();
         self.run(ns, "commit new records", move |conn, t| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let find_head = format!("SELECT ov FROM {} WHERE id = ?1", t.head);
             for (row, shadow) in &rows {
                 let existing: Option<i64> = tx
-                    .query_row(
-                        &format!("SELECT ov FROM {} WHERE id = ?1", t.head),
-                        [&row.id],
-                        |r| r.get(0),
-                    )
+                    .prepare_cached(&find_head)?
+                    .query_row([&row.id], |r| r.get(0))
                     .optional()?;
                 if let Some(ov) = existing {
                     // Dropping the transaction rolls every row of the batch back.

@@ -193,14 +193,15 @@ pub fn list_sql(t: &Tables, q: &HeadQuery) -> (String, Vec<SqlValue>) {
     } else {
         format!(" WHERE {}", conditions.join(" AND "))
     };
-    params.push(SqlValue::Integer(
-        i64::try_from(q.limit).unwrap_or(i64::MAX),
-    ));
+    // The limit is written into the SQL, not bound: SQLite (3.48 on) treats a bound LIMIT as
+    // a plan input, and re-prepares the statement every time the parameter is bound again,
+    // which is on every call. A statement per distinct limit stays in the statement cache.
     let sql = format!(
-        "SELECT {} FROM {} AS h{where_clause} ORDER BY {} LIMIT ?",
+        "SELECT {} FROM {} AS h{where_clause} ORDER BY {} LIMIT {}",
         rows::LISTED_HEAD_COLUMNS_OF_H,
         t.head,
-        order.join(", ")
+        order.join(", "),
+        i64::try_from(q.limit).unwrap_or(i64::MAX)
     );
     (sql, params)
 }

@@ -38,6 +38,8 @@ pub fn put(conn: &Connection, table: &str, row: &QueueRow) -> rusqlite::Result<(
 
 /// Rows matching `q`, oldest first.
 pub fn list(conn: &Connection, table: &str, q: &QueueQuery) -> rusqlite::Result<Vec<QueueRow>> {
+    // Written into the SQL rather than bound: a bound LIMIT makes SQLite re-prepare the
+    // statement on every call (see `filter_sql::list_sql`).
     let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT op_id, collection, record_id, due_at, body FROM \"{table}\"
@@ -45,20 +47,17 @@ pub fn list(conn: &Connection, table: &str, q: &QueueQuery) -> rusqlite::Result<
            AND (?2 IS NULL OR collection = ?2)
            AND (?3 IS NULL OR record_id = ?3)
            AND (?4 IS NULL OR due_at <= ?4)
-         ORDER BY op_id LIMIT ?5"
+         ORDER BY op_id LIMIT {limit}"
     ))?;
-    let rows = stmt.query_map(
-        params![q.op_id, q.collection, q.record_id, q.due_by, limit],
-        |r| {
-            Ok(QueueRow {
-                op_id: r.get(0)?,
-                collection: r.get(1)?,
-                record_id: r.get(2)?,
-                due_at: r.get(3)?,
-                body: r.get(4)?,
-            })
-        },
-    )?;
+    let rows = stmt.query_map(params![q.op_id, q.collection, q.record_id, q.due_by], |r| {
+        Ok(QueueRow {
+            op_id: r.get(0)?,
+            collection: r.get(1)?,
+            record_id: r.get(2)?,
+            due_at: r.get(3)?,
+            body: r.get(4)?,
+        })
+    })?;
     rows.collect()
 }
 

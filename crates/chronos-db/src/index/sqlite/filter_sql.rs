@@ -205,3 +205,40 @@ pub fn list_sql(t: &Tables, q: &HeadQuery) -> (String, Vec<SqlValue>) {
     );
     (sql, params)
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{Connection, StatementStatus};
+    use serde_json::json;
+
+    use super::*;
+    use crate::index::sqlite::schema;
+
+    /// A listing run again with other filter values reuses its prepared statement: nothing in
+    /// it (a bound LIMIT, say) makes SQLite re-prepare it on each call.
+    #[test]
+    fn a_listing_statement_is_not_re_prepared_between_calls() {
+        let conn = Connection::open_in_memory().unwrap();
+        let t = Tables::new("items");
+        schema::ensure_collection(&conn, &t, &["status".to_string()]).unwrap();
+        let mut sql_seen = None;
+        for status in ["a", "b", "c", "a"] {
+            let q = HeadQuery {
+                filter: Some(Filter::parse(&json!({ "status": status })).unwrap()),
+                sort: Sort::default(),
+                limit: 51,
+                after_id: None,
+                include_deleted: false,
+            };
+            let (sql, params) = list_sql(&t, &q);
+            let mut stmt = conn.prepare_cached(&sql).unwrap();
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(params), rows::read_listed_head)
+                .unwrap()
+                .count();
+            assert_eq!(rows, 0);
+            assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0, "{sql}");
+            assert_eq!(sql_seen.get_or_insert(sql.clone()), &sql);
+        }
+    }
+}

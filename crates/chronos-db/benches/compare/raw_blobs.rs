@@ -12,6 +12,31 @@ use crate::subject::BenchResult;
 /// Payload puts in flight in a batch (as chronos-db's `MAX_CONCURRENT_PUTS`).
 const BATCH_PUTS: usize = 32;
 
+/// The key of version `ov` of record `id`: DESIGN.md's payload layout
+/// (`<db>/<collection>/<id>/v<ov>/item.json`), which the version protocol fixes for any
+/// implementation, so the baseline stores at the same depth as chronos-db.
+pub fn version_key(id: &str, ov: u64) -> String {
+    format!("raw/bench/{id}/v{ov}/item.json")
+}
+
+/// A flat key for the same payload (`raw-flat/<id>-v<ov>.json`): no directory per record or
+/// version. Only used to measure what DESIGN.md's layout costs by itself.
+pub fn flat_key(id: &str, ov: u64) -> String {
+    format!("raw-flat/{id}-v{ov}.json")
+}
+
+/// Puts `data` at `key` if absent.
+pub async fn put_at(store: &dyn ObjectStore, key: &str, data: &Value) -> BenchResult<()> {
+    store
+        .put_opts(
+            &Key::from(key),
+            Bytes::from(serde_json::to_vec(data)?).into(),
+            PutMode::Create.into(),
+        )
+        .await?;
+    Ok(())
+}
+
 /// Puts version `ov` of record `id` if absent; returns its key.
 pub async fn put_version(
     store: &dyn ObjectStore,
@@ -19,14 +44,8 @@ pub async fn put_version(
     ov: u64,
     data: &Value,
 ) -> BenchResult<String> {
-    let key = format!("raw/{id}/v{ov}.json");
-    store
-        .put_opts(
-            &Key::from(key.clone()),
-            Bytes::from(serde_json::to_vec(data)?).into(),
-            PutMode::Create.into(),
-        )
-        .await?;
+    let key = version_key(id, ov);
+    put_at(store, &key, data).await?;
     Ok(key)
 }
 

@@ -14,7 +14,7 @@ use object_store::ObjectStoreExt;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{json, Value};
 
-use crate::raw_blobs::{put_new_records, put_version};
+use crate::raw_blobs::{put_new_records, put_version, version_key};
 use crate::subject::{BenchResult, Subject};
 
 pub struct RawEmbedded {
@@ -27,7 +27,7 @@ fn micros(at: DateTime<Utc>) -> i64 {
 }
 
 fn meta(data: &Value) -> String {
-    json!({"status": data["status"], "n": data["n"]}).to_string()
+    json!({"status": data["status"]}).to_string()
 }
 
 impl RawEmbedded {
@@ -50,6 +50,11 @@ impl RawEmbedded {
             conn: Arc::new(Mutex::new(conn)),
             store: Arc::new(LocalFileSystem::new_with_prefix(dir.join("blobs"))?),
         })
+    }
+
+    /// The payload store.
+    pub fn store(&self) -> &dyn object_store::ObjectStore {
+        self.store.as_ref()
     }
 
     async fn sql<T: Send + 'static>(
@@ -171,7 +176,7 @@ impl Subject for RawEmbedded {
     }
 
     async fn restore(&self, id: &str, ov: u64, current: u64) -> BenchResult<()> {
-        let key = format!("raw/{id}/v{ov}.json");
+        let key = version_key(id, ov);
         let data = self.get_json(key).await?;
         self.write(id.to_string(), current + 1, &data).await?;
         Ok(())

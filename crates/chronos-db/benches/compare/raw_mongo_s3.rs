@@ -17,7 +17,7 @@ use object_store::path::Path as Key;
 use object_store::ObjectStoreExt;
 use serde_json::Value;
 
-use crate::raw_blobs::{put_new_records, put_version};
+use crate::raw_blobs::{put_new_records, put_version, version_key};
 use crate::subject::{BenchResult, Subject};
 
 pub struct RawMongoS3 {
@@ -34,7 +34,7 @@ fn micros(at: DateTime<Utc>) -> i64 {
 
 fn meta(data: &Value) -> Document {
     let status = data["status"].as_str().unwrap_or_default().to_string();
-    doc! {"status": status, "n": data["n"].as_i64().unwrap_or_default()}
+    doc! {"status": status}
 }
 
 fn blob_key(d: &Document) -> BenchResult<String> {
@@ -42,6 +42,11 @@ fn blob_key(d: &Document) -> BenchResult<String> {
 }
 
 impl RawMongoS3 {
+    /// The payload store.
+    pub fn store(&self) -> &dyn object_store::ObjectStore {
+        self.store.as_ref()
+    }
+
     pub async fn connect(
         uri: &str,
         db: &str,
@@ -191,7 +196,7 @@ impl Subject for RawMongoS3 {
     }
 
     async fn restore(&self, id: &str, ov: u64, current: u64) -> BenchResult<()> {
-        let data = self.get_json(format!("raw/{id}/v{ov}.json")).await?;
+        let data = self.get_json(version_key(id, ov)).await?;
         self.write(id.to_string(), current + 1, &data).await?;
         Ok(())
     }

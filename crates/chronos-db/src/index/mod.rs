@@ -197,6 +197,24 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
         pick: VersionPick,
     ) -> Result<Option<VersionRow>>;
 
+    /// The head of a record for a payload read: only sure to carry what a listed head carries
+    /// (see [`IndexStore::list_heads`]). By default the full [`IndexStore::head`].
+    async fn head_for_read(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>> {
+        self.head(ns, id).await
+    }
+
+    /// The version `pick` designates, for a payload read: only sure to carry `id`, `ov`,
+    /// `cv`, `at`, `deleted` and `blob_key` (`meta`, `actor` and `reason` may be empty). By
+    /// default the full [`IndexStore::pick_version`].
+    async fn version_for_read(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        pick: VersionPick,
+    ) -> Result<Option<VersionRow>> {
+        self.pick_version(ns, id, pick).await
+    }
+
     /// The head of a record and the version `pick` designates, read together (in one step
     /// where the backend can; by default as two concurrent reads).
     async fn head_and_version(

@@ -21,7 +21,7 @@ impl Collection {
     pub async fn get_latest(&self, id: &str, opts: ReadOptions) -> Result<Option<Item>> {
         check_id(id)?;
         check_read_options(&opts)?;
-        match self.index().head(&self.inner.ns, id).await? {
+        match self.index().head_for_read(&self.inner.ns, id).await? {
             Some(head) => Ok(Some(self.load_head(&head, &opts).await?)),
             None => Ok(None),
         }
@@ -33,7 +33,7 @@ impl Collection {
         check_read_options(&opts)?;
         let row = self
             .index()
-            .pick_version(&self.inner.ns, id, VersionPick::Ov(ov))
+            .version_for_read(&self.inner.ns, id, VersionPick::Ov(ov))
             .await?;
         self.finish(row, &opts).await
     }
@@ -50,7 +50,7 @@ impl Collection {
         check_read_options(&opts)?;
         let row = self
             .index()
-            .pick_version(&self.inner.ns, id, VersionPick::AsOf(at.timestamp_micros()))
+            .version_for_read(&self.inner.ns, id, VersionPick::AsOf(at.timestamp_micros()))
             .await?;
         self.finish(row, &opts).await
     }

@@ -26,6 +26,7 @@ use super::{
     HeadRow, IndexStore, Namespace, QueueQuery, QueueRow, VersionPick, VersionRow,
 };
 use crate::error::{Error, Result};
+use reads::Detail;
 
 const BACKEND: &str = "sqlite";
 
@@ -312,8 +313,10 @@ impl IndexStore for SqliteIndex {
 
     async fn head(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>> {
         let id = id.to_string();
-        self.run(ns, "read head", move |conn, t| reads::head(conn, t, &id))
-            .await
+        self.run(ns, "read head", move |conn, t| {
+            reads::head(conn, t, &id, Detail::Full)
+        })
+        .await
     }
 
     async fn pick_version(
@@ -324,7 +327,28 @@ impl IndexStore for SqliteIndex {
     ) -> Result<Option<VersionRow>> {
         let id = id.to_string();
         self.run(ns, "read version", move |conn, t| {
-            reads::version(conn, t, &id, pick)
+            reads::version(conn, t, &id, pick, Detail::Full)
+        })
+        .await
+    }
+
+    async fn head_for_read(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>> {
+        let id = id.to_string();
+        self.run(ns, "read head", move |conn, t| {
+            reads::head(conn, t, &id, Detail::Lean)
+        })
+        .await
+    }
+
+    async fn version_for_read(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        pick: VersionPick,
+    ) -> Result<Option<VersionRow>> {
+        let id = id.to_string();
+        self.run(ns, "read version", move |conn, t| {
+            reads::version(conn, t, &id, pick, Detail::Lean)
         })
         .await
     }
@@ -338,8 +362,8 @@ impl IndexStore for SqliteIndex {
         let id = id.to_string();
         self.run(ns, "read head and version", move |conn, t| {
             Ok((
-                reads::head(conn, t, &id)?,
-                reads::version(conn, t, &id, pick)?,
+                reads::head(conn, t, &id, Detail::Full)?,
+                reads::version(conn, t, &id, pick, Detail::Full)?,
             ))
         })
         .await
@@ -350,8 +374,7 @@ impl IndexStore for SqliteIndex {
         self.run(ns, "list heads", move |conn, t| {
             let (sql, params) = filter_sql::list_sql(t, &query);
             let mut stmt = conn.prepare_cached(&sql)?;
-            let rows =
-                stmt.query_map(rusqlite::params_from_iter(params), rows::read_listed_head)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), rows::read_lean_head)?;
             rows.collect()
         })
         .await

@@ -12,9 +12,13 @@ pub const VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, meta, acto
 pub const HEAD_COLUMNS: &str =
     "id, ov, cv, at, deleted, blob_key, meta, actor, reason, created_at, shadow";
 
-/// The columns of a listed head (table aliased `h`), for [`read_listed_head`].
+/// The columns of a head a payload read needs, for [`read_lean_head`].
+pub const LEAN_HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, shadow";
+/// [`LEAN_HEAD_COLUMNS`] of a head table aliased `h` (listings).
 pub const LISTED_HEAD_COLUMNS_OF_H: &str =
     "h.id, h.ov, h.cv, h.at, h.deleted, h.blob_key, h.shadow";
+/// The columns of a version a payload read needs, for [`read_lean_version`].
+pub const LEAN_VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key";
 
 fn to_sql_int(v: u64) -> rusqlite::Result<i64> {
     i64::try_from(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
@@ -59,11 +63,18 @@ pub fn read_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
     })
 }
 
-/// Reads a listed head ([`LISTED_HEAD_COLUMNS_OF_H`]): what a payload read or an append
-/// needs; indexed properties, actor, reason and creation time are left empty.
-pub fn read_listed_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
+/// Reads a version row from [`LEAN_VERSION_COLUMNS`]: indexed properties, actor and reason
+/// are left empty.
+pub fn read_lean_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
+    read_row_with(r, Map::new(), String::new(), String::new())
+}
+
+/// Reads a head from [`LEAN_HEAD_COLUMNS`] (or [`LISTED_HEAD_COLUMNS_OF_H`]): what a payload
+/// read or an append needs; indexed properties, actor, reason and creation time are left
+/// empty.
+pub fn read_lean_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
     Ok(HeadRow {
-        latest: read_row_with(r, Map::new(), String::new(), String::new())?,
+        latest: read_lean_version(r)?,
         created_at: 0,
         shadow: r.get(6)?,
     })

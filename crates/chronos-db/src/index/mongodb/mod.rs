@@ -550,7 +550,6 @@ impl IndexStore for MongoIndex {
             .find(filter)
             .sort(filter_doc::sort_doc(&q.sort))
             .limit(i64::try_from(q.limit).unwrap_or(i64::MAX))
-            .projection(doc! {"meta": 0})
             .await
             .map_err(err("list heads"))?
             .try_collect()

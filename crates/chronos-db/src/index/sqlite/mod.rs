@@ -152,6 +152,28 @@ impl SqliteIndex {
         .map_err(|e| Error::backend(BACKEND, operation, e))?
     }
 
+    async fn read_head(&self, ns: &Namespace, id: &str, detail: Detail) -> Result<Option<HeadRow>> {
+        let id = id.to_string();
+        self.run(ns, "read head", move |conn, t| {
+            reads::head(conn, t, &id, detail)
+        })
+        .await
+    }
+
+    async fn read_version(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        pick: VersionPick,
+        detail: Detail,
+    ) -> Result<Option<VersionRow>> {
+        let id = id.to_string();
+        self.run(ns, "read version", move |conn, t| {
+            reads::version(conn, t, &id, pick, detail)
+        })
+        .await
+    }
+
     async fn run<T, F>(&self, ns: &Namespace, operation: &'static str, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -312,11 +334,7 @@ impl IndexStore for SqliteIndex {
     }
 
     async fn head(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>> {
-        let id = id.to_string();
-        self.run(ns, "read head", move |conn, t| {
-            reads::head(conn, t, &id, Detail::Full)
-        })
-        .await
+        self.read_head(ns, id, Detail::Full).await
     }
 
     async fn pick_version(
@@ -325,19 +343,11 @@ impl IndexStore for SqliteIndex {
         id: &str,
         pick: VersionPick,
     ) -> Result<Option<VersionRow>> {
-        let id = id.to_string();
-        self.run(ns, "read version", move |conn, t| {
-            reads::version(conn, t, &id, pick, Detail::Full)
-        })
-        .await
+        self.read_version(ns, id, pick, Detail::Full).await
     }
 
     async fn head_for_read(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>> {
-        let id = id.to_string();
-        self.run(ns, "read head", move |conn, t| {
-            reads::head(conn, t, &id, Detail::Lean)
-        })
-        .await
+        self.read_head(ns, id, Detail::Lean).await
     }
 
     async fn version_for_read(
@@ -346,11 +356,7 @@ impl IndexStore for SqliteIndex {
         id: &str,
         pick: VersionPick,
     ) -> Result<Option<VersionRow>> {
-        let id = id.to_string();
-        self.run(ns, "read version", move |conn, t| {
-            reads::version(conn, t, &id, pick, Detail::Lean)
-        })
-        .await
+        self.read_version(ns, id, pick, Detail::Lean).await
     }
 
     async fn head_and_version(

@@ -198,7 +198,8 @@ pub fn list_sql(t: &Tables, q: &HeadQuery) -> (String, Vec<SqlValue>) {
     // which is on every call. A statement per distinct limit stays in the statement cache.
     let sql = format!(
         "SELECT {} FROM {} AS h{where_clause} ORDER BY {} LIMIT {}",
-        rows::LISTED_HEAD_COLUMNS_OF_H,
+        // Unqualified: the outer query reads one table (the after-id subquery has its own).
+        rows::LEAN_HEAD_COLUMNS,
         t.head,
         order.join(", "),
         i64::try_from(q.limit).unwrap_or(i64::MAX)

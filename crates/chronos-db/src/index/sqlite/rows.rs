@@ -14,9 +14,6 @@ pub const HEAD_COLUMNS: &str =
 
 /// The columns of a head a payload read needs, for [`read_lean_head`].
 pub const LEAN_HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, shadow";
-/// [`LEAN_HEAD_COLUMNS`] of a head table aliased `h` (listings).
-pub const LISTED_HEAD_COLUMNS_OF_H: &str =
-    "h.id, h.ov, h.cv, h.at, h.deleted, h.blob_key, h.shadow";
 /// The columns of a version a payload read needs, for [`read_lean_version`].
 pub const LEAN_VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key";
 
@@ -69,9 +66,8 @@ pub fn read_lean_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
     read_row_with(r, Map::new(), String::new(), String::new())
 }
 
-/// Reads a head from [`LEAN_HEAD_COLUMNS`] (or [`LISTED_HEAD_COLUMNS_OF_H`]): what a payload
-/// read or an append needs; indexed properties, actor, reason and creation time are left
-/// empty.
+/// Reads a head from [`LEAN_HEAD_COLUMNS`] (point reads and listings): what a payload read
+/// or an append needs; indexed properties, actor, reason and creation time are left empty.
 pub fn read_lean_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
     Ok(HeadRow {
         latest: read_lean_version(r)?,

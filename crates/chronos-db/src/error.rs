@@ -33,8 +33,9 @@ impl fmt::Display for ConfigProblem {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The caller's expected object version is stale; nothing was written.
-    #[error("version conflict on {collection}/{id}: expected ov {expected}, current ov is {current}; re-read the record and retry with ov {current}")]
+    /// The caller's expected object version is stale, or a create named an id that exists;
+    /// nothing was written.
+    #[error("{}", conflict_message(collection, id, *expected, *current, *exists))]
     Conflict {
         /// Collection of the record.
         collection: String,
@@ -44,6 +45,9 @@ pub enum Error {
         expected: u64,
         /// The ov the record has now.
         current: u64,
+        /// The write created a record with the caller's id, and a record with that id
+        /// exists (or is queued).
+        exists: bool,
     },
 
     /// The record (or the asked-for version of it) does not exist or is deleted.
@@ -78,6 +82,20 @@ pub enum Error {
     Corrupt(String),
 }
 
+fn conflict_message(
+    collection: &str,
+    id: &str,
+    expected: u64,
+    current: u64,
+    exists: bool,
+) -> String {
+    if exists {
+        format!("{collection}/{id} already exists (its current ov is {current}); create it under another id, or update it with ov {current}")
+    } else {
+        format!("version conflict on {collection}/{id}: expected ov {expected}, current ov is {current}; re-read the record and retry with ov {current}")
+    }
+}
+
 fn join_problems(problems: &[ConfigProblem]) -> String {
     problems
         .iter()
@@ -98,6 +116,13 @@ impl Error {
             operation: operation.into(),
             message: cause.to_string(),
         }
+    }
+
+    /// Whether the same call may succeed later: a storage backend could not be reached or
+    /// did not answer in time. Only such failures are queued by the fallback queue, and a
+    /// queued write is replayed while its failures stay transient.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Backend { .. })
     }
 
     /// A single configuration problem.

@@ -62,7 +62,8 @@ pub use model::{Item, ReadOptions, WriteMeta, WriteResult};
 pub use ops::{
     Collection, CollectionLock, CollectionPrune, EnrichMeta, EraseReport, OrphanBlob,
     RepairOptions, RepairReport, RestoreAction, RestoreOptions, RestoreReport, RestoreTarget,
-    DEFAULT_BATCH_SIZE, MAX_CONCURRENT_PUTS, MAX_LOCK_TTL,
+    DEFAULT_BATCH_SIZE, DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES,
+    MAX_CONCURRENT_PUTS, MAX_LOCK_TTL, MAX_NESTING_DEPTH,
 };
 pub use query::{ListQuery, Page, Sort, SortBy};
 pub use route::{Route, Tier};

@@ -8,10 +8,12 @@
 mod conn_refs;
 mod embedded;
 mod load;
+mod secrets;
 mod validate;
 
 pub use conn_refs::ConnRefs;
 pub use embedded::EMBEDDED_CONNECTION;
+pub use secrets::redact;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -66,8 +68,9 @@ pub struct ChronosConfig {
     pub transactions: TransactionsConfig,
 }
 
-/// One index-store connection: exactly one of `mongoUri` or `sqliteDir`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// One index-store connection: exactly one of `mongoUri` or `sqliteDir`. Its `Debug` shows
+/// the connection string with the password replaced by `***`.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DbConnection {
     /// MongoDB connection string (`mongodb://` or `mongodb+srv://`).
@@ -80,7 +83,8 @@ pub struct DbConnection {
 
 /// One object-storage connection: S3-compatible (`endpoint`, `region`, `accessKey`,
 /// `secretKey`), local files (`localPath`), or process memory (`memory: true`, for tests).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Its `Debug` shows the secret key as `***`.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SpacesConnection {
     /// S3 endpoint URL.
@@ -416,6 +420,14 @@ pub struct WriteOptimization {
     /// Compress payloads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression_enabled: Option<bool>,
+    /// Largest record JSON a write accepts, in bytes (default 8 MiB). Larger writes are
+    /// refused with `Validation` before anything is stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_payload_bytes: Option<u64>,
+    /// Largest string an indexed property may hold, in bytes (default 64 KiB). Larger
+    /// values are refused with `Validation` before anything is stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_indexed_value_bytes: Option<u64>,
 }
 
 /// Durable retry queue.

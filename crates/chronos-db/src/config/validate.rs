@@ -291,6 +291,15 @@ impl ChronosConfig {
         if self.write_optimization.batch_size == Some(0) {
             p.add("writeOptimization.batchSize", "must be at least 1");
         }
+        if self.write_optimization.max_payload_bytes == Some(0) {
+            p.add("writeOptimization.maxPayloadBytes", "must be at least 1");
+        }
+        if self.write_optimization.max_indexed_value_bytes == Some(0) {
+            p.add(
+                "writeOptimization.maxIndexedValueBytes",
+                "must be at least 1",
+            );
+        }
         if let Some(f) = &self.fallback {
             if let Some(dead) = &f.dead_letter_collection {
                 if let Err(e) = names::check_collection(dead) {

@@ -143,6 +143,11 @@ impl FallbackQueue {
     /// either and end in the dead-letter collection.
     pub async fn cancel(&self, op_id: &str) -> Result<QueuedWrite> {
         let (store, db, kind, w) = self.find(op_id).await?;
+        // The claim goes first: a write whose claim is gone can no longer commit.
+        self.chronos
+            .with(w.route.clone())?
+            .release_claim(&w)
+            .await?;
         store.queue_remove(&db, &self.table(kind), op_id).await?;
         tracing::info!(op = op_id, id = %w.id, "queued write cancelled");
         Ok(w)

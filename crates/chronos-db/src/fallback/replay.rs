@@ -10,7 +10,7 @@ use tracing::{debug, info, warn};
 
 use super::{queue_homes, FallbackPolicy, QueuedWrite, OPS_TABLE};
 use crate::chronos::WeakChronos;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::index::{IndexStore, QueueQuery};
 use crate::ops::Replayed;
 use crate::Chronos;
@@ -114,7 +114,7 @@ impl Home<'_> {
                 }
                 Ok(false)
             }
-            Err(e @ Error::Backend { .. }) => {
+            Err(e) if e.is_transient() => {
                 let mut w = w;
                 w.attempts += 1;
                 if w.attempts >= self.policy.max_retries {

@@ -96,11 +96,78 @@ pub enum VersionPick {
 }
 
 /// How a version is committed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommitOptions {
     /// Take the next collection version in the commit itself (the row's `cv` is ignored).
     pub assign_cv: bool,
     /// Refuse with `Deleted` when the record's latest version is a logical delete.
+    pub require_live: bool,
+    /// The version replays the queued write with this op id: it replaces that write's claim
+    /// (see [`IndexStore::claim_queued`]) in the same atomic step, and is refused with
+    /// `Missing` when the claim is gone (the write was cancelled or the record erased).
+    pub claim: Option<String>,
+}
+
+/// Marks the version row that holds a queued write's place (its `blob_key` starts with this,
+/// followed by the op id).
+pub const CLAIM_KEY_PREFIX: &str = "queued:";
+
+/// The `at` and `cv` of a claim row: beyond every real time and collection version, so no
+/// range read (as-of, by cv) ever reaches one.
+pub const CLAIM_SENTINEL: i64 = i64::MAX;
+
+impl VersionRow {
+    /// Whether this row is a queued write's claim rather than a committed version.
+    pub fn is_claim(&self) -> bool {
+        self.blob_key.starts_with(CLAIM_KEY_PREFIX)
+    }
+
+    /// The claim row that holds version `ov` of `id` for the queued write `op_id`.
+    pub fn claim(id: &str, ov: u64, deleted: bool, op_id: &str) -> Self {
+        VersionRow {
+            id: id.to_string(),
+            ov,
+            cv: CLAIM_SENTINEL as u64,
+            at: CLAIM_SENTINEL,
+            deleted,
+            blob_key: format!("{CLAIM_KEY_PREFIX}{op_id}"),
+            meta: Map::new(),
+            actor: String::new(),
+            reason: String::new(),
+        }
+    }
+}
+
+/// Whether version `ov` may follow a record whose last version (committed or claimed) is
+/// `last`: its ov and whether it is a logical delete (`None`: the record has no version).
+/// `None` means it may; otherwise the outcome that refuses it.
+pub(crate) fn sequence_outcome(
+    last: Option<(u64, bool)>,
+    ov: u64,
+    require_live: bool,
+) -> Option<CommitOutcome> {
+    match (last, ov.checked_sub(1)) {
+        (Some((cur, _)), prev) if Some(cur) != prev => {
+            Some(CommitOutcome::Conflict { current_ov: cur })
+        }
+        (None, Some(_)) => Some(CommitOutcome::Missing),
+        (Some((cur, true)), _) if require_live => Some(CommitOutcome::Deleted { current_ov: cur }),
+        _ => None,
+    }
+}
+
+/// A queued write to claim its version with: see [`IndexStore::claim_queued`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueClaim {
+    /// The queue table (`chronos_fallback_ops`) in the namespace's database.
+    pub table: String,
+    /// The queue row to insert.
+    pub row: QueueRow,
+    /// The object version the write will commit as.
+    pub ov: u64,
+    /// Whether it is a logical delete.
+    pub deleted: bool,
+    /// Refuse with `Deleted` when the version before it is a logical delete.
     pub require_live: bool,
 }
 
@@ -140,9 +207,12 @@ pub struct HeadQuery {
 
 /// Storage of heads, versions and counters. Every method is scoped to one [`Namespace`].
 ///
-/// Invariants a backend keeps: `(id, ov)` is unique (the commit point); `commit` checks that
-/// `ov` is exactly one past the current head (or 0 for a new record) and moves the head in the
-/// same atomic step, or, without transactions, rebuilds it from the version index.
+/// Invariants a backend keeps: `(id, ov)` is unique (the commit point), across committed
+/// versions and the claims of queued writes; `commit` checks that `ov` is exactly one past
+/// the current head (or 0 for a new record) and moves the head in the same atomic step, or,
+/// without transactions, rebuilds it from the version index. A commit whose `(id, ov)` is
+/// claimed by a queued write is a `Conflict` reporting the claimed ov. Reads never return
+/// claim rows.
 #[async_trait]
 pub trait IndexStore: Send + Sync + std::fmt::Debug {
     /// Short backend name for errors and health reports.
@@ -307,4 +377,51 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
 
     /// Removes a row of queue table `table`. Returns whether it was there.
     async fn queue_remove(&self, db_name: &str, table: &str, op_id: &str) -> Result<bool>;
+
+    /// Queues a write and claims its version in one atomic step: the record's last version,
+    /// committed or claimed, must be `claim.ov - 1` (none for ov 0), and live when
+    /// `require_live`; then a claim row ([`VersionRow::claim`]) takes `(id, ov)` in the
+    /// version index and the queue row is stored. The unique `(id, ov)` is shared by
+    /// committed versions and claims, so a direct writer and a queued writer can never both
+    /// be acknowledged for one ov. Claims are invisible to every read.
+    async fn claim_queued(&self, ns: &Namespace, claim: &QueueClaim) -> Result<CommitOutcome>;
+
+    /// Removes the claim of queued write `op_id` on version `ov` of `id` (the write was
+    /// cancelled). Returns whether it was there.
+    async fn release_claim(&self, ns: &Namespace, id: &str, ov: u64, op_id: &str) -> Result<bool>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The record's last version, the ov written, whether it must be live, and the outcome.
+    type Case = (Option<(u64, bool)>, u64, bool, Option<CommitOutcome>);
+
+    #[test]
+    fn sequence_rules() {
+        let conflict = |current_ov| Some(CommitOutcome::Conflict { current_ov });
+        let cases: [Case; 8] = [
+            (None, 0, false, None),
+            (None, 0, true, None),
+            (None, 3, false, Some(CommitOutcome::Missing)),
+            (Some((0, false)), 0, false, conflict(0)),
+            (Some((2, false)), 3, true, None),
+            (Some((2, false)), 2, false, conflict(2)),
+            (
+                Some((2, true)),
+                3,
+                true,
+                Some(CommitOutcome::Deleted { current_ov: 2 }),
+            ),
+            (Some((2, true)), 3, false, None),
+        ];
+        for (last, ov, live, want) in cases {
+            assert_eq!(
+                sequence_outcome(last, ov, live),
+                want,
+                "{last:?} then {ov}, live {live}"
+            );
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod batch;
 mod enrich;
 mod envelope;
 mod erase;
+mod limits;
 mod list;
 mod lock;
 mod merge;
@@ -30,6 +31,7 @@ use crate::route::{Route, Target};
 pub use batch::{DEFAULT_BATCH_SIZE, MAX_CONCURRENT_PUTS};
 pub use enrich::EnrichMeta;
 pub use erase::EraseReport;
+pub use limits::{DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MAX_NESTING_DEPTH};
 pub use lock::{CollectionLock, MAX_LOCK_TTL};
 pub use props::IndexPolicy;
 pub(crate) use queued::Replayed;
@@ -50,6 +52,7 @@ struct Inner {
     target: Arc<Target>,
     ns: Namespace,
     policy: IndexPolicy,
+    limits: limits::WriteLimits,
     codec: payload::PayloadCodec,
     logical_delete: bool,
     tally: Tally,
@@ -88,6 +91,7 @@ impl Collection {
                 ns,
                 policy,
                 codec: payload::PayloadCodec::from_config(config, collection),
+                limits: limits::WriteLimits::from_config(&config.write_optimization),
                 logical_delete: config.logical_delete.enabled,
                 tally,
                 route: route.clone(),
@@ -162,6 +166,18 @@ impl Collection {
             id: id.to_string(),
             expected,
             current,
+            exists: false,
+        }
+    }
+
+    /// The error for a create whose id exists, at ov `current`.
+    fn id_taken(&self, id: &str, current: u64) -> Error {
+        Error::Conflict {
+            collection: self.name().to_string(),
+            id: id.to_string(),
+            expected: 0,
+            current,
+            exists: true,
         }
     }
 }

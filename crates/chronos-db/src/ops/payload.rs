@@ -107,6 +107,12 @@ impl PayloadCodec {
         self.shadow.is_some_and(|(ttl, _)| now - at < ttl)
     }
 
+    /// Whether [`PayloadCodec::extract`] may change a record (base64 properties are
+    /// configured).
+    pub fn moves_properties(&self) -> bool {
+        !self.base64.is_empty()
+    }
+
     /// Moves every configured base64 property out of `data`, leaving a `{"$blob": {...}}`
     /// reference. Fails, before anything is stored, on a value that is not valid base64 (or
     /// not valid UTF-8 text when `preferredText`).

@@ -9,7 +9,7 @@ use super::write::{AppendMode, NewVersion, Prev};
 use super::Collection;
 use crate::error::{Error, Result};
 use crate::fallback::{QueuedWrite, OPS_TABLE};
-use crate::index::{QueueQuery, VersionPick};
+use crate::index::{CommitOutcome, QueueClaim, QueueQuery, VersionPick};
 use crate::model::{WriteMeta, WriteResult};
 
 /// What replaying a queued write did.
@@ -91,12 +91,22 @@ impl Collection {
         .await
     }
 
-    /// Stores a write in the fallback queue and acknowledges it.
+    /// Stores a write in the fallback queue and acknowledges it, once its version is
+    /// claimed: in one atomic step the record's last version, committed or queued, must be
+    /// the one it follows, and no other writer can take its ov afterwards.
     pub(super) async fn enqueue(&self, w: QueuedWrite) -> Result<WriteResult> {
         let ns = &self.inner.ns;
-        self.index()
-            .queue_put(&ns.db_name, OPS_TABLE, &w.to_row()?)
-            .await?;
+        let claim = QueueClaim {
+            table: OPS_TABLE.to_string(),
+            row: w.to_row()?,
+            ov: w.ov,
+            deleted: w.deleted,
+            require_live: w.live_only,
+        };
+        match self.index().claim_queued(ns, &claim).await? {
+            CommitOutcome::Committed => {}
+            refused => return Err(self.refusal(&w.id, w.ov, refused)),
+        }
         warn!(
             collection = %ns.collection, id = %w.id, ov = w.ov, op = %w.op_id,
             reason = %w.last_error, "write queued for replay"
@@ -128,6 +138,7 @@ impl Collection {
                     meta: WriteMeta::new(w.actor.clone(), w.reason.clone()),
                     function_ids: w.function_ids.clone(),
                     mode: AppendMode::Replay {
+                        op_id: &w.op_id,
                         cv: w.cv,
                         at: w.at,
                         live_only: w.live_only,
@@ -153,6 +164,13 @@ impl Collection {
             }
             _ => Ok(Replayed::Waiting),
         }
+    }
+
+    /// Removes the claim a queued write holds on its version (it is being cancelled).
+    pub(crate) async fn release_claim(&self, w: &QueuedWrite) -> Result<bool> {
+        self.index()
+            .release_claim(&self.inner.ns, &w.id, w.ov, &w.op_id)
+            .await
     }
 
     /// Whether the version a queued write announced is committed (its collection version is

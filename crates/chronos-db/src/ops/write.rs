@@ -34,7 +34,7 @@ pub(super) struct NewVersion<'a> {
     /// Enrichment functions that produced this version (provenance).
     pub function_ids: Vec<String>,
     /// How the version is written.
-    pub mode: AppendMode,
+    pub mode: AppendMode<'a>,
 }
 
 /// What a new version follows.
@@ -80,14 +80,16 @@ impl Prev<'_> {
 
 /// How `append` writes a version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum AppendMode {
+pub(super) enum AppendMode<'a> {
     /// A user write: queued for replay when storage fails and the fallback queue is on.
     Queueable,
     /// Written or failed, never queued (restores, which report what they did).
     Direct,
     /// The replay of a queued write, with the collection version and time it was
-    /// acknowledged with.
+    /// acknowledged with; it takes the place its claim holds.
     Replay {
+        /// The queued write's op id (its claim).
+        op_id: &'a str,
         /// Collection version.
         cv: u64,
         /// Time of the write.
@@ -141,10 +143,10 @@ impl Collection {
         check_id(id)?;
         self.check_record(&data)?;
         if let Some(tail) = self.queued_tail(id).await? {
-            return Err(self.conflict(id, 0, tail.ov));
+            return Err(self.id_taken(id, tail.ov));
         }
         if let Some(head) = self.index().head(&self.inner.ns, id).await? {
-            return Err(self.conflict(id, 0, head.latest.ov));
+            return Err(self.id_taken(id, head.latest.ov));
         }
         self.append_first(id, data, meta).await
     }
@@ -221,11 +223,14 @@ impl Collection {
         .await
     }
 
+    /// Checks a record before anything is stored: a JSON object within the nesting and
+    /// size limits, whose indexed values are within theirs, carrying every required property.
     pub(super) fn check_record(&self, data: &Value) -> Result<()> {
         check_payload(data)?;
-        self.inner
-            .policy
-            .check_required(&self.inner.policy.extract(data))
+        self.inner.limits.check_record(data)?;
+        let meta = self.inner.policy.extract(data);
+        self.inner.limits.check_indexed(&meta)?;
+        self.inner.policy.check_required(&meta)
     }
 
     /// Puts the payload blobs and commits the version row of `v`. When storage fails and the
@@ -238,17 +243,25 @@ impl Collection {
             .inner
             .tally
             .counters_for(v.prev.event(v.deleted), &props, &v.data);
-        let queue_copy = (v.mode == AppendMode::Queueable && self.inner.fallback.is_some())
-            .then(|| v.data.clone());
+        let queueable = v.mode == AppendMode::Queueable && self.inner.fallback.is_some();
+        // A queued write keeps the record as given. Only base64 properties change it on the
+        // way to storage; otherwise the envelope's copy serves, and none is made.
+        let original = (queueable && self.inner.codec.moves_properties()).then(|| v.data.clone());
         let mut data = v.data;
         // Bad base64 is refused here, before anything is taken or stored.
         let side = self.inner.codec.extract(&mut data)?;
-        let (fixed_cv, at, live_only) = match v.mode {
-            AppendMode::Replay { cv, at, live_only } => (Some(cv), micros(at), live_only),
+        let (fixed_cv, at, live_only, claim) = match v.mode {
+            AppendMode::Replay {
+                op_id,
+                cv,
+                at,
+                live_only,
+            } => (Some(cv), micros(at), live_only, Some(op_id)),
             _ => (
                 None,
                 micros(Utc::now()),
                 matches!(v.prev, Prev::Expected(_)),
+                None,
             ),
         };
         let envelope = Envelope {
@@ -273,7 +286,7 @@ impl Collection {
         };
         let mut cv_known = fixed_cv.is_some();
         let stored = self
-            .store_version(&envelope, &mut row, &mut cv_known, &side, live_only)
+            .store_version(&envelope, &mut row, &mut cv_known, &side, live_only, claim)
             .await;
         match stored {
             Ok(()) => {
@@ -287,8 +300,9 @@ impl Collection {
                     queued: None,
                 })
             }
-            Err(e @ Error::Backend { .. }) => match queue_copy {
-                Some(data) => {
+            Err(e) if queueable && e.is_transient() => {
+                {
+                    let data = original.unwrap_or(envelope.data);
                     let cv = if cv_known {
                         row.cv
                     } else {
@@ -297,7 +311,13 @@ impl Collection {
                             Err(_) => return Err(e),
                         }
                     };
-                    let at = from_micros(row.at)?;
+                    // The write is acknowledged with the time it will commit with, which
+                    // never goes back behind the record's latest version.
+                    let head_at = match self.index().head_for_read(ns, &row.id).await {
+                        Ok(head) => head.map_or(i64::MIN, |h| h.latest.at),
+                        Err(_) => return Err(e),
+                    };
+                    let at = from_micros(row.at.max(head_at))?;
                     self.enqueue(QueuedWrite {
                         op_id: uuid::Uuid::now_v7().to_string(),
                         route: self.inner.route.clone(),
@@ -317,8 +337,7 @@ impl Collection {
                     })
                     .await
                 }
-                None => Err(e),
-            },
+            }
             Err(e) => Err(e),
         }
     }
@@ -334,6 +353,7 @@ impl Collection {
         cv_known: &mut bool,
         side: &[SideBlob],
         live_only: bool,
+        claim: Option<&str>,
     ) -> Result<()> {
         let (bytes, shadow) = self.inner.codec.encode(envelope, !side.is_empty())?;
         let reserve = !*cv_known && !self.index().assigns_cv_in_commit();
@@ -367,6 +387,7 @@ impl Collection {
         let opts = CommitOptions {
             assign_cv: !*cv_known,
             require_live: live_only,
+            claim: claim.map(str::to_string),
         };
         let outcome = self
             .index()
@@ -377,20 +398,37 @@ impl Collection {
                 *cv_known = true;
                 return Ok(());
             }
-            CommitOutcome::Conflict { current_ov } => {
-                self.conflict(&row.id, row.ov.saturating_sub(1), current_ov)
-            }
-            CommitOutcome::Missing => {
-                Error::NotFound(format!("{}/{} does not exist", self.name(), row.id))
-            }
-            CommitOutcome::Deleted { current_ov } => Error::NotFound(format!(
-                "{}/{} is deleted (ov {current_ov}); restore it before writing",
+            CommitOutcome::Missing if claim.is_some() => Error::NotFound(format!(
+                "{}/{} v{}: the queued write's claim is gone (the write was cancelled or the record erased)",
                 self.name(),
-                row.id
+                row.id,
+                row.ov
             )),
+            refused => self.refusal(&row.id, row.ov, refused),
         };
         self.discard_version(&row.blob_key, side).await;
         Err(refused)
+    }
+
+    /// The error that tells a caller why writing version `ov` of `id` was refused.
+    pub(super) fn refusal(&self, id: &str, ov: u64, outcome: CommitOutcome) -> Error {
+        match outcome {
+            CommitOutcome::Conflict { current_ov } if ov == 0 => self.id_taken(id, current_ov),
+            CommitOutcome::Conflict { current_ov } => {
+                self.conflict(id, ov.saturating_sub(1), current_ov)
+            }
+            CommitOutcome::Missing => {
+                Error::NotFound(format!("{}/{id} does not exist", self.name()))
+            }
+            CommitOutcome::Deleted { current_ov } => Error::NotFound(format!(
+                "{}/{id} is deleted (ov {current_ov}); restore it before writing",
+                self.name()
+            )),
+            CommitOutcome::Committed => Error::Corrupt(format!(
+                "{}/{id} v{ov}: a committed write was reported as refused",
+                self.name()
+            )),
+        }
     }
 
     /// Stores the base64 properties of a version next to its item blob. Creating the item blob

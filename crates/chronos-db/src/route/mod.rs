@@ -5,7 +5,7 @@ mod backends;
 pub mod hashing;
 mod router;
 
-pub use backends::redact;
+pub use crate::config::redact;
 
 pub use router::{Router, Target};
 

@@ -12,6 +12,7 @@
 //! trips over it.
 
 mod batch;
+mod claims;
 mod counts;
 mod docs;
 mod filter_doc;
@@ -34,7 +35,8 @@ use tracing::{debug, info};
 
 use super::{
     AuditEntry, CommitOptions, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery,
-    HeadRow, IndexStore, Namespace, QueueQuery, QueueRow, VersionPick, VersionRow,
+    HeadRow, IndexStore, Namespace, QueueClaim, QueueQuery, QueueRow, VersionPick, VersionRow,
+    CLAIM_SENTINEL,
 };
 use crate::error::{Error, Result};
 
@@ -160,7 +162,7 @@ impl MongoIndex {
         c: &Colls,
         row: &mut VersionRow,
         shadow: Option<&str>,
-        require_live: bool,
+        opts: &CommitOptions,
     ) -> Result<CommitOutcome> {
         let mut last_error = None;
         for attempt in 0..TXN_ATTEMPTS {
@@ -170,7 +172,7 @@ impl MongoIndex {
                 .await
                 .map_err(err("start session"))?;
             match self
-                .try_transaction(c, row, shadow, require_live, &mut session)
+                .try_transaction(c, row, shadow, opts, &mut session)
                 .await
             {
                 Ok(outcome) => return Ok(outcome),
@@ -183,7 +185,7 @@ impl MongoIndex {
                 Err(e) if is_duplicate_key(&e) => {
                     let _ = session.abort_transaction().await;
                     return Ok(CommitOutcome::Conflict {
-                        current_ov: self.max_ov(c, &row.id).await?.unwrap_or(0),
+                        current_ov: claims::tail_ov(c, &row.id).await?.unwrap_or(0),
                     });
                 }
                 Err(e) => {
@@ -204,10 +206,21 @@ impl MongoIndex {
         c: &Colls,
         row: &mut VersionRow,
         shadow: Option<&str>,
-        require_live: bool,
+        opts: &CommitOptions,
         s: &mut ClientSession,
     ) -> mongodb::error::Result<CommitOutcome> {
         s.start_transaction().await?;
+        if let Some(op_id) = &opts.claim {
+            let taken = c
+                .ver
+                .delete_one(claims::claim_filter(&row.id, row.ov, op_id))
+                .session(&mut *s)
+                .await?;
+            if taken.deleted_count == 0 {
+                s.abort_transaction().await?;
+                return Ok(CommitOutcome::Missing);
+            }
+        }
         if row.ov == 0 {
             // A new record: the inserts themselves fail on an existing one (duplicate key).
             c.ver
@@ -227,7 +240,7 @@ impl MongoIndex {
             .await?;
         let current = head.as_ref().and_then(|h| docs::read_head(h).ok());
         if let Some(outcome) = check_sequence(current.as_ref().map(|h| h.latest.ov), row.ov)
-            .or_else(|| live_check(current.as_ref(), require_live))
+            .or_else(|| live_check(current.as_ref(), opts.require_live))
         {
             s.abort_transaction().await?;
             return Ok(outcome);
@@ -253,7 +266,7 @@ impl MongoIndex {
         c: &Colls,
         row: &mut VersionRow,
         shadow: Option<&str>,
-        require_live: bool,
+        opts: &CommitOptions,
     ) -> Result<CommitOutcome> {
         // A new record needs no head read: its version insert fails if it exists.
         let head = if row.ov == 0 {
@@ -274,14 +287,24 @@ impl MongoIndex {
             }
             return Ok(outcome);
         }
-        if let Some(outcome) = live_check(current.as_ref(), require_live) {
+        if let Some(outcome) = live_check(current.as_ref(), opts.require_live) {
             return Ok(outcome);
         }
         if let Some(h) = &current {
             row.at = row.at.max(h.latest.at);
         }
         let ver = docs::version_doc(row)?;
-        if let Err(e) = c.ver.insert_one(ver).await {
+        if let Some(op_id) = &opts.claim {
+            // The claim becomes the version in one single-document step: the commit point.
+            let replaced = c
+                .ver
+                .replace_one(claims::claim_filter(&row.id, row.ov, op_id), ver)
+                .await
+                .map_err(err("commit a queued write's version"))?;
+            if replaced.matched_count == 0 {
+                return Ok(CommitOutcome::Missing);
+            }
+        } else if let Err(e) = c.ver.insert_one(ver).await {
             if is_duplicate_key(&e) {
                 return self.roll_forward_and_report(c, &row.id).await;
             }
@@ -320,7 +343,7 @@ impl MongoIndex {
     async fn roll_forward_and_report(&self, c: &Colls, id: &str) -> Result<CommitOutcome> {
         let latest = c
             .ver
-            .find_one(doc! {"id": id})
+            .find_one(doc! {"id": id, "at": {"$lt": CLAIM_SENTINEL}})
             .sort(doc! {"ov": -1})
             .await
             .map_err(err("read latest version"))?;
@@ -339,19 +362,9 @@ impl MongoIndex {
         };
         // The shadow of that version is unknown here; readers fall back to its payload.
         self.move_head(c, &row, created_at, None).await?;
-        Ok(CommitOutcome::Conflict { current_ov: row.ov })
-    }
-
-    async fn max_ov(&self, c: &Colls, id: &str) -> Result<Option<u64>> {
-        let latest = c
-            .ver
-            .find_one(doc! {"id": id})
-            .sort(doc! {"ov": -1})
-            .await
-            .map_err(err("read latest version"))?;
-        latest
-            .map(|d| docs::read_version(&d, "id").map(|r| r.ov))
-            .transpose()
+        // Queued writes may hold later ovs: the conflict reports the last of them.
+        let current_ov = claims::tail_ov(c, id).await?.unwrap_or(row.ov).max(row.ov);
+        Ok(CommitOutcome::Conflict { current_ov })
     }
 }
 
@@ -480,10 +493,9 @@ impl IndexStore for MongoIndex {
             row.cv = self.next_cv(ns).await?;
         }
         if self.use_transactions().await? {
-            self.commit_in_transaction(&c, row, shadow, opts.require_live)
-                .await
+            self.commit_in_transaction(&c, row, shadow, &opts).await
         } else {
-            self.commit_without_transaction(&c, row, shadow, opts.require_live)
+            self.commit_without_transaction(&c, row, shadow, &opts)
                 .await
         }
     }
@@ -511,12 +523,13 @@ impl IndexStore for MongoIndex {
                 };
                 (doc! {"id": id, "ov": ov}, None)
             }
+            // Claims carry the sentinel time and cv, so bounds below it never reach them.
             VersionPick::AsOf(at) => (
-                doc! {"id": id, "at": {"$lte": at}},
+                doc! {"id": id, "at": {"$lte": at.min(CLAIM_SENTINEL - 1)}},
                 Some(doc! {"at": -1, "ov": -1}),
             ),
             VersionPick::AtCv(cv) => (
-                doc! {"id": id, "cv": {"$lte": i64::try_from(cv).unwrap_or(i64::MAX)}},
+                doc! {"id": id, "cv": {"$lte": i64::try_from(cv).unwrap_or(i64::MAX).min(CLAIM_SENTINEL - 1)}},
                 Some(doc! {"ov": -1}),
             ),
         };
@@ -526,7 +539,11 @@ impl IndexStore for MongoIndex {
             find = find.sort(sort);
         }
         let d = find.await.map_err(err("read version"))?;
-        d.as_ref().map(|d| docs::read_version(d, "id")).transpose()
+        let row = d
+            .as_ref()
+            .map(|d| docs::read_version(d, "id"))
+            .transpose()?;
+        Ok(row.filter(|r| !r.is_claim()))
     }
 
     async fn list_heads(&self, ns: &Namespace, q: &HeadQuery) -> Result<Vec<HeadRow>> {
@@ -594,7 +611,7 @@ impl IndexStore for MongoIndex {
         let c = self.colls(ns).await?;
         let found: Vec<Document> = c
             .ver
-            .find(doc! {"id": id})
+            .find(doc! {"id": id, "at": {"$lt": CLAIM_SENTINEL}})
             .sort(doc! {"ov": 1})
             .await
             .map_err(err("read versions"))?
@@ -744,5 +761,25 @@ impl IndexStore for MongoIndex {
 
     async fn queue_remove(&self, db_name: &str, table: &str, op_id: &str) -> Result<bool> {
         queue::remove(&self.client, db_name, table, op_id).await
+    }
+
+    async fn claim_queued(&self, ns: &Namespace, claim: &QueueClaim) -> Result<CommitOutcome> {
+        let c = self.colls(ns).await?;
+        self.queue_ready(&ns.db_name, &claim.table).await?;
+        if self.use_transactions().await? {
+            claims::claim_in_transaction(&self.client, &c, &ns.db_name, claim).await
+        } else {
+            claims::claim_without_transaction(&self.client, &c, &ns.db_name, claim).await
+        }
+    }
+
+    async fn release_claim(&self, ns: &Namespace, id: &str, ov: u64, op_id: &str) -> Result<bool> {
+        let c = self.colls(ns).await?;
+        let gone = c
+            .ver
+            .delete_one(claims::claim_filter(id, ov, op_id))
+            .await
+            .map_err(err("release a queued write's claim"))?;
+        Ok(gone.deleted_count == 1)
     }
 }

@@ -34,17 +34,26 @@ pub async fn ensure_indexes(client: &Client, db_name: &str, name: &str) -> Resul
         .map_err(err("create queue indexes"))
 }
 
-/// Inserts or replaces a row.
-pub async fn put(client: &Client, db_name: &str, name: &str, row: &QueueRow) -> Result<()> {
-    let d = doc! {
+/// The document of a row.
+pub fn row_doc(row: &QueueRow) -> Document {
+    doc! {
         "_id": &row.op_id,
         "collection": &row.collection,
         "recordId": &row.record_id,
         "dueAt": row.due_at,
         "body": &row.body,
-    };
+    }
+}
+
+/// A queue collection.
+pub fn collection(client: &Client, db_name: &str, name: &str) -> Collection<Document> {
     table(client, db_name, name)
-        .replace_one(doc! {"_id": &row.op_id}, d)
+}
+
+/// Inserts or replaces a row.
+pub async fn put(client: &Client, db_name: &str, name: &str, row: &QueueRow) -> Result<()> {
+    table(client, db_name, name)
+        .replace_one(doc! {"_id": &row.op_id}, row_doc(row))
         .upsert(true)
         .await
         .map(|_| ())

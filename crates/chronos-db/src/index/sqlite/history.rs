@@ -5,12 +5,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::rows::{self, VERSION_COLUMNS};
 use super::schema::Tables;
-use crate::index::{AuditEntry, VersionRow};
+use crate::index::{AuditEntry, VersionRow, CLAIM_SENTINEL};
 
-/// Every version of `id`, oldest first.
+/// Every committed version of `id`, oldest first (claims of queued writes left out).
 pub fn versions(conn: &Connection, t: &Tables, id: &str) -> rusqlite::Result<Vec<VersionRow>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 ORDER BY ov",
+        "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 AND at < {CLAIM_SENTINEL} ORDER BY ov",
         t.ver
     ))?;
     let rows = stmt.query_map([id], rows::read_version)?;
@@ -129,7 +129,8 @@ pub fn roll_head_forward(conn: &mut Connection, t: &Tables, id: &str) -> rusqlit
     let latest = tx
         .query_row(
             &format!(
-                "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 ORDER BY ov DESC LIMIT 1",
+                "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 AND at < {CLAIM_SENTINEL} \
+                 ORDER BY ov DESC LIMIT 1",
                 t.ver
             ),
             [id],

@@ -5,6 +5,7 @@
 //! busy timeout, so several processes may share them.
 
 mod checkpoint;
+mod claims;
 mod counts;
 mod filter_sql;
 mod history;
@@ -23,7 +24,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{
     AuditEntry, CommitOptions, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery,
-    HeadRow, IndexStore, Namespace, QueueQuery, QueueRow, VersionPick, VersionRow,
+    HeadRow, IndexStore, Namespace, QueueClaim, QueueQuery, QueueRow, VersionPick, VersionRow,
 };
 use crate::error::{Error, Result};
 use reads::Detail;
@@ -309,6 +310,11 @@ impl IndexStore for SqliteIndex {
                     let current_ov = u64::try_from(ov).unwrap_or(0);
                     return Ok((CommitOutcome::Deleted { current_ov }, r));
                 }
+                if let Some(op_id) = &opts.claim {
+                    if !claims::release(&tx, t, &r.id, r.ov, op_id)? {
+                        return Ok((CommitOutcome::Missing, r));
+                    }
+                }
                 if let Some((_, _, at, _)) = current {
                     r.at = r.at.max(at);
                 }
@@ -323,7 +329,15 @@ impl IndexStore for SqliteIndex {
                     r.cv = u64::try_from(next - 1).unwrap_or(0);
                 }
                 let created_at = current.map_or(r.at, |(_, c, ..)| c);
-                rows::insert_version(&tx, t, &r)?;
+                match rows::insert_version(&tx, t, &r) {
+                    Ok(()) => {}
+                    // A queued write claimed this ov: report the record's last claimed ov.
+                    Err(e) if claims::is_taken(&e) => {
+                        let current_ov = claims::tail(&tx, t, &r.id)?.map_or(r.ov, |(ov, _)| ov);
+                        return Ok((CommitOutcome::Conflict { current_ov }, r));
+                    }
+                    Err(e) => return Err(e),
+                }
                 rows::upsert_head(&tx, t, &r, created_at, shadow.as_deref())?;
                 tx.commit()?;
                 Ok((CommitOutcome::Committed, r))
@@ -546,6 +560,22 @@ impl IndexStore for SqliteIndex {
         let op_id = op_id.to_string();
         self.run_queue(db_name, table, "remove a queued write", move |conn, t| {
             queue::remove(conn, t, &op_id)
+        })
+        .await
+    }
+
+    async fn claim_queued(&self, ns: &Namespace, claim: &QueueClaim) -> Result<CommitOutcome> {
+        let claim = claim.clone();
+        self.run(ns, "queue a write", move |conn, t| {
+            claims::claim(conn, t, &claim)
+        })
+        .await
+    }
+
+    async fn release_claim(&self, ns: &Namespace, id: &str, ov: u64, op_id: &str) -> Result<bool> {
+        let (id, op_id) = (id.to_string(), op_id.to_string());
+        self.run(ns, "release a queued write's claim", move |conn, t| {
+            claims::release(conn, t, &id, ov, &op_id)
         })
         .await
     }

@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::rows::{self, HEAD_COLUMNS, LEAN_HEAD_COLUMNS, LEAN_VERSION_COLUMNS, VERSION_COLUMNS};
 use super::schema::Tables;
-use crate::index::{HeadRow, VersionPick, VersionRow};
+use crate::index::{HeadRow, VersionPick, VersionRow, CLAIM_SENTINEL};
 
 /// How much of a row a read decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,14 +58,16 @@ pub fn version(
             ))?
             .query_row(params![id, ov], read)
             .optional()
+            .map(|row| row.filter(|r| !r.is_claim()))
         }
+        // Claims carry the sentinel time and cv, so bounds below it never reach them.
         VersionPick::AsOf(at) => conn
             .prepare_cached(&format!(
                 "SELECT {columns} FROM {} WHERE id = ?1 AND at <= ?2 \
                  ORDER BY at DESC, ov DESC LIMIT 1",
                 t.ver
             ))?
-            .query_row(params![id, at], read)
+            .query_row(params![id, at.min(CLAIM_SENTINEL - 1)], read)
             .optional(),
         VersionPick::AtCv(cv) => conn
             .prepare_cached(&format!(
@@ -73,7 +75,13 @@ pub fn version(
                  ORDER BY ov DESC LIMIT 1",
                 t.ver
             ))?
-            .query_row(params![id, i64::try_from(cv).unwrap_or(i64::MAX)], read)
+            .query_row(
+                params![
+                    id,
+                    i64::try_from(cv).map_or(CLAIM_SENTINEL - 1, |cv| cv.min(CLAIM_SENTINEL - 1))
+                ],
+                read,
+            )
             .optional(),
     }
 }

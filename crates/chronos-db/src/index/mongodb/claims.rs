@@ -1,0 +1,147 @@
+//! Claims of queued writes on MongoDB: a document in `<coll>_ver` holding `(id, ov)` for a
+//! write the fallback queue acknowledged (see `IndexStore::claim_queued`). The unique
+//! `(id, ov)` index makes a claim and a committed version exclude each other, with or
+//! without transactions. Claims carry the sentinel `at` and `cv`, which keeps them out of
+//! every range read.
+
+use mongodb::bson::{doc, Document};
+use mongodb::error::TRANSIENT_TRANSACTION_ERROR;
+use mongodb::{Client, ClientSession};
+use tracing::debug;
+
+use super::{docs, err, is_duplicate_key, queue, Colls, BACKEND, TXN_ATTEMPTS};
+use crate::error::{Error, Result};
+use crate::index::{sequence_outcome, CommitOutcome, QueueClaim, VersionRow, CLAIM_KEY_PREFIX};
+
+/// The filter matching the claim of `op_id` on `(id, ov)`.
+pub fn claim_filter(id: &str, ov: u64, op_id: &str) -> Document {
+    doc! {
+        "id": id,
+        "ov": i64::try_from(ov).unwrap_or(i64::MAX),
+        "blobKey": format!("{CLAIM_KEY_PREFIX}{op_id}"),
+    }
+}
+
+/// The last version of `id`, committed or claimed: its ov and whether it is a delete.
+async fn tail(
+    c: &Colls,
+    id: &str,
+    session: Option<&mut ClientSession>,
+) -> mongodb::error::Result<Option<(u64, bool)>> {
+    let find = c.ver.find_one(doc! {"id": id}).sort(doc! {"ov": -1});
+    let found = match session {
+        Some(s) => find.session(s).await?,
+        None => find.await?,
+    };
+    Ok(found.and_then(|d| docs::read_version(&d, "id").ok().map(|r| (r.ov, r.deleted))))
+}
+
+/// The last ov of `id`, committed or claimed (what a conflict reports).
+pub async fn tail_ov(c: &Colls, id: &str) -> Result<Option<u64>> {
+    Ok(tail(c, id, None)
+        .await
+        .map_err(err("read latest version"))?
+        .map(|(ov, _)| ov))
+}
+
+/// Claims inside a transaction, retried while the transaction fails transiently.
+pub async fn claim_in_transaction(
+    client: &Client,
+    c: &Colls,
+    db_name: &str,
+    claim: &QueueClaim,
+) -> Result<CommitOutcome> {
+    let id = &claim.row.record_id;
+    let row = docs::version_doc(&VersionRow::claim(
+        id,
+        claim.ov,
+        claim.deleted,
+        &claim.row.op_id,
+    ))?;
+    let queue = queue::collection(client, db_name, &claim.table);
+    let mut last_error = None;
+    for attempt in 0..TXN_ATTEMPTS {
+        let mut s = client.start_session().await.map_err(err("start session"))?;
+        let tried: mongodb::error::Result<CommitOutcome> = async {
+            s.start_transaction().await?;
+            if let Some(refused) = sequence_outcome(
+                tail(c, id, Some(&mut s)).await?,
+                claim.ov,
+                claim.require_live,
+            ) {
+                s.abort_transaction().await?;
+                return Ok(refused);
+            }
+            c.ver.insert_one(row.clone()).session(&mut s).await?;
+            queue
+                .insert_one(queue::row_doc(&claim.row))
+                .session(&mut s)
+                .await?;
+            super::commit_with_retry(&mut s).await
+        }
+        .await;
+        match tried {
+            Ok(outcome) => return Ok(outcome),
+            Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                let _ = s.abort_transaction().await;
+                debug!(attempt, error = %e, "transient transaction error while queueing, retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(2 << attempt)).await;
+                last_error = Some(e);
+            }
+            Err(e) if is_duplicate_key(&e) => {
+                let _ = s.abort_transaction().await;
+                return Ok(CommitOutcome::Conflict {
+                    current_ov: tail_ov(c, id).await?.unwrap_or(claim.ov),
+                });
+            }
+            Err(e) => {
+                let _ = s.abort_transaction().await;
+                return Err(Error::backend(BACKEND, "queue a write", e));
+            }
+        }
+    }
+    Err(Error::backend(
+        BACKEND,
+        "queue a write",
+        last_error.map_or_else(|| "transaction kept failing".to_string(), |e| e.to_string()),
+    ))
+}
+
+/// Claims without a transaction: the queue row first, then the claim, whose unique
+/// `(id, ov)` decides. A refused claim takes its queue row back. A crash between the two
+/// leaves a queue row without a claim: that write was never acknowledged, and its replay
+/// finds no claim and dead-letters it.
+pub async fn claim_without_transaction(
+    client: &Client,
+    c: &Colls,
+    db_name: &str,
+    claim: &QueueClaim,
+) -> Result<CommitOutcome> {
+    let id = &claim.row.record_id;
+    let last = tail(c, id, None)
+        .await
+        .map_err(err("read latest version"))?;
+    if let Some(refused) = sequence_outcome(last, claim.ov, claim.require_live) {
+        return Ok(refused);
+    }
+    queue::put(client, db_name, &claim.table, &claim.row).await?;
+    let row = docs::version_doc(&VersionRow::claim(
+        id,
+        claim.ov,
+        claim.deleted,
+        &claim.row.op_id,
+    ))?;
+    match c.ver.insert_one(row).await {
+        Ok(_) => Ok(CommitOutcome::Committed),
+        Err(e) if is_duplicate_key(&e) => {
+            queue::remove(client, db_name, &claim.table, &claim.row.op_id).await?;
+            Ok(CommitOutcome::Conflict {
+                current_ov: tail_ov(c, id).await?.unwrap_or(claim.ov),
+            })
+        }
+        // The claim may or may not be in: the queue row stays, and its replay commits the
+        // write (a claim is there) or dead-letters it (none is). Either way it was never
+        // acknowledged.
+        Err(e) => Err(Error::backend(BACKEND, "claim a queued write's version", e)),
+    }
+}

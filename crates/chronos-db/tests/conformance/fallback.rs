@@ -213,3 +213,148 @@ pub async fn without_fallback_refused_writes_fail(env: &Env) {
         .unwrap()
         .is_empty());
 }
+
+/// A record at ov 1, written directly; returns its id.
+async fn record_at_ov_1(chronos: &Chronos, collection: &str) -> String {
+    let c = chronos.with(route(collection)).unwrap();
+    let w = c.create(json!({"n": 0}), meta()).await.unwrap();
+    c.update(&w.id, json!({"n": 1}), 0, meta()).await.unwrap();
+    w.id
+}
+
+pub async fn stale_writes_are_refused_while_storage_is_down(env: &Env) {
+    let healthy = env.variant(quiet(5, 60_000)).await;
+    let broken = env.broken_payloads(quiet(5, 60_000)).await;
+    let id = record_at_ov_1(&healthy, "stale").await;
+    let bad = broken.with(route("stale")).unwrap();
+    // Expected ov 0 on a record at ov 1: a conflict at once, never an acknowledgement.
+    let stale = bad.update(&id, json!({"n": "stale"}), 0, meta()).await;
+    assert!(
+        matches!(stale, Err(Error::Conflict { current: 1, .. })),
+        "{stale:?}"
+    );
+    let deleted_stale = bad.delete(&id, 0, meta()).await;
+    assert!(
+        matches!(deleted_stale, Err(Error::Conflict { current: 1, .. })),
+        "{deleted_stale:?}"
+    );
+    assert!(pending(&broken, "stale", QueueKind::Pending)
+        .await
+        .is_empty());
+    let queued = bad.update(&id, json!({"n": 2}), 1, meta()).await.unwrap();
+    assert_eq!((queued.ov, queued.queued.is_some()), (2, true));
+    let again = bad.update(&id, json!({"n": "again"}), 1, meta()).await;
+    assert!(
+        matches!(again, Err(Error::Conflict { current: 2, .. })),
+        "{again:?}"
+    );
+    drain(&healthy, "stale").await;
+    let ok = healthy.with(route("stale")).unwrap();
+    let item = ok
+        .get_latest(&id, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (item.ov, item.cv, item.at, item.data),
+        (2, queued.cv, queued.at, json!({"n": 2}))
+    );
+    assert!(pending(&healthy, "stale", QueueKind::DeadLetter)
+        .await
+        .is_empty());
+}
+
+pub async fn racing_queued_writers_get_one_acknowledgement_per_ov(env: &Env) {
+    let healthy = env.variant(quiet(5, 60_000)).await;
+    let broken = env.broken_payloads(quiet(5, 60_000)).await;
+    let id = record_at_ov_1(&healthy, "race").await;
+    let bad = broken.with(route("race")).unwrap();
+    let writers: Vec<_> = (0..8)
+        .map(|n| {
+            let (bad, id) = (bad.clone(), id.clone());
+            tokio::spawn(async move { bad.update(&id, json!({"writer": n}), 1, meta()).await })
+        })
+        .collect();
+    let mut acked = Vec::new();
+    for w in writers {
+        match w.await.unwrap() {
+            Ok(w) => acked.push(w),
+            Err(Error::Conflict { current: 2, .. }) => {}
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    assert_eq!(acked.len(), 1, "{acked:#?}");
+    drain(&healthy, "race").await;
+    let item = healthy
+        .with(route("race"))
+        .unwrap()
+        .get_version(&id, 2, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((item.cv, item.at), (acked[0].cv, acked[0].at));
+    assert!(pending(&healthy, "race", QueueKind::DeadLetter)
+        .await
+        .is_empty());
+}
+
+pub async fn direct_writers_cannot_take_a_queued_ov(env: &Env) {
+    let unqueued = env.variant(json!({})).await;
+    let broken = env.broken_payloads(quiet(5, 60_000)).await;
+    let id = record_at_ov_1(&unqueued, "claimed").await;
+    let bad = broken.with(route("claimed")).unwrap();
+    let queued = bad
+        .update(&id, json!({"n": "queued"}), 1, meta())
+        .await
+        .unwrap();
+    assert_eq!(queued.ov, 2);
+    // An instance without the queue does not look at it; the claim still stops it.
+    let direct = unqueued
+        .with(route("claimed"))
+        .unwrap()
+        .update(&id, json!({"n": "direct"}), 1, meta())
+        .await;
+    assert!(
+        matches!(direct, Err(Error::Conflict { current: 2, .. })),
+        "{direct:?}"
+    );
+    // The claim is invisible to reads until the write is replayed.
+    let c = unqueued.with(route("claimed")).unwrap();
+    assert_eq!(
+        c.get_latest(&id, ReadOptions::default())
+            .await
+            .unwrap()
+            .unwrap()
+            .ov,
+        1
+    );
+    assert!(c
+        .get_version(&id, 2, ReadOptions::default())
+        .await
+        .unwrap()
+        .is_none());
+    let healthy = env.variant(quiet(5, 60_000)).await;
+    drain(&healthy, "claimed").await;
+    // (Read through the replaying instance: in-memory payloads are per instance.)
+    let item = healthy
+        .with(route("claimed"))
+        .unwrap()
+        .get_latest(&id, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (item.ov, item.cv, item.data),
+        (2, queued.cv, json!({"n": "queued"}))
+    );
+    // A cancelled write gives its ov back.
+    let again = bad.update(&id, json!({"n": 3}), 2, meta()).await.unwrap();
+    healthy
+        .fallback()
+        .cancel(again.queued.as_deref().unwrap())
+        .await
+        .unwrap();
+    c.update(&id, json!({"n": "direct 3"}), 2, meta())
+        .await
+        .unwrap();
+}

@@ -193,3 +193,35 @@ fn routes_deserialise_from_the_seed_shape() {
     }));
     assert!(bad.is_err());
 }
+
+/// `{:?}` of a configuration and of a running instance never shows a password or secret key
+/// (nor a health report or a backend error, which name connections redacted).
+#[tokio::test]
+async fn debug_output_never_shows_secrets() {
+    let config = ChronosConfig::from_json_value(json!({
+        "dbConnections": {"mongo": {"mongoUri": "mongodb://app:hunter2-password@127.0.0.1:1/?serverSelectionTimeoutMS=200&directConnection=true"}},
+        "spacesConnections": {"s3": {"endpoint": "http://127.0.0.1:1", "region": "us-east-1",
+            "accessKey": "AKIAEXAMPLE", "secretKey": "wJalrXUtnFEMI-secret", "forcePathStyle": true}},
+        "databases": {"runtime": {"tenantDatabases": [{"tenantId": "t", "dbConnRef": "mongo",
+            "spaceConnRef": "s3", "bucket": "bucket-b", "dbName": "d"}]}}
+    }))
+    .unwrap();
+    let secrets = ["hunter2-password", "wJalrXUtnFEMI-secret"];
+    let shown = format!("{config:?} {config:#?}");
+    for s in secrets {
+        assert!(!shown.contains(s), "config Debug shows a secret: {shown}");
+    }
+    let chronos = Chronos::init(config).await.unwrap();
+    let health = chronos.health().await;
+    let coll = chronos
+        .with(Route::tenant(DbType::Runtime, "t", "c"))
+        .unwrap();
+    let failed = coll
+        .create(json!({"a": 1}), chronos_db::WriteMeta::new("t", "t"))
+        .await
+        .unwrap_err();
+    let shown = format!("{chronos:?} {chronos:#?} {health:?} {failed} {failed:?}");
+    for s in secrets {
+        assert!(!shown.contains(s), "a secret is shown: {shown}");
+    }
+}

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::limits::{nesting_depth, MAX_NESTING_DEPTH};
 use super::merge::deep_merge;
 use super::write::{AppendMode, NewVersion, Prev};
 use super::{check_id, Collection};
@@ -63,6 +64,12 @@ fn patches(patch: Value) -> Result<Vec<Value>> {
         return Err(Error::Validation(format!(
             "an enrich patch must be a JSON object, got {}",
             crate::query::filter::kind(bad)
+        )));
+    }
+    // A patch deeper than a record may be could never merge into one (and is not walked).
+    if list.iter().any(|p| nesting_depth(p) > MAX_NESTING_DEPTH) {
+        return Err(Error::Validation(format!(
+            "an enrich patch may nest at most {MAX_NESTING_DEPTH} levels of objects and arrays"
         )));
     }
     Ok(list)

@@ -222,3 +222,99 @@ pub async fn bad_projection_is_rejected(env: &Env) {
         assert!(matches!(r, Err(Error::Validation(_))), "{p:?}: {r:?}");
     }
 }
+
+/// `{"a": {"a": ... 1}}` nesting `levels` objects.
+fn nested(levels: usize) -> serde_json::Value {
+    let mut v = json!(1);
+    for _ in 0..levels {
+        v = json!({ "a": v });
+    }
+    v
+}
+
+pub async fn records_deeper_than_the_limit_are_refused_and_the_deepest_accepted_read_back(
+    env: &Env,
+) {
+    let c = env.coll("deep");
+    let deepest = nested(chronos_db::MAX_NESTING_DEPTH);
+    let w = c.create(deepest.clone(), meta()).await.unwrap();
+    let w = c.update(&w.id, deepest.clone(), 0, meta()).await.unwrap();
+    let opts = ReadOptions::default;
+    assert_eq!(
+        c.get_latest(&w.id, opts()).await.unwrap().unwrap().data,
+        deepest
+    );
+    assert_eq!(
+        c.get_version(&w.id, 0, opts()).await.unwrap().unwrap().data,
+        deepest
+    );
+    assert_eq!(
+        c.get_as_of(&w.id, w.at, opts()).await.unwrap().unwrap().ov,
+        1
+    );
+    let page = c.list_by_meta(ListQuery::default(), opts()).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+
+    let too_deep = nested(chronos_db::MAX_NESTING_DEPTH + 1);
+    let refused = [
+        c.create(too_deep.clone(), meta()).await,
+        c.create_with_id("deeper", too_deep.clone(), meta()).await,
+        c.update(&w.id, too_deep.clone(), 1, meta()).await,
+        c.enrich(
+            &w.id,
+            json!({"b": nested(chronos_db::MAX_NESTING_DEPTH)}),
+            chronos_db::EnrichMeta::new("deepen@1", "tester", "too deep"),
+        )
+        .await,
+    ];
+    for r in refused {
+        assert!(matches!(r, Err(Error::Validation(_))), "{r:?}");
+    }
+    let many = c
+        .create_many(vec![json!({"ok": 1}), too_deep], meta())
+        .await;
+    assert!(matches!(many, Err(Error::Validation(_))), "{many:?}");
+    let page = c.list_by_meta(ListQuery::default(), opts()).await.unwrap();
+    assert_eq!(page.items.len(), 1, "nothing refused was stored");
+    assert_eq!(c.get_latest(&w.id, opts()).await.unwrap().unwrap().ov, 1);
+}
+
+pub async fn oversized_records_and_indexed_values_are_refused(env: &Env) {
+    let small = env
+        .variant(
+            json!({"writeOptimization": {"maxPayloadBytes": 2000, "maxIndexedValueBytes": 100}}),
+        )
+        .await;
+    let c = small
+        .with(Route::tenant(DbType::Runtime, "tenant-a", "sized"))
+        .unwrap();
+    let fits = json!({"text": "x".repeat(100), "body": {"big": "y".repeat(1800)}});
+    let w = c.create(fits.clone(), meta()).await.unwrap();
+    let too_large = json!({"body": {"big": "y".repeat(2000)}});
+    let too_long = json!({"text": "x".repeat(101)});
+    for data in [too_large, too_long] {
+        let r = c.create(data.clone(), meta()).await;
+        assert!(matches!(r, Err(Error::Validation(_))), "{r:?}");
+        let r = c.update(&w.id, data, 0, meta()).await;
+        assert!(matches!(r, Err(Error::Validation(_))), "{r:?}");
+    }
+    let item = c
+        .get_latest(&w.id, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((item.ov, item.data), (0, fits));
+    let page = c
+        .list_by_meta(ListQuery::default(), ReadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1, "nothing refused was stored");
+    // The limits are settings: without them, the defaults apply.
+    let default = env.coll("sized");
+    let message = default
+        .create(json!({"p": "z".repeat(64 * 1024 + 1)}), meta())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("maxIndexedValueBytes"), "{message}");
+}

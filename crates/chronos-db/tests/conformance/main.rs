@@ -56,6 +56,8 @@ macro_rules! conformance_suite {
                 bad_input::bad_list_queries_are_rejected,
                 bad_input::bad_routes_are_rejected,
                 bad_input::bad_projection_is_rejected,
+                bad_input::records_deeper_than_the_limit_are_refused_and_the_deepest_accepted_read_back,
+                bad_input::oversized_records_and_indexed_values_are_refused,
                 versions::presigned_reads_point_at_the_payload,
                 history::enrich_merges_deeply_and_records_provenance,
                 history::enrich_is_conflict_checked,

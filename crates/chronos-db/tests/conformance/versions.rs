@@ -101,6 +101,8 @@ pub async fn caller_ids_are_unique(env: &Env) {
         matches!(again, Err(Error::Conflict { current: 0, .. })),
         "{again:?}"
     );
+    let message = again.unwrap_err().to_string();
+    assert!(message.contains("users/user-1 already exists"), "{message}");
     let item = c
         .get_latest("user-1", ReadOptions::default())
         .await

@@ -259,9 +259,14 @@ impl Chronos {
     }
 
     /// Stops the instance: pending counter increments are written first (an error says they
-    /// could not be). Connections close when the last clone is dropped.
+    /// could not be), then every index connection is closed, so no driver worker outlives
+    /// the call. Other clones of this instance cannot use the index store afterwards.
     pub async fn shutdown(self) -> Result<()> {
-        self.inner.shared.sink.flush().await?;
+        let flushed = self.inner.shared.sink.flush().await;
+        for conn in self.router().backends().index_conns() {
+            conn.store.close().await;
+        }
+        flushed?;
         info!("chronos-db shut down");
         Ok(())
     }

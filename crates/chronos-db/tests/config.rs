@@ -225,3 +225,52 @@ async fn debug_output_never_shows_secrets() {
         assert!(!shown.contains(s), "a secret is shown: {shown}");
     }
 }
+
+/// While the index store is down a write fails within the configured server selection
+/// timeout (`serverSelectionTimeoutMs`), not the driver's 30 s, and with the 5 s default when
+/// nothing is configured. Nothing listens on port 1; the bounds are generous.
+#[tokio::test]
+async fn writes_learn_of_an_index_outage_within_the_selection_timeout() {
+    let make = |conn: serde_json::Value| {
+        ChronosConfig::from_json_value(json!({
+            "dbConnections": {"mongo": conn},
+            "spacesConnections": {"mem": {"memory": true}},
+            "databases": {"runtime": {"tenantDatabases": [{"tenantId": "t", "dbConnRef": "mongo",
+                "spaceConnRef": "mem", "bucket": "bucket-t", "dbName": "d"}]}}
+        }))
+        .unwrap()
+    };
+    for (conn, bound) in [
+        (
+            json!({"mongoUri": "mongodb://127.0.0.1:1/?directConnection=true", "serverSelectionTimeoutMs": 300}),
+            std::time::Duration::from_secs(3),
+        ),
+        (
+            json!({"mongoUri": "mongodb://127.0.0.1:1/?directConnection=true"}),
+            std::time::Duration::from_secs(15),
+        ),
+    ] {
+        let chronos = Chronos::init(make(conn.clone())).await.unwrap();
+        let c = chronos
+            .with(Route::tenant(DbType::Runtime, "t", "c"))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let refused = c
+            .create(json!({"a": 1}), chronos_db::WriteMeta::new("t", "t"))
+            .await;
+        assert!(matches!(refused, Err(Error::Backend { .. })), "{refused:?}");
+        assert!(
+            started.elapsed() < bound,
+            "{conn}: took {:?}",
+            started.elapsed()
+        );
+    }
+    let bad = ChronosConfig::from_json_value(json!({
+        "dbConnections": {"local": {"sqliteDir": "x", "serverSelectionTimeoutMs": 10}}
+    }));
+    assert!(has(
+        &problems(bad),
+        "dbConnections.local.serverSelectionTimeoutMs",
+        "mongoUri connections only"
+    ));
+}

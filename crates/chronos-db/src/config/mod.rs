@@ -79,6 +79,10 @@ pub struct DbConnection {
     /// Directory holding one SQLite file per database name (embedded index store).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sqlite_dir: Option<PathBuf>,
+    /// With `mongoUri`: how long an operation waits for a server before it fails with a
+    /// `Backend` error (default 5000, or the URI's `serverSelectionTimeoutMS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_selection_timeout_ms: Option<u64>,
 }
 
 /// One object-storage connection: S3-compatible (`endpoint`, `region`, `accessKey`,

@@ -30,6 +30,10 @@ impl fmt::Debug for DbConnection {
         f.debug_struct("DbConnection")
             .field("mongo_uri", &self.mongo_uri.as_deref().map(redact))
             .field("sqlite_dir", &self.sqlite_dir)
+            .field(
+                "server_selection_timeout_ms",
+                &self.server_selection_timeout_ms,
+            )
             .finish()
     }
 }

@@ -67,8 +67,20 @@ impl ChronosConfig {
                     if dir.as_os_str().is_empty() {
                         p.add(format!("{path}.sqliteDir"), "must not be empty");
                     }
+                    if conn.server_selection_timeout_ms.is_some() {
+                        p.add(
+                            format!("{path}.serverSelectionTimeoutMs"),
+                            "applies to mongoUri connections only",
+                        );
+                    }
                 }
-                _ => p.add(path, "set exactly one of mongoUri or sqliteDir"),
+                _ => p.add(&path, "set exactly one of mongoUri or sqliteDir"),
+            }
+            if conn.server_selection_timeout_ms == Some(0) {
+                p.add(
+                    format!("{path}.serverSelectionTimeoutMs"),
+                    "must be at least 1",
+                );
             }
         }
         for (name, conn) in &self.spaces_connections {

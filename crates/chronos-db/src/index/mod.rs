@@ -221,6 +221,10 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
     /// Checks the backend answers.
     async fn ping(&self) -> Result<()>;
 
+    /// Closes the backend's connections (background workers included). Operations after it
+    /// fail. By default nothing to close.
+    async fn close(&self) {}
+
     /// Reserves `n` (at least 1) consecutive collection versions and returns the first (0 for
     /// the first write of a collection).
     async fn reserve_cvs(&self, ns: &Namespace, n: u64) -> Result<u64>;

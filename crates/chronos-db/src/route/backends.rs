@@ -127,12 +127,21 @@ async fn open_index(name: &str, conn: &DbConnection, mode: TransactionMode) -> R
         (Some(dir), _) => (dir.display().to_string(), Arc::new(SqliteIndex::open(dir)?)),
         (None, Some(uri)) => (
             redact(uri),
-            Arc::new(MongoIndex::connect(uri, mode).await.map_err(|e| {
-                Error::config(
-                    format!("dbConnections.{name}.mongoUri"),
-                    scrub(&e.to_string(), uri),
+            Arc::new(
+                MongoIndex::connect(
+                    uri,
+                    mode,
+                    conn.server_selection_timeout_ms
+                        .map(std::time::Duration::from_millis),
                 )
-            })?),
+                .await
+                .map_err(|e| {
+                    Error::config(
+                        format!("dbConnections.{name}.mongoUri"),
+                        scrub(&e.to_string(), uri),
+                    )
+                })?,
+            ),
         ),
         (None, None) => {
             return Err(Error::config(

@@ -93,6 +93,7 @@ impl Env {
                 chronos_db::index::mongodb::MongoIndex::connect(
                     uri,
                     chronos_db::index::mongodb::TransactionMode::Off,
+                    None,
                 )
                 .await
                 .expect("connect mongodb"),

@@ -28,7 +28,7 @@ use mongodb::bson::{doc, Document};
 use mongodb::error::{
     ErrorKind, WriteFailure, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
 };
-use mongodb::options::ReturnDocument;
+use mongodb::options::{ClientOptions, ReturnDocument};
 use mongodb::{Client, ClientSession, Collection};
 use tokio::sync::{Mutex, OnceCell};
 use tracing::{debug, info};
@@ -41,6 +41,11 @@ use super::{
 use crate::error::{Error, Result};
 
 const BACKEND: &str = "mongodb";
+/// How long an operation waits for a MongoDB server to answer before it fails, unless the
+/// connection says otherwise (`serverSelectionTimeoutMs`, or `serverSelectionTimeoutMS` in
+/// the URI). The driver's own default, 30 s, would hold every write that long during an
+/// outage.
+pub const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Attempts of a transaction that fails with a transient error.
 const TXN_ATTEMPTS: usize = 5;
 
@@ -91,10 +96,24 @@ pub(crate) struct Colls {
 
 impl MongoIndex {
     /// A client for `uri` (no round trip yet: the driver connects on first use).
-    pub async fn connect(uri: &str, mode: TransactionMode) -> Result<Self> {
-        let client = Client::with_uri_str(uri)
+    /// `server_selection_timeout` bounds how long an operation waits for a server while
+    /// none answers (default: the URI's `serverSelectionTimeoutMS`, else
+    /// [`DEFAULT_SERVER_SELECTION_TIMEOUT`]); connecting to a server is bounded the same way.
+    pub async fn connect(
+        uri: &str,
+        mode: TransactionMode,
+        server_selection_timeout: Option<Duration>,
+    ) -> Result<Self> {
+        let mut options = ClientOptions::parse(uri)
             .await
             .map_err(|e| Error::backend(BACKEND, "parse connection string", e))?;
+        let wait = server_selection_timeout
+            .or(options.server_selection_timeout)
+            .unwrap_or(DEFAULT_SERVER_SELECTION_TIMEOUT);
+        options.server_selection_timeout = Some(wait);
+        options.connect_timeout = Some(options.connect_timeout.unwrap_or(wait).min(wait));
+        let client =
+            Client::with_options(options).map_err(|e| Error::backend(BACKEND, "open client", e))?;
         Ok(MongoIndex {
             client,
             mode,
@@ -407,6 +426,10 @@ fn to_driver_error(e: Error) -> mongodb::error::Error {
 impl IndexStore for MongoIndex {
     fn kind(&self) -> &'static str {
         BACKEND
+    }
+
+    async fn close(&self) {
+        self.client.clone().shutdown().immediate(true).await;
     }
 
     async fn ping(&self) -> Result<()> {

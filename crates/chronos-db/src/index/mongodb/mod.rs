@@ -444,23 +444,35 @@ impl IndexStore for MongoIndex {
     async fn reserve_cvs(&self, ns: &Namespace, n: u64) -> Result<u64> {
         let c = self.colls(ns).await?;
         let n = i64::try_from(n.max(1)).unwrap_or(i64::MAX);
-        // Concurrent first upserts of the counter may collide on `_id` (or, on some servers,
-        // return no document); the retry then finds the document and increments it.
+        // The increment never upserts: an upsert that answers no document (as some servers
+        // do when first upserts race) may or may not have counted, and retrying it could take
+        // a second value. A missing counter is created first, alone, and a duplicate-key
+        // answer there just means another writer created it.
         for attempt in 0..TXN_ATTEMPTS {
-            let outcome = c
+            let found = c
                 .counter
                 .find_one_and_update(doc! {"_id": "cv"}, doc! {"$inc": {"next": n}})
-                .upsert(true)
                 .return_document(ReturnDocument::After)
-                .await;
-            let d = match outcome {
-                Ok(Some(d)) => d,
-                Ok(None) => {
-                    debug!(attempt, "counter upsert returned nothing, retrying");
-                    continue;
+                .await
+                .map_err(err("increment collection version"))?;
+            let Some(d) = found else {
+                debug!(attempt, "creating the collection version counter");
+                match c
+                    .counter
+                    .insert_one(doc! {"_id": "cv", "next": 0_i64})
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if is_duplicate_key(&e) => {}
+                    Err(e) => {
+                        return Err(Error::backend(
+                            BACKEND,
+                            "create collection version counter",
+                            e,
+                        ))
+                    }
                 }
-                Err(e) if is_duplicate_key(&e) => continue,
-                Err(e) => return Err(Error::backend(BACKEND, "increment collection version", e)),
+                continue;
             };
             let next = match d.get("next") {
                 Some(mongodb::bson::Bson::Int32(i)) => i64::from(*i),
@@ -474,7 +486,7 @@ impl IndexStore for MongoIndex {
         Err(Error::backend(
             BACKEND,
             "increment collection version",
-            "the counter upsert kept colliding",
+            "the counter document kept disappearing",
         ))
     }
 

@@ -5,6 +5,9 @@
 
 /// After a version's payload blobs are put and before its row is committed.
 pub const AFTER_BLOB_PUT: &str = "after-blob-put";
+/// Inside a MongoDB commit transaction, after its writes and before it commits: a writer
+/// killed here leaves the record held by an open transaction until the server times it out.
+pub const IN_MONGODB_TRANSACTION: &str = "in-mongodb-transaction";
 
 /// Stops here forever when the `failpoints` feature is on and `CHRONOS_FAILPOINT` is `name`.
 #[cfg(feature = "failpoints")]

@@ -15,9 +15,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chronos_db::config::DbConnection;
-use chronos_db::failpoint::AFTER_BLOB_PUT;
+use chronos_db::failpoint::{AFTER_BLOB_PUT, IN_MONGODB_TRANSACTION};
 use chronos_db::{
-    Chronos, ChronosConfig, DbType, ListQuery, ReadOptions, RepairOptions, Route, WriteMeta,
+    Chronos, ChronosConfig, DbType, Error, ListQuery, ReadOptions, RepairOptions, Route, WriteMeta,
 };
 use serde_json::json;
 
@@ -52,6 +52,11 @@ async fn child_writes_until_killed() {
 
 /// Starts the child with `action`, waits until it stands between put and commit, kills it.
 fn kill_mid_write(config: &Path, action: &str, dir: &Path) {
+    kill_at(config, action, dir, AFTER_BLOB_PUT);
+}
+
+/// Starts the child with `action`, waits until it stands at `failpoint`, kills it.
+fn kill_at(config: &Path, action: &str, dir: &Path, failpoint: &str) {
     let marker = dir.join(format!("marker-{}", action.replace(':', "-")));
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
@@ -62,7 +67,7 @@ fn kill_mid_write(config: &Path, action: &str, dir: &Path) {
         ])
         .env("KILL9_CONFIG", config)
         .env("KILL9_ACTION", action)
-        .env("CHRONOS_FAILPOINT", AFTER_BLOB_PUT)
+        .env("CHRONOS_FAILPOINT", failpoint)
         .env("CHRONOS_FAILPOINT_MARKER", &marker)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -176,14 +181,10 @@ async fn kill9_on_the_embedded_default() {
     crash_leaves_no_broken_record(config, dir.path()).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill9_on_mongodb_and_s3() {
-    let Some(servers) = servers::servers() else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let prefix = format!("kill{}", std::process::id());
-    let config = ChronosConfig::from_json_value(json!({
+/// The MongoDB + S3 configuration of these tests, on databases of their own (`tag`).
+fn mongodb_config(servers: servers::Servers, tag: &str) -> ChronosConfig {
+    let prefix = format!("{tag}{}", std::process::id());
+    ChronosConfig::from_json_value(json!({
         "dbConnections": {"mongo": DbConnection { mongo_uri: Some(servers.mongo_uri), ..Default::default() }},
         "spacesConnections": {"s3": servers.s3},
         "databases": {"runtime": {"tenantDatabases": [{
@@ -191,6 +192,67 @@ async fn kill9_on_mongodb_and_s3() {
             "bucket": "chronos-test-a", "dbName": format!("{prefix}_rt_a")
         }]}}
     }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_on_mongodb_and_s3() {
+    let Some(servers) = servers::servers() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    crash_leaves_no_broken_record(mongodb_config(servers, "kill"), dir.path()).await;
+}
+
+/// A writer killed inside its commit transaction leaves the record held by that transaction
+/// until the server times it out. Writers meanwhile get `Conflict` (never `Backend`) within a
+/// bounded time, and leave no payload behind; only the dead writer's payload is an orphan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_inside_a_mongodb_transaction() {
+    let Some(servers) = servers::servers() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = mongodb_config(servers, "killtx");
+    let path = dir.path().join("config.json");
+    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
+    let chronos = Chronos::init(config).await.unwrap();
+    let c = chronos.with(route()).unwrap();
+    let kept = c.create(json!({"v": "kept"}), meta()).await.unwrap();
+    let (p, d, id) = (path.clone(), dir.path().to_path_buf(), kept.id.clone());
+    tokio::task::spawn_blocking(move || {
+        kill_at(&p, &format!("update:{id}"), &d, IN_MONGODB_TRANSACTION)
+    })
+    .await
     .unwrap();
-    crash_leaves_no_broken_record(config, dir.path()).await;
+
+    let mut conflicts = 0;
+    for attempt in 0..5 {
+        let started = Instant::now();
+        let w = c.update(&kept.id, json!({"v": attempt}), 0, meta()).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "a write waited {:?}",
+            started.elapsed()
+        );
+        match w {
+            Ok(w) => {
+                assert_eq!(w.ov, 1);
+                break;
+            }
+            Err(Error::Conflict { current: 0, .. }) => conflicts += 1,
+            Err(e) => panic!("attempt {attempt}: {e}"),
+        }
+    }
+    eprintln!("{conflicts} writes answered Conflict while the dead transaction held the record");
+    let orphans = chronos
+        .repair(RepairOptions {
+            dry_run: true,
+            min_age: Duration::ZERO,
+        })
+        .await
+        .unwrap()
+        .orphans;
+    assert_eq!(orphans.len(), 1, "{orphans:#?}");
+    assert!(orphans[0].key.ends_with("v1/item.json"), "{orphans:#?}");
 }

@@ -1,26 +1,26 @@
 //! Batched commits of new records: all version documents in one `insertMany`, all heads in
 //! another, inside one transaction when the deployment has them.
 
-use std::time::Duration;
-
 use mongodb::bson::Document;
 use mongodb::error::{ErrorKind, TRANSIENT_TRANSACTION_ERROR};
 use mongodb::Client;
 use tracing::debug;
 
-use super::{commit_with_retry, is_duplicate_key, Colls, BACKEND, TXN_ATTEMPTS};
+use super::retry::Backoff;
+use super::{commit_with_retry, is_duplicate_key, Colls, BACKEND};
 use crate::error::{Error, Result};
 use crate::index::CommitOutcome;
 
-/// All or nothing: a record that exists aborts the batch with `Conflict`.
+/// All or nothing: a record that exists aborts the batch with `Conflict`. Retried with
+/// backoff while the transaction fails transiently, within the time budget.
 pub async fn commit_in_transaction(
     client: &Client,
     c: &Colls,
     vers: Vec<Document>,
     heads: Vec<Document>,
 ) -> Result<CommitOutcome> {
-    let mut last_error = None;
-    for attempt in 0..TXN_ATTEMPTS {
+    let mut backoff = Backoff::new();
+    loop {
         let mut s = client
             .start_session()
             .await
@@ -36,12 +36,17 @@ pub async fn commit_in_transaction(
             Ok(done) => return Ok(done),
             Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
                 let _ = s.abort_transaction().await;
-                debug!(attempt, error = %e, "transient transaction error, retrying the batch");
-                tokio::time::sleep(Duration::from_millis(2 << attempt)).await;
-                last_error = Some(e);
+                debug!(retries = backoff.retries(), error = %e, "transient transaction error, retrying the batch");
+                if !backoff.wait().await {
+                    return Err(Error::backend(BACKEND, "commit new records", e));
+                }
             }
             Err(e) if is_duplicate_key(&e) => {
                 let _ = s.abort_transaction().await;
+                // After a commit whose outcome was unknown, the batch may be in already.
+                if backoff.retries() > 0 && batch_is_in(c, &vers).await? {
+                    return Ok(CommitOutcome::Committed);
+                }
                 return Ok(CommitOutcome::Conflict { current_ov: 0 });
             }
             Err(e) => {
@@ -50,11 +55,23 @@ pub async fn commit_in_transaction(
             }
         }
     }
-    Err(Error::backend(
-        BACKEND,
-        "commit new records",
-        last_error.map_or_else(|| "transaction kept failing".to_string(), |e| e.to_string()),
-    ))
+}
+
+/// Whether the batch's first version document is stored as this batch wrote it (same payload
+/// key): the transaction put all of them in, or none.
+async fn batch_is_in(c: &Colls, vers: &[Document]) -> Result<bool> {
+    let Some(first) = vers.first() else {
+        return Ok(false);
+    };
+    let (Ok(id), Ok(key)) = (first.get_str("id"), first.get_str("blobKey")) else {
+        return Ok(false);
+    };
+    let found = c
+        .ver
+        .find_one(mongodb::bson::doc! {"id": id, "ov": 0_i64, "blobKey": key})
+        .await
+        .map_err(|e| Error::backend(BACKEND, "read version", e))?;
+    Ok(found.is_some())
 }
 
 /// Without transactions the version insert is each record's commit point: every record

@@ -9,7 +9,8 @@ use mongodb::error::TRANSIENT_TRANSACTION_ERROR;
 use mongodb::{Client, ClientSession};
 use tracing::debug;
 
-use super::{docs, err, is_duplicate_key, queue, Colls, BACKEND, TXN_ATTEMPTS};
+use super::retry::Backoff;
+use super::{docs, err, is_duplicate_key, queue, Colls, BACKEND};
 use crate::error::{Error, Result};
 use crate::index::{sequence_outcome, CommitOutcome, QueueClaim, VersionRow, CLAIM_KEY_PREFIX};
 
@@ -59,8 +60,8 @@ pub async fn claim_in_transaction(
         &claim.row.op_id,
     ))?;
     let queue = queue::collection(client, db_name, &claim.table);
-    let mut last_error = None;
-    for attempt in 0..TXN_ATTEMPTS {
+    let mut backoff = Backoff::new();
+    loop {
         let mut s = client.start_session().await.map_err(err("start session"))?;
         let tried: mongodb::error::Result<CommitOutcome> = async {
             s.start_transaction().await?;
@@ -84,12 +85,24 @@ pub async fn claim_in_transaction(
             Ok(outcome) => return Ok(outcome),
             Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
                 let _ = s.abort_transaction().await;
-                debug!(attempt, error = %e, "transient transaction error while queueing, retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(2 << attempt)).await;
-                last_error = Some(e);
+                debug!(retries = backoff.retries(), error = %e, "transient transaction error while queueing, retrying");
+                if !backoff.wait().await {
+                    return Err(Error::backend(BACKEND, "queue a write", e));
+                }
             }
             Err(e) if is_duplicate_key(&e) => {
                 let _ = s.abort_transaction().await;
+                // After a commit whose outcome was unknown, the claim may be in already.
+                let ours = claim_filter(id, claim.ov, &claim.row.op_id);
+                if backoff.retries() > 0
+                    && c.ver
+                        .find_one(ours)
+                        .await
+                        .map_err(err("read claim"))?
+                        .is_some()
+                {
+                    return Ok(CommitOutcome::Committed);
+                }
                 return Ok(CommitOutcome::Conflict {
                     current_ov: tail_ov(c, id).await?.unwrap_or(claim.ov),
                 });
@@ -100,11 +113,6 @@ pub async fn claim_in_transaction(
             }
         }
     }
-    Err(Error::backend(
-        BACKEND,
-        "queue a write",
-        last_error.map_or_else(|| "transaction kept failing".to_string(), |e| e.to_string()),
-    ))
 }
 
 /// Claims without a transaction: the queue row first, then the claim, whose unique

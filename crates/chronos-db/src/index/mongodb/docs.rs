@@ -47,7 +47,8 @@ fn meta_doc(meta: &Map<String, Value>) -> Document {
         .collect()
 }
 
-fn int(v: u64) -> Result<i64> {
+/// An ov or cv as the `i64` MongoDB stores.
+pub fn int(v: u64) -> Result<i64> {
     i64::try_from(v).map_err(|_| Error::Validation(format!("version {v} is out of range")))
 }
 

@@ -17,6 +17,7 @@ mod counts;
 mod docs;
 mod filter_doc;
 mod queue;
+mod retry;
 mod schema;
 
 use std::collections::HashSet;
@@ -46,8 +47,6 @@ const BACKEND: &str = "mongodb";
 /// the URI). The driver's own default, 30 s, would hold every write that long during an
 /// outage.
 pub const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
-/// Attempts of a transaction that fails with a transient error.
-const TXN_ATTEMPTS: usize = 5;
 
 /// How a connection decides whether to use transactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +175,10 @@ impl MongoIndex {
         Ok(colls)
     }
 
+    /// Commits in a transaction, retried with backoff while it fails transiently. A record
+    /// held by another transaction (a writer that died mid-commit holds it until the server
+    /// times the transaction out) is reported as a `Conflict` once [`retry::TXN_RETRY_BUDGET`]
+    /// is spent: nothing was written, so the caller removes its payload.
     async fn commit_in_transaction(
         &self,
         c: &Colls,
@@ -183,8 +186,12 @@ impl MongoIndex {
         shadow: Option<&str>,
         opts: &CommitOptions,
     ) -> Result<CommitOutcome> {
-        let mut last_error = None;
-        for attempt in 0..TXN_ATTEMPTS {
+        let mut backoff = retry::Backoff::new();
+        loop {
+            // A commit whose outcome was unknown may have gone through after all.
+            if backoff.retries() > 0 && self.is_committed(c, row).await? {
+                return Ok(CommitOutcome::Committed);
+            }
             let mut session = self
                 .client
                 .start_session()
@@ -197,12 +204,22 @@ impl MongoIndex {
                 Ok(outcome) => return Ok(outcome),
                 Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
                     let _ = session.abort_transaction().await;
-                    debug!(attempt, error = %e, "transient transaction error, retrying");
-                    tokio::time::sleep(Duration::from_millis(2 << attempt)).await;
-                    last_error = Some(e);
+                    debug!(retries = backoff.retries(), error = %e, "transient transaction error, retrying");
+                    if !backoff.wait().await {
+                        if self.is_committed(c, row).await? {
+                            return Ok(CommitOutcome::Committed);
+                        }
+                        info!(id = %row.id, ov = row.ov, error = %e, "record held by another transaction; reporting a conflict");
+                        return Ok(CommitOutcome::Conflict {
+                            current_ov: claims::tail_ov(c, &row.id).await?.unwrap_or(0),
+                        });
+                    }
                 }
                 Err(e) if is_duplicate_key(&e) => {
                     let _ = session.abort_transaction().await;
+                    if self.is_committed(c, row).await? {
+                        return Ok(CommitOutcome::Committed);
+                    }
                     return Ok(CommitOutcome::Conflict {
                         current_ov: claims::tail_ov(c, &row.id).await?.unwrap_or(0),
                     });
@@ -213,11 +230,17 @@ impl MongoIndex {
                 }
             }
         }
-        Err(Error::backend(
-            BACKEND,
-            "commit version",
-            last_error.map_or_else(|| "transaction kept failing".to_string(), |e| e.to_string()),
-        ))
+    }
+
+    /// Whether `row` itself is committed: the version `(id, ov)` exists and points at its
+    /// payload key, which only this writer used.
+    async fn is_committed(&self, c: &Colls, row: &VersionRow) -> Result<bool> {
+        let found = c
+            .ver
+            .find_one(doc! {"id": &row.id, "ov": docs::int(row.ov)?, "blobKey": &row.blob_key})
+            .await
+            .map_err(err("read version"))?;
+        Ok(found.is_some())
     }
 
     async fn try_transaction(
@@ -277,6 +300,7 @@ impl MongoIndex {
             .upsert(true)
             .session(&mut *s)
             .await?;
+        crate::failpoint::hit(crate::failpoint::IN_MONGODB_TRANSACTION).await;
         commit_with_retry(s).await
     }
 
@@ -390,9 +414,15 @@ impl MongoIndex {
 /// Whether a version `ov` may follow the current head (`None` = no head). `None` = go ahead.
 /// Commits a transaction, retrying while the outcome of the commit is unknown.
 async fn commit_with_retry(s: &mut ClientSession) -> mongodb::error::Result<CommitOutcome> {
+    let mut attempt = 1;
     loop {
         match s.commit_transaction().await {
-            Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,
+            Err(e)
+                if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
+                    && attempt < retry::COMMIT_ATTEMPTS =>
+            {
+                attempt += 1;
+            }
             other => {
                 other?;
                 return Ok(CommitOutcome::Committed);
@@ -448,7 +478,7 @@ impl IndexStore for MongoIndex {
         // do when first upserts race) may or may not have counted, and retrying it could take
         // a second value. A missing counter is created first, alone, and a duplicate-key
         // answer there just means another writer created it.
-        for attempt in 0..TXN_ATTEMPTS {
+        for attempt in 0..3 {
             let found = c
                 .counter
                 .find_one_and_update(doc! {"_id": "cv"}, doc! {"$inc": {"next": n}})

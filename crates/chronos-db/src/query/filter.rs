@@ -268,6 +268,12 @@ fn parse_conditions(
                         "{path}: {op} takes at most {MAX_IN_VALUES} values"
                     )));
                 }
+                // Each value beyond the first counts as a condition toward the filter's
+                // total, in steps of MAX_IN_VALUES / 16: a filter stays within what every
+                // backend answers in one query.
+                for _ in 0..values.len() / (MAX_IN_VALUES / 16) {
+                    bump(count)?;
+                }
                 for v in values {
                     check_scalar(&path, v)?;
                 }
@@ -315,17 +321,48 @@ fn check_scalar(path: &str, operand: &Value) -> Result<()> {
 fn cmp(path: String, op: CmpOp, operand: &Value) -> Result<Filter> {
     check_scalar(&path, operand)?;
     let ordered = !matches!(op, CmpOp::Eq | CmpOp::Ne);
-    if ordered && !matches!(operand, Value::Number(_) | Value::String(_)) {
-        return Err(invalid(format!(
-            "{path}: ordering operators take a number or a string, got {}",
-            kind(operand)
-        )));
+    match operand {
+        Value::Bool(_) | Value::Null if ordered => Ok(bracketed_range(path, op, operand)),
+        _ => Ok(Filter::Cmp {
+            path,
+            op,
+            value: operand.clone(),
+        }),
     }
-    Ok(Filter::Cmp {
-        path,
-        op,
-        value: operand.clone(),
-    })
+}
+
+/// An ordering operator on a boolean or null, as MongoDB's type bracketing answers it, spelt
+/// as equality so every backend answers alike: booleans order `false < true` among
+/// themselves; null is only "equal" to null and to a missing property, so `$gte`/`$lte: null`
+/// match those and `$gt`/`$lt: null` match nothing.
+fn bracketed_range(path: String, op: CmpOp, operand: &Value) -> Filter {
+    let holds = |ord: Ordering| match op {
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::Gte => ord != Ordering::Less,
+        CmpOp::Lt => ord == Ordering::Less,
+        _ => ord != Ordering::Greater,
+    };
+    let values: Vec<Value> = match operand {
+        Value::Bool(b) => [false, true]
+            .into_iter()
+            .filter(|v| holds(v.cmp(b)))
+            .map(Value::Bool)
+            .collect(),
+        _ if holds(Ordering::Equal) => vec![Value::Null],
+        _ => Vec::new(),
+    };
+    match values.as_slice() {
+        [one] => Filter::Cmp {
+            path,
+            op: CmpOp::Eq,
+            value: one.clone(),
+        },
+        _ => Filter::In {
+            path,
+            values,
+            negated: false,
+        },
+    }
 }
 
 fn bump(count: &mut usize) -> Result<()> {

@@ -64,6 +64,20 @@ pub async fn filter_operators(env: &Env) {
         (json!({"age": {"$lt": 18}}), vec!["r2"]),
         (json!({"age": {"$lte": 18}}), vec!["r2", "r5"]),
         (json!({"age": {"$gte": 18, "$lt": 65}}), vec!["r1", "r5"]),
+        // Type bracketing of booleans and null, as MongoDB answers it.
+        (json!({"vip": {"$gt": false}}), vec!["r1"]),
+        (json!({"vip": {"$gte": false}}), vec!["r1", "r2"]),
+        (json!({"vip": {"$lt": true}}), vec!["r2"]),
+        (json!({"vip": {"$lte": true}}), vec!["r1", "r2"]),
+        (json!({"vip": {"$gt": true}}), vec![]),
+        (json!({"vip": {"$lt": false}}), vec![]),
+        (
+            json!({"nick": {"$gte": null}}),
+            vec!["r1", "r2", "r3", "r4", "r5"],
+        ),
+        (json!({"vip": {"$lte": null}}), vec!["r3", "r4", "r5"]),
+        (json!({"nick": {"$gt": null}}), vec![]),
+        (json!({"nick": {"$lt": null}}), vec![]),
         (json!({"age": "30"}), vec!["r4"]),
         (json!({"age": 30}), vec!["r1"]),
         (json!({"age": 30.0}), vec!["r1"]),
@@ -402,4 +416,46 @@ pub async fn projection_keeps_only_asked_paths(env: &Env) {
         page.items[0].data,
         json!({"email": "a@x", "profile": {"city": "Oslo"}})
     );
+}
+
+/// `$in` / `$nin` with a thousand values (the documented limit), and as many of them as one
+/// filter may hold, answer on every backend as the reference evaluator does.
+pub async fn long_in_lists_answer_like_the_reference(env: &Env) {
+    let c = env.coll("longin");
+    let mut records = Vec::new();
+    for i in 0..24i64 {
+        let p = match i % 6 {
+            0 => json!(i * 100),
+            1 => json!(format!("s{}", i * 100)),
+            2 => json!(i % 4 == 1),
+            3 => Value::Null,
+            4 => json!(i as f64 + 0.5),
+            _ => json!({"nested": i}),
+        };
+        let mut obj = serde_json::Map::new();
+        obj.insert("p".into(), p);
+        let id = format!("r{i:02}");
+        c.create_with_id(&id, Value::Object(obj.clone()), meta())
+            .await
+            .unwrap();
+        obj.retain(|_, v| !v.is_array() && !v.is_object());
+        records.push((id, obj));
+    }
+    let mut values: Vec<Value> = (0..497).map(|n| json!(n * 2)).collect();
+    values.extend((0..500).map(|n| json!(format!("s{}", n * 4))));
+    values.extend([json!(true), Value::Null, json!(4.5)]);
+    assert_eq!(values.len(), 1000);
+    let one = |op: &str| json!({"p": {op: values.clone()}});
+    let many =
+        json!({"$or": (0..15).map(|_| json!({"p": {"$in": values.clone()}})).collect::<Vec<_>>()});
+    for json in [one("$in"), one("$nin"), many] {
+        let filter = Filter::parse(&json).unwrap();
+        let expected: Vec<String> = records
+            .iter()
+            .filter(|(_, obj)| filter.matches(obj))
+            .map(|(id, _)| id.clone())
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(ids(&c, json.clone()).await, expected);
+    }
 }

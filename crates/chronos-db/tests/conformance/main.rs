@@ -38,6 +38,7 @@ macro_rules! conformance_suite {
                 time_travel::get_version_of_every_ov,
                 listing::filter_operators,
                 listing::filters_agree_with_the_reference_evaluator,
+                listing::long_in_lists_answer_like_the_reference,
                 listing::pagination_has_no_gaps_or_repeats,
                 listing::sort_by_prop_orders_types_like_mongodb,
                 listing::deleted_records_are_listed_only_on_request,

@@ -117,15 +117,7 @@ fn filter_sql(filter: &Filter, params: &mut Vec<SqlValue>) -> String {
             values,
             negated,
         } => {
-            let any = if values.is_empty() {
-                "0".to_string()
-            } else {
-                let parts: Vec<String> = values
-                    .iter()
-                    .map(|v| equals_sql(path, v, params, *negated))
-                    .collect();
-                format!("({})", parts.join(" OR "))
-            };
+            let any = in_sql(path, values, params, *negated);
             if *negated {
                 format!("NOT {any}")
             } else {
@@ -136,6 +128,42 @@ fn filter_sql(filter: &Filter, params: &mut Vec<SqlValue>) -> String {
             let not = if *exists { " NOT" } else { "" };
             format!("({} IS{not} NULL)", jtype("h", path))
         }
+    }
+}
+
+/// `$in`: the values grouped by type, each group one SQL `IN` list (at most four terms
+/// however many values, so a long list never deepens the expression tree).
+fn in_sql(path: &str, values: &[Value], params: &mut Vec<SqlValue>, closed: bool) -> String {
+    let (numbers, texts): (Vec<&Value>, Vec<&Value>) = values
+        .iter()
+        .filter(|v| v.is_number() || v.is_string())
+        .partition(|v| v.is_number());
+    let mut terms = Vec::new();
+    for (group, guard) in [(numbers, true), (texts, false)] {
+        if group.is_empty() {
+            continue;
+        }
+        let marks = vec!["?"; group.len()].join(", ");
+        group.iter().for_each(|v| bind(v, params));
+        let test = format!("{} IN ({marks})", jvalue("h", path));
+        let test = match group.first() {
+            // Booleans are integers in SQLite: numbers need their type checked.
+            Some(first) if guard => format!("{test} AND {}", type_guard(first, &jtype("h", path))),
+            _ => test,
+        };
+        terms.push(if closed {
+            format!("COALESCE(({test}), 0)")
+        } else {
+            format!("({test})")
+        });
+    }
+    for v in values.iter().filter(|v| v.is_boolean() || v.is_null()) {
+        terms.push(equals_sql(path, v, params, closed));
+    }
+    if terms.is_empty() {
+        "0".to_string()
+    } else {
+        format!("({})", terms.join(" OR "))
     }
 }
 

@@ -241,6 +241,7 @@ impl Chronos {
                         Collection::new(target, &route, &self.inner.config, &self.inner.shared);
                     report.merge(coll.repair_blobs(blobs, &opts, now).await?);
                 }
+                report.merge(unfinished_puts(bucket, &db.db_name, &opts, now).await?);
             }
         }
         info!(
@@ -270,4 +271,31 @@ impl Chronos {
         info!("chronos-db shut down");
         Ok(())
     }
+}
+
+/// The temporary files of puts a killed writer never finished (local files), older than
+/// `min_age`: reported as orphans and removed unless `dry_run`.
+async fn unfinished_puts(
+    bucket: &crate::blob::BlobStore,
+    db_name: &str,
+    opts: &RepairOptions,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<RepairReport> {
+    let min_age = chrono::Duration::from_std(opts.min_age).unwrap_or(chrono::Duration::MAX);
+    let mut report = RepairReport::default();
+    for (key, written_at) in bucket.unfinished_puts(&format!("{db_name}/")).await? {
+        if now - written_at < min_age {
+            continue;
+        }
+        if !opts.dry_run {
+            bucket.remove_unfinished_put(&key).await?;
+            report.removed += 1;
+        }
+        report.orphans.push(crate::ops::OrphanBlob {
+            bucket: bucket.bucket().to_string(),
+            key,
+            written_at,
+        });
+    }
+    Ok(report)
 }

@@ -2,6 +2,7 @@
 //! memory behind one type. One [`BlobStore`] is one bucket.
 
 mod keys;
+mod local;
 pub mod s3;
 
 pub use keys::{
@@ -21,6 +22,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::signer::{Method, Signer};
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
+use crate::config::Durability;
 use crate::error::{Error, Result};
 
 const BACKEND: &str = "object_store";
@@ -59,8 +61,16 @@ impl fmt::Debug for BlobStore {
 }
 
 impl BlobStore {
-    /// A bucket as a sub-directory of `base` (created if missing).
+    /// A bucket as a sub-directory of `base` (created if missing), with every write synced
+    /// to disk (the default durability).
     pub fn local(base: &Path, bucket: &str) -> Result<Self> {
+        Self::local_with(base, bucket, Durability::PowerLoss)
+    }
+
+    /// A bucket as a sub-directory of `base` (created if missing). With
+    /// [`Durability::PowerLoss`] a put returns once the file, and every directory entry
+    /// leading to it, is on disk. Deleting a file removes the directories it leaves empty.
+    pub fn local_with(base: &Path, bucket: &str, durability: Durability) -> Result<Self> {
         let dir: PathBuf = base.join(bucket);
         std::fs::create_dir_all(&dir).map_err(|e| {
             Error::backend(BACKEND, format!("create directory {}", dir.display()), e)
@@ -69,7 +79,9 @@ impl BlobStore {
             Error::backend(BACKEND, format!("resolve directory {}", dir.display()), e)
         })?;
         let fs = LocalFileSystem::new_with_prefix(&dir)
-            .map_err(|e| Error::backend(BACKEND, "open local bucket", e))?;
+            .map_err(|e| Error::backend(BACKEND, "open local bucket", e))?
+            .with_fsync(durability.syncs())
+            .with_automatic_cleanup(true);
         Ok(BlobStore {
             store: Arc::new(fs),
             bucket: bucket.to_string(),
@@ -166,14 +178,48 @@ impl BlobStore {
         }
     }
 
-    /// Deletes every object under `prefix` (a directory-like key prefix ending in `/`).
-    /// Returns how many were removed.
+    /// Deletes every object under `prefix` (a directory-like key prefix ending in `/`), and
+    /// on local files the temporary files an interrupted put left there. Returns how many
+    /// objects were removed.
     pub async fn delete_prefix(&self, prefix: &str) -> Result<u64> {
         let keys = self.list(prefix).await?;
         for key in &keys {
             self.delete(key).await?;
         }
+        for (temporary, _) in self.unfinished_puts(prefix).await? {
+            self.remove_unfinished_put(&temporary).await?;
+        }
         Ok(keys.len() as u64)
+    }
+
+    /// The temporary files of puts that never finished under `prefix`, with the time each was
+    /// last written (local files only: a process killed during a put leaves `<key>#<n>`, which
+    /// listings do not show). Elsewhere none.
+    pub async fn unfinished_puts(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
+        let Flavor::Local(root) = &self.flavor else {
+            return Ok(Vec::new());
+        };
+        let (root, prefix) = (root.clone(), prefix.to_string());
+        tokio::task::spawn_blocking(move || local::unfinished_puts(&root, &prefix))
+            .await
+            .map_err(|e| Error::backend(BACKEND, "list unfinished puts", e))?
+            .map_err(|e| Error::backend(BACKEND, "list unfinished puts", e))
+    }
+
+    /// Removes a temporary file [`BlobStore::unfinished_puts`] found, and the directories it
+    /// leaves empty.
+    pub async fn remove_unfinished_put(&self, key: &str) -> Result<()> {
+        let Flavor::Local(root) = &self.flavor else {
+            return Ok(());
+        };
+        let (root, key) = (root.clone(), key.to_string());
+        tokio::task::spawn_blocking(move || local::remove_unfinished_put(&root, &key))
+            .await
+            .map_err(|e| Error::backend(BACKEND, "remove an unfinished put", e))?
+            .map_err(|e| Error::backend(BACKEND, "remove an unfinished put", e))
     }
 
     /// Every key under `prefix`.

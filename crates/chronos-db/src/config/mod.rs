@@ -424,6 +424,12 @@ pub struct WriteOptimization {
     /// Compress payloads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression_enabled: Option<bool>,
+    /// What an acknowledged write survives on the embedded stores (SQLite and local files):
+    /// `powerLoss` (the default: payload files and their directories are synced before the
+    /// version commit, and the commit itself is synced) or `processCrash` (faster: nothing is
+    /// synced, so a crash of the process loses nothing, a power loss may).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durability: Option<Durability>,
     /// Largest record JSON a write accepts, in bytes (default 8 MiB). Larger writes are
     /// refused with `Validation` before anything is stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -432,6 +438,28 @@ pub struct WriteOptimization {
     /// values are refused with `Validation` before anything is stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_indexed_value_bytes: Option<u64>,
+}
+
+/// What an acknowledged write survives on the embedded stores (`writeOptimization.durability`).
+/// S3 and MongoDB keep their own guarantees (an acknowledged S3 PUT is durable; MongoDB writes
+/// use the connection's write concern).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Durability {
+    /// A power loss or OS crash: payload files and their directories are synced to disk before
+    /// the version commits, and SQLite syncs each commit (`synchronous=FULL`).
+    #[default]
+    PowerLoss,
+    /// A crash of the process only: nothing is synced (`synchronous=NORMAL`, no fsync of
+    /// payload files), which is faster; a power loss may lose the latest writes.
+    ProcessCrash,
+}
+
+impl Durability {
+    /// Whether writes are synced to disk before they are acknowledged.
+    pub fn syncs(self) -> bool {
+        self == Durability::PowerLoss
+    }
 }
 
 /// Durable retry queue.

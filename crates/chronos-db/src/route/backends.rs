@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::blob::s3::{self, SharedHttp};
 use crate::blob::BlobStore;
-use crate::config::redact;
+use crate::config::{redact, Durability};
 use crate::config::{ChronosConfig, DbConnection, SpacesConnection};
 use crate::error::{Error, Result};
 use crate::index::mongodb::{MongoIndex, TransactionMode};
@@ -59,8 +59,9 @@ impl Backends {
     /// lazily, so a server that is down is reported on first use, not here).
     pub async fn open(config: &ChronosConfig) -> Result<Self> {
         let mut backends = Backends::default();
+        let durability = config.write_optimization.durability.unwrap_or_default();
         for (name, conn) in &config.db_connections {
-            let opened = open_index(name, conn, transaction_mode(config)).await?;
+            let opened = open_index(name, conn, transaction_mode(config), durability).await?;
             backends.index.insert(name.clone(), opened);
         }
         Ok(backends)
@@ -104,7 +105,7 @@ impl Backends {
                     .as_ref()
                     .map(|l| l.base_path.clone())
                     .unwrap_or_default();
-                local_bucket(&name, &base, bucket)?
+                local_bucket(&name, &base, bucket, durability(config))?
             }
             Some(conn_name) => {
                 let conn = config.spaces_connections.get(conn_name).ok_or_else(|| {
@@ -114,7 +115,7 @@ impl Backends {
                     )
                 })?;
                 let http = self.http.entry(name.clone()).or_default().clone();
-                open_bucket(&name, conn, bucket, http)?
+                open_bucket(&name, conn, bucket, http, durability(config))?
             }
         };
         self.buckets.insert(key, opened.clone());
@@ -122,9 +123,17 @@ impl Backends {
     }
 }
 
-async fn open_index(name: &str, conn: &DbConnection, mode: TransactionMode) -> Result<IndexConn> {
+async fn open_index(
+    name: &str,
+    conn: &DbConnection,
+    mode: TransactionMode,
+    durability: Durability,
+) -> Result<IndexConn> {
     let (target, store): (String, Arc<dyn IndexStore>) = match (&conn.sqlite_dir, &conn.mongo_uri) {
-        (Some(dir), _) => (dir.display().to_string(), Arc::new(SqliteIndex::open(dir)?)),
+        (Some(dir), _) => (
+            dir.display().to_string(),
+            Arc::new(SqliteIndex::open_with(dir, durability)?),
+        ),
         (None, Some(uri)) => (
             redact(uri),
             Arc::new(
@@ -157,11 +166,20 @@ async fn open_index(name: &str, conn: &DbConnection, mode: TransactionMode) -> R
     })
 }
 
-fn local_bucket(name: &str, base: &std::path::Path, bucket: &str) -> Result<BucketConn> {
+fn durability(config: &ChronosConfig) -> Durability {
+    config.write_optimization.durability.unwrap_or_default()
+}
+
+fn local_bucket(
+    name: &str,
+    base: &std::path::Path,
+    bucket: &str,
+    durability: Durability,
+) -> Result<BucketConn> {
     Ok(BucketConn {
         name: name.to_string(),
         target: base.join(bucket).display().to_string(),
-        store: BlobStore::local(base, bucket)?,
+        store: BlobStore::local_with(base, bucket, durability)?,
     })
 }
 
@@ -170,9 +188,10 @@ fn open_bucket(
     conn: &SpacesConnection,
     bucket: &str,
     http: Arc<SharedHttp>,
+    durability: Durability,
 ) -> Result<BucketConn> {
     if let Some(dir) = &conn.local_path {
-        return local_bucket(name, dir, bucket);
+        return local_bucket(name, dir, bucket, durability);
     }
     if conn.memory == Some(true) {
         return Ok(BucketConn {

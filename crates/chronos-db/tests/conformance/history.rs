@@ -509,3 +509,63 @@ pub async fn prune_keeps_the_newest_versions(env: &Env) {
     assert_eq!(next.ov, 5);
     assert_eq!(pruner.prune().await.unwrap().versions_removed, 1);
 }
+
+/// On local files nothing of a refused write, of an interrupted put or of an erased record
+/// stays behind: no file, no temporary, no directory named after the record.
+pub async fn local_files_keep_nothing_of_refused_interrupted_or_erased_writes(env: &Env) {
+    if env.payloads != "local" {
+        return;
+    }
+    let c = env.coll("traces");
+    let w = c.create(json!({"v": 0}), meta()).await.unwrap();
+    c.update(&w.id, json!({"v": 1}), 0, meta()).await.unwrap();
+    c.delete(&w.id, 1, meta()).await.unwrap();
+    let url = c
+        .get_version(
+            &w.id,
+            0,
+            ReadOptions::presigned(std::time::Duration::from_secs(60)),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .url
+        .unwrap();
+    let record_dir = std::path::Path::new(&url)
+        .parent()
+        .and_then(|v| v.parent())
+        .unwrap()
+        .to_path_buf();
+    assert!(record_dir.ends_with(&w.id), "{}", record_dir.display());
+    // A write refused at its commit (the record is deleted) takes its blob and directory back.
+    let refused = c.update(&w.id, json!({"v": 3}), 2, meta()).await;
+    assert!(matches!(refused, Err(Error::NotFound(_))), "{refused:?}");
+    assert!(
+        !record_dir.join("v3").exists(),
+        "a refused write left its directory"
+    );
+    // A put interrupted by a crash leaves a temporary file that repair finds and removes.
+    std::fs::create_dir_all(record_dir.join("v9")).unwrap();
+    std::fs::write(record_dir.join("v9/item.json#1"), b"{\"half").unwrap();
+    let now = chronos_db::RepairOptions {
+        dry_run: false,
+        min_age: std::time::Duration::ZERO,
+    };
+    let repaired = env.chronos.repair(now).await.unwrap();
+    assert!(
+        repaired
+            .orphans
+            .iter()
+            .any(|o| o.key.ends_with(&format!("{}/v9/item.json#1", w.id))),
+        "{repaired:#?}"
+    );
+    assert!(!record_dir.join("v9").exists());
+    // Erasing leaves nothing named after the record, temporaries included.
+    std::fs::create_dir_all(record_dir.join("v8")).unwrap();
+    std::fs::write(record_dir.join("v8/item.json#2"), b"{").unwrap();
+    c.erase(&w.id, 2, meta()).await.unwrap();
+    assert!(
+        !record_dir.exists(),
+        "the erased record's directory is still there"
+    );
+}

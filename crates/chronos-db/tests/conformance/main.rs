@@ -68,6 +68,7 @@ macro_rules! conformance_suite {
                 history::erase_removes_every_version_and_is_audited,
                 history::delete_erases_when_logical_delete_is_off,
                 history::prune_keeps_the_newest_versions,
+                history::local_files_keep_nothing_of_refused_interrupted_or_erased_writes,
                 payloads::base64_props_live_in_their_own_blobs,
                 payloads::dev_shadow_serves_the_latest_without_a_payload_read,
                 payloads::compression_is_transparent,

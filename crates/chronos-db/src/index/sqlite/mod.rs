@@ -26,6 +26,7 @@ use super::{
     AuditEntry, CommitOptions, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery,
     HeadRow, IndexStore, Namespace, QueueClaim, QueueQuery, QueueRow, VersionPick, VersionRow,
 };
+use crate::config::Durability;
 use crate::error::{Error, Result};
 use reads::Detail;
 
@@ -55,6 +56,8 @@ const STATEMENT_CACHE: usize = 256;
 #[derive(Debug)]
 pub struct SqliteIndex {
     dir: PathBuf,
+    /// `synchronous=FULL` (each commit synced) or `NORMAL` (WAL: safe from process crashes).
+    synchronous: &'static str,
     dbs: Mutex<HashMap<String, Arc<Db>>>,
     checkpointer: checkpoint::Checkpointer,
 }
@@ -68,13 +71,20 @@ fn poisoned() -> Error {
 }
 
 impl SqliteIndex {
-    /// Opens (creating if needed) the directory of database files.
+    /// Opens (creating if needed) the directory of database files, with every commit synced
+    /// to disk (the default durability).
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, Durability::PowerLoss)
+    }
+
+    /// Opens the directory of database files with commits as durable as `durability` asks.
+    pub fn open_with(dir: &Path, durability: Durability) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| {
             Error::backend(BACKEND, format!("create directory {}", dir.display()), e)
         })?;
         Ok(SqliteIndex {
             dir: dir.to_path_buf(),
+            synchronous: if durability.syncs() { "FULL" } else { "NORMAL" },
             dbs: Mutex::new(HashMap::new()),
             checkpointer: checkpoint::Checkpointer::start(),
         })
@@ -90,7 +100,8 @@ impl SqliteIndex {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(backend_err("set busy timeout"))?;
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint={};",
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA wal_autocheckpoint={};",
+            self.synchronous,
             checkpoint::BACKSTOP_PAGES
         ))
         .map_err(backend_err("set pragmas"))?;

@@ -309,6 +309,10 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
     /// Every version of a record, oldest first.
     async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>>;
 
+    /// The lowest collection version of a committed write stamped after `at` (microseconds),
+    /// if any: where the collection's timeline passes `at`.
+    async fn first_cv_after(&self, ns: &Namespace, at: i64) -> Result<Option<u64>>;
+
     /// Removes versions `ovs` of a record, never the one its head points at. Returns the rows
     /// removed.
     async fn delete_versions(

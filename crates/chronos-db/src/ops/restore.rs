@@ -148,9 +148,7 @@ impl Collection {
         opts: RestoreOptions,
     ) -> Result<RestoreReport> {
         if let RestoreTarget::Ov(_) = target {
-            return Err(Error::Validation(
-                "a collection is restored to a cv or a time, not an ov".into(),
-            ));
+            return Err(ov_is_for_records());
         }
         if let Some(after) = &opts.after_id {
             check_id(after)?;
@@ -168,7 +166,10 @@ impl Collection {
                     })?,
             ),
         };
-        let outcome = self.restore_batches(target, &meta, &opts, &mut lock).await;
+        let outcome = match self.collection_cut(target).await {
+            Ok(cut) => self.restore_batches(cut, &meta, &opts, &mut lock).await,
+            Err(e) => Err(e),
+        };
         if let Some(lock) = lock {
             lock.release().await?;
         }
@@ -177,9 +178,31 @@ impl Collection {
         Ok(report)
     }
 
+    /// The point of the collection's timeline a target names: the last collection version
+    /// whose write it includes (`None`: before the first write). The collection's writes in
+    /// cv order are its timeline, so a time resolves to the state just before the first write
+    /// stamped after it: a state the collection really had, even where a clock stepped back
+    /// and a later write carries an earlier time.
+    async fn collection_cut(&self, target: RestoreTarget) -> Result<Option<u64>> {
+        match target {
+            RestoreTarget::At(at) => {
+                let first_after = self
+                    .index()
+                    .first_cv_after(&self.inner.ns, at.timestamp_micros())
+                    .await?;
+                Ok(match first_after {
+                    None => Some(u64::MAX),
+                    Some(cv) => cv.checked_sub(1),
+                })
+            }
+            RestoreTarget::Cv(cv) => Ok(Some(cv)),
+            RestoreTarget::Ov(_) => Err(ov_is_for_records()),
+        }
+    }
+
     async fn restore_batches(
         &self,
-        target: RestoreTarget,
+        cut: Option<u64>,
         meta: &WriteMeta,
         opts: &RestoreOptions,
         lock: &mut Option<super::CollectionLock>,
@@ -211,7 +234,7 @@ impl Collection {
                 }
                 report.examined += 1;
                 let id = head.latest.id.clone();
-                match self.restore_step(head, target).await? {
+                match self.restore_step(head, cut).await? {
                     Step::Keep => report.unchanged += 1,
                     Step::Restore(source) => {
                         let new_ov = match opts.dry_run {
@@ -253,10 +276,19 @@ impl Collection {
         }
     }
 
-    /// What a record needs to reach the target state.
-    async fn restore_step(&self, head: &HeadRow, target: RestoreTarget) -> Result<Step> {
+    /// What a record needs to reach its state at the collection version `cut` (`None`:
+    /// before the first write, when no record existed).
+    async fn restore_step(&self, head: &HeadRow, cut: Option<u64>) -> Result<Step> {
         let id = &head.latest.id;
-        let Some(source) = self.version_for(id, target).await? else {
+        let source = match cut {
+            Some(cv) => {
+                self.index()
+                    .pick_version(&self.inner.ns, id, VersionPick::AtCv(cv))
+                    .await?
+            }
+            None => None,
+        };
+        let Some(source) = source else {
             return Ok(if head.latest.deleted {
                 Step::Keep
             } else {
@@ -302,13 +334,10 @@ impl Collection {
             .await?;
         Ok(w.ov)
     }
+}
 
-    /// The version of a record that a target designates.
-    async fn version_for(&self, id: &str, target: RestoreTarget) -> Result<Option<VersionRow>> {
-        self.index()
-            .pick_version(&self.inner.ns, id, target.pick())
-            .await
-    }
+fn ov_is_for_records() -> Error {
+    Error::Validation("a collection is restored to a cv or a time, not an ov".into())
 }
 
 impl RestoreTarget {

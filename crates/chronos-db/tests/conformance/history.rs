@@ -569,3 +569,85 @@ pub async fn local_files_keep_nothing_of_refused_interrupted_or_erased_writes(en
         "the erased record's directory is still there"
     );
 }
+
+/// The ids a restore plan deletes and restores.
+fn plan(report: &chronos_db::RestoreReport) -> (Vec<String>, Vec<String>) {
+    let mut deleted = Vec::new();
+    let mut restored = Vec::new();
+    for a in &report.actions {
+        match a {
+            RestoreAction::Delete { id, .. } => deleted.push(id.clone()),
+            RestoreAction::Restore { id, .. } => restored.push(id.clone()),
+        }
+    }
+    (deleted, restored)
+}
+
+/// A clock that stepped back: record `c` is written after `a` and `b` (a higher cv) but stamped
+/// before both. A collection restored to a time reaches a state the collection really had:
+/// the state just before the first write stamped after that time, in cv order.
+pub async fn restore_collection_to_a_time_follows_cv_order_under_clock_skew(env: &Env) {
+    let c = env.coll("skewed");
+    let a = c
+        .create_with_id("a", json!({"v": "a"}), meta())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let b = c
+        .create_with_id("b", json!({"v": "b"}), meta())
+        .await
+        .unwrap();
+    // `c` committed through the index directly, as a writer whose clock is behind would.
+    let raw = env.raw_index().await;
+    let ns = chronos_db::index::Namespace {
+        db_name: env.tenant_a_db(),
+        collection: "skewed".into(),
+        indexed_props: std::sync::Arc::new(Vec::new()),
+    };
+    let skewed_at = a.at.timestamp_micros() - 1_000_000;
+    let mut row = chronos_db::index::VersionRow {
+        id: "c".into(),
+        ov: 0,
+        cv: raw.reserve_cvs(&ns, 1).await.unwrap(),
+        at: skewed_at,
+        deleted: false,
+        blob_key: "never-read".into(),
+        meta: serde_json::Map::new(),
+        actor: "skewed".into(),
+        reason: "clock behind".into(),
+    };
+    let committed = raw
+        .commit(&ns, &mut row, None, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(committed, chronos_db::index::CommitOutcome::Committed);
+    assert!(row.cv > b.cv && row.at < a.at.timestamp_micros());
+
+    let dry = || chronos_db::RestoreOptions {
+        dry_run: true,
+        ..Default::default()
+    };
+    let between = a.at + chrono::Duration::microseconds(1);
+    let report = c
+        .restore_collection_with(RestoreTarget::At(between), meta(), dry())
+        .await
+        .unwrap();
+    // The collection held {a} then: b and c came later in its timeline.
+    assert_eq!(plan(&report), (vec!["b".into(), "c".into()], vec![]));
+    let before_all = chrono::DateTime::from_timestamp_micros(skewed_at + 1).unwrap();
+    let report = c
+        .restore_collection_with(RestoreTarget::At(before_all), meta(), dry())
+        .await
+        .unwrap();
+    // a is the first write, and it is stamped after that time: nothing existed yet.
+    assert_eq!(
+        plan(&report),
+        (vec!["a".into(), "b".into(), "c".into()], vec![])
+    );
+    let after_all = b.at + chrono::Duration::seconds(1);
+    let report = c
+        .restore_collection_with(RestoreTarget::At(after_all), meta(), dry())
+        .await
+        .unwrap();
+    assert_eq!(plan(&report), (vec![], vec![]));
+}

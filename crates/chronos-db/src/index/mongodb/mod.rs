@@ -686,6 +686,19 @@ impl IndexStore for MongoIndex {
         found.iter().map(|d| docs::read_version(d, "id")).collect()
     }
 
+    async fn first_cv_after(&self, ns: &Namespace, at: i64) -> Result<Option<u64>> {
+        let c = self.colls(ns).await?;
+        let first = c
+            .ver
+            .find_one(doc! {"at": {"$gt": at, "$lt": CLAIM_SENTINEL}})
+            .sort(doc! {"cv": 1})
+            .await
+            .map_err(err("find where the timeline passes a time"))?;
+        first
+            .map(|d| docs::read_version(&d, "id").map(|r| r.cv))
+            .transpose()
+    }
+
     async fn delete_versions(
         &self,
         ns: &Namespace,

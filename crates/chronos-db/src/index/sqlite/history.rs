@@ -17,6 +17,19 @@ pub fn versions(conn: &Connection, t: &Tables, id: &str) -> rusqlite::Result<Vec
     rows.collect()
 }
 
+/// The lowest cv of a committed version stamped after `at`.
+pub fn first_cv_after(conn: &Connection, t: &Tables, at: i64) -> rusqlite::Result<Option<u64>> {
+    let cv: Option<i64> = conn.query_row(
+        &format!(
+            "SELECT MIN(cv) FROM {} WHERE at > ?1 AND at < {CLAIM_SENTINEL}",
+            t.ver
+        ),
+        [at],
+        |r| r.get(0),
+    )?;
+    Ok(cv.and_then(|cv| u64::try_from(cv).ok()))
+}
+
 /// Deletes versions `ovs` of `id` below its head's ov, in one transaction; returns them.
 pub fn delete_versions(
     conn: &mut Connection,

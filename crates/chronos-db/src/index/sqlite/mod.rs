@@ -456,6 +456,15 @@ impl IndexStore for SqliteIndex {
         .await
     }
 
+    async fn first_cv_after(&self, ns: &Namespace, at: i64) -> Result<Option<u64>> {
+        self.run(
+            ns,
+            "find where the timeline passes a time",
+            move |conn, t| history::first_cv_after(conn, t, at),
+        )
+        .await
+    }
+
     async fn delete_versions(
         &self,
         ns: &Namespace,

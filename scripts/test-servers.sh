@@ -10,6 +10,8 @@
 #   scripts/test-servers.sh stop-s3 / start-s3
 #                                   # stop SeaweedFS alone, start it again on the same ports
 #                                   # and data (the S3 outage test uses these)
+#   scripts/test-servers.sh stop-mongo / start-mongo
+#                                   # the same for SecantusDB (the index outage test)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -67,9 +69,8 @@ JSON
         -webdav=false -admin.ui=false > "$RUN/seaweedfs.args"
     echo "$s3" > "$RUN/seaweedfs.port"
     launch_weed
-    setsid "$VENV/bin/secantusd-py" --host 127.0.0.1 --port "$mongo" --storage-path "$RUN/mongo" \
-        --log-level WARNING >"$RUN/secantusdb.log" 2>&1 < /dev/null &
-    echo $! > "$RUN/secantusdb.pid"
+    echo "$mongo" > "$RUN/secantusdb.port"
+    launch_mongo
     cat > "$RUN/env" <<ENV
 export CHRONOS_TEST_MONGO_URI="mongodb://127.0.0.1:$mongo/?directConnection=true"
 export CHRONOS_TEST_S3_ENDPOINT="http://127.0.0.1:$s3"
@@ -80,7 +81,7 @@ export CHRONOS_TEST_S3_PID_FILE="$RUN/seaweedfs.pid"
 export CHRONOS_TEST_SERVERS_SCRIPT="$ROOT/scripts/test-servers.sh"
 ENV
     write_quickstart_config "$mongo" "$s3"
-    wait_for secantusdb "$VENV/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', $mongo), 1)"
+    wait_for_mongo
     wait_for_s3
     echo "test-servers: S3 on 127.0.0.1:$s3, MongoDB wire protocol on 127.0.0.1:$mongo"
 }
@@ -91,6 +92,19 @@ launch_weed() {
     mapfile -t args < "$RUN/seaweedfs.args"
     setsid "$VENV/bin/weed" "${args[@]}" >>"$RUN/seaweedfs.log" 2>&1 < /dev/null &
     echo $! > "$RUN/seaweedfs.pid"
+}
+
+# SecantusDB on its port and data directory (start-mongo brings it back after stop-mongo).
+launch_mongo() {
+    setsid "$VENV/bin/secantusd-py" --host 127.0.0.1 --port "$(cat "$RUN/secantusdb.port")" \
+        --storage-path "$RUN/mongo" --log-level WARNING >>"$RUN/secantusdb.log" 2>&1 < /dev/null &
+    echo $! > "$RUN/secantusdb.pid"
+}
+
+wait_for_mongo() {
+    local port
+    port=$(cat "$RUN/secantusdb.port")
+    wait_for secantusdb "$VENV/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)"
 }
 
 # Ready once a signed HEAD of every bucket answers 200.
@@ -150,5 +164,7 @@ case "${1:-}" in
     env) cat "$RUN/env" ;;
     stop-s3) stop quiet seaweedfs ;;
     start-s3) launch_weed; wait_for_s3 ;;
-    *) echo "usage: $0 start|stop|env|stop-s3|start-s3" >&2; exit 2 ;;
+    stop-mongo) stop quiet secantusdb ;;
+    start-mongo) launch_mongo; wait_for_mongo ;;
+    *) echo "usage: $0 start|stop|env|stop-s3|start-s3|stop-mongo|start-mongo" >&2; exit 2 ;;
 esac

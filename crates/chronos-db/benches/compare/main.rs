@@ -7,7 +7,8 @@
 //! flat `get_as_of` stays from 1 to 10,000 versions, `create_many` against single creates,
 //! and the peak memory of each pair. The raw side stores payloads at the key DESIGN.md's
 //! version protocol fixes (`<db>/<collection>/<id>/v<ov>/item.json`, as any implementation of
-//! the protocol must); a separate line shows what that layout costs against flat keys.
+//! the protocol must); a separate line shows what that layout costs against flat keys. The
+//! embedded pair runs at both durability levels, each against a baseline that syncs alike.
 //!
 //! `./scripts/bench.sh` starts the test servers and runs this; `cargo bench --bench compare`
 //! alone measures the embedded pair. `CHRONOS_BENCH_N` sets the samples per operation
@@ -26,7 +27,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use chronos_db::config::{CollectionMap, DbConnection, SpacesConnection};
+use chronos_db::config::{CollectionMap, DbConnection, Durability, SpacesConnection};
 use chronos_db::{Chronos, ChronosConfig, DbType, Route};
 use object_store::ObjectStore;
 use serde_json::{json, Value};
@@ -268,22 +269,26 @@ fn bench_map() -> CollectionMap {
     serde_json::from_value(json!({"indexedProps": ["status"]})).unwrap()
 }
 
-async fn embedded(plan: &Plan) -> BenchResult<()> {
+/// The embedded pair at one durability level, with the raw baseline syncing alike.
+async fn embedded(plan: &Plan, durability: Durability) -> BenchResult<()> {
     let dir = tempfile::tempdir()?;
     let mut config = ChronosConfig::embedded(dir.path().join("chronos")).with_tenant("bench");
     config
         .collection_maps
         .insert(COLLECTION.into(), bench_map());
+    config.write_optimization.durability = Some(durability);
     let chronos = Chronos::init(config).await?;
     let c = chronos.with(Route::tenant(DbType::Runtime, "bench", COLLECTION))?;
-    let raw = raw_embedded::RawEmbedded::open(&dir.path().join("raw"))?;
-    run_pair(
-        "SQLite + local files (embedded default)",
-        [&subject::Chronos(c), &raw],
-        raw.store(),
-        plan,
-    )
-    .await?;
+    let raw = raw_embedded::RawEmbedded::open(&dir.path().join("raw"), durability.syncs())?;
+    let name = match durability {
+        Durability::PowerLoss => {
+            "SQLite + local files (embedded default; durability powerLoss: payloads and commits synced)"
+        }
+        Durability::ProcessCrash => {
+            "SQLite + local files (durability processCrash: nothing synced)"
+        }
+    };
+    run_pair(name, [&subject::Chronos(c), &raw], raw.store(), plan).await?;
     chronos.shutdown().await?;
     Ok(())
 }
@@ -367,7 +372,8 @@ async fn main() -> BenchResult<()> {
     println!(
         "ratio = chronos mean latency / raw mean latency (targets: writes <= 1.3, reads <= 1.1); p50 ratio = ratio of medians"
     );
-    embedded(&local).await?;
+    embedded(&local, Durability::PowerLoss).await?;
+    embedded(&local, Durability::ProcessCrash).await?;
     mongodb_s3(&remote).await?;
     Ok(())
 }

@@ -31,12 +31,17 @@ fn meta(data: &Value) -> String {
 }
 
 impl RawEmbedded {
-    pub fn open(dir: &Path) -> BenchResult<Self> {
+    /// Opens the baseline; `durable` syncs as chronos-db's `powerLoss` durability does
+    /// (`synchronous=FULL`, payload files and their directories fsynced), else as
+    /// `processCrash` (`synchronous=NORMAL`, no fsync).
+    pub fn open(dir: &Path, durable: bool) -> BenchResult<Self> {
         std::fs::create_dir_all(dir.join("blobs"))?;
         let conn = Connection::open(dir.join("raw.sqlite3"))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let synchronous = if durable { "FULL" } else { "NORMAL" };
+        conn.execute_batch(&format!("PRAGMA synchronous={synchronous};"))?;
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
+            "PRAGMA journal_mode=WAL;
              CREATE TABLE IF NOT EXISTS raw_counter (k TEXT PRIMARY KEY, cv INTEGER NOT NULL) WITHOUT ROWID;
              INSERT OR IGNORE INTO raw_counter VALUES ('cv', 0);
              CREATE TABLE IF NOT EXISTS raw_ver (id TEXT NOT NULL, ov INTEGER NOT NULL, cv INTEGER NOT NULL,
@@ -48,7 +53,9 @@ impl RawEmbedded {
         )?;
         Ok(RawEmbedded {
             conn: Arc::new(Mutex::new(conn)),
-            store: Arc::new(LocalFileSystem::new_with_prefix(dir.join("blobs"))?),
+            store: Arc::new(
+                LocalFileSystem::new_with_prefix(dir.join("blobs"))?.with_fsync(durable),
+            ),
         })
     }
 

@@ -12,7 +12,6 @@
 mod servers;
 
 use std::collections::HashSet;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,15 +28,6 @@ const SELECTION_MS: u64 = 500;
 
 fn route() -> Route {
     Route::tenant(DbType::Runtime, "tenant-a", "index_outage")
-}
-
-fn script(action: &str) {
-    let path = std::env::var("CHRONOS_TEST_SERVERS_SCRIPT").expect("CHRONOS_TEST_SERVERS_SCRIPT");
-    let status = Command::new(path)
-        .arg(action)
-        .status()
-        .expect("run test-servers.sh");
-    assert!(status.success(), "test-servers.sh {action} failed");
 }
 
 /// Updates `id` until told to stop; returns the acknowledged writes. Counts refusals, and
@@ -133,11 +123,11 @@ async fn acknowledged_writes_survive_an_index_store_restart() {
         .collect();
 
     tokio::time::sleep(Duration::from_millis(500)).await;
-    tokio::task::spawn_blocking(|| script("stop-mongo"))
+    tokio::task::spawn_blocking(|| servers::script("stop-mongo"))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    tokio::task::spawn_blocking(|| script("start-mongo"))
+    tokio::task::spawn_blocking(|| servers::script("start-mongo"))
         .await
         .unwrap();
     // Writers reconnect on their own; give them time to write again.

@@ -11,7 +11,6 @@
 #[path = "support/servers.rs"]
 mod servers;
 
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,15 +41,6 @@ fn config(mongo_uri: String, s3: SpacesConnection) -> ChronosConfig {
         "fallback": {"enabled": true, "maxRetries": 1000, "retryDelayMs": 200, "maxDelayMs": 1000}
     }))
     .unwrap()
-}
-
-fn script(action: &str) {
-    let path = std::env::var("CHRONOS_TEST_SERVERS_SCRIPT").expect("CHRONOS_TEST_SERVERS_SCRIPT");
-    let status = Command::new(path)
-        .arg(action)
-        .status()
-        .expect("run test-servers.sh");
-    assert!(status.success(), "test-servers.sh {action} failed");
 }
 
 /// One writer: updates `id` until told to stop, starting from the ov it is given and, on a
@@ -117,9 +107,9 @@ async fn acknowledged_writes_survive_an_s3_outage() {
         .collect();
 
     tokio::time::sleep(Duration::from_millis(500)).await;
-    script("stop-s3");
+    servers::script("stop-s3");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let restart = tokio::task::spawn_blocking(|| script("start-s3"));
+    let restart = tokio::task::spawn_blocking(|| servers::script("start-s3"));
     restart.await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::Relaxed);

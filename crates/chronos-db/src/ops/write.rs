@@ -301,42 +301,40 @@ impl Collection {
                 })
             }
             Err(e) if queueable && e.is_transient() => {
-                {
-                    let data = original.unwrap_or(envelope.data);
-                    let cv = if cv_known {
-                        row.cv
-                    } else {
-                        match self.index().next_cv(ns).await {
-                            Ok(cv) => cv,
-                            Err(_) => return Err(e),
-                        }
-                    };
-                    // The write is acknowledged with the time it will commit with, which
-                    // never goes back behind the record's latest version.
-                    let head_at = match self.index().head_for_read(ns, &row.id).await {
-                        Ok(head) => head.map_or(i64::MIN, |h| h.latest.at),
+                let data = original.unwrap_or(envelope.data);
+                let cv = if cv_known {
+                    row.cv
+                } else {
+                    match self.index().next_cv(ns).await {
+                        Ok(cv) => cv,
                         Err(_) => return Err(e),
-                    };
-                    let at = from_micros(row.at.max(head_at))?;
-                    self.enqueue(QueuedWrite {
-                        op_id: uuid::Uuid::now_v7().to_string(),
-                        route: self.inner.route.clone(),
-                        id: row.id,
-                        ov: row.ov,
-                        cv,
-                        at,
-                        deleted: row.deleted,
-                        live_only,
-                        data,
-                        actor: envelope.actor,
-                        reason: envelope.reason,
-                        function_ids: envelope.function_ids,
-                        attempts: 0,
-                        next_attempt_at: at,
-                        last_error: e.to_string(),
-                    })
-                    .await
-                }
+                    }
+                };
+                // The write is acknowledged with the time it will commit with, which
+                // never goes back behind the record's latest version.
+                let head_at = match self.index().head_for_read(ns, &row.id).await {
+                    Ok(head) => head.map_or(i64::MIN, |h| h.latest.at),
+                    Err(_) => return Err(e),
+                };
+                let at = from_micros(row.at.max(head_at))?;
+                self.enqueue(QueuedWrite {
+                    op_id: uuid::Uuid::now_v7().to_string(),
+                    route: self.inner.route.clone(),
+                    id: row.id,
+                    ov: row.ov,
+                    cv,
+                    at,
+                    deleted: row.deleted,
+                    live_only,
+                    data,
+                    actor: envelope.actor,
+                    reason: envelope.reason,
+                    function_ids: envelope.function_ids,
+                    attempts: 0,
+                    next_attempt_at: at,
+                    last_error: e.to_string(),
+                })
+                .await
             }
             Err(e) => Err(e),
         }

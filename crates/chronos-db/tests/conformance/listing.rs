@@ -192,6 +192,30 @@ impl Lcg {
     }
 }
 
+/// Stores `obj` as record `id`; returns what the index sees of it (its scalar properties),
+/// for the reference evaluator.
+async fn store(
+    c: &chronos_db::Collection,
+    id: String,
+    mut obj: serde_json::Map<String, Value>,
+) -> (String, serde_json::Map<String, Value>) {
+    c.create_with_id(&id, Value::Object(obj.clone()), meta())
+        .await
+        .unwrap();
+    obj.retain(|_, v| !v.is_array() && !v.is_object());
+    (id, obj)
+}
+
+/// The ids the reference evaluator says `json` matches, in id order.
+fn reference(records: &[(String, serde_json::Map<String, Value>)], json: &Value) -> Vec<String> {
+    let filter = Filter::parse(json).unwrap();
+    records
+        .iter()
+        .filter(|(_, obj)| filter.matches(obj))
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
 pub async fn filters_agree_with_the_reference_evaluator(env: &Env) {
     let c = env.coll("random");
     let mut rng = Lcg(42);
@@ -203,23 +227,15 @@ pub async fn filters_agree_with_the_reference_evaluator(env: &Env) {
                 obj.insert(prop.to_string(), rng.stored());
             }
         }
-        let id = format!("rec{i:02}");
-        c.create_with_id(&id, Value::Object(obj.clone()), meta())
-            .await
-            .unwrap();
-        // Only scalars are indexed: the reference sees what the index sees.
-        obj.retain(|_, v| !v.is_array() && !v.is_object());
-        records.push((id, obj));
+        records.push(store(&c, format!("rec{i:02}"), obj).await);
     }
     for _ in 0..150 {
         let json = rng.filter(3);
-        let filter = Filter::parse(&json).unwrap();
-        let expected: Vec<String> = records
-            .iter()
-            .filter(|(_, obj)| filter.matches(obj))
-            .map(|(id, _)| id.clone())
-            .collect();
-        assert_eq!(ids(&c, json.clone()).await, expected, "filter {json}");
+        assert_eq!(
+            ids(&c, json.clone()).await,
+            reference(&records, &json),
+            "filter {json}"
+        );
     }
 }
 
@@ -434,12 +450,7 @@ pub async fn long_in_lists_answer_like_the_reference(env: &Env) {
         };
         let mut obj = serde_json::Map::new();
         obj.insert("p".into(), p);
-        let id = format!("r{i:02}");
-        c.create_with_id(&id, Value::Object(obj.clone()), meta())
-            .await
-            .unwrap();
-        obj.retain(|_, v| !v.is_array() && !v.is_object());
-        records.push((id, obj));
+        records.push(store(&c, format!("r{i:02}"), obj).await);
     }
     let mut values: Vec<Value> = (0..497).map(|n| json!(n * 2)).collect();
     values.extend((0..500).map(|n| json!(format!("s{}", n * 4))));
@@ -449,12 +460,7 @@ pub async fn long_in_lists_answer_like_the_reference(env: &Env) {
     let many =
         json!({"$or": (0..15).map(|_| json!({"p": {"$in": values.clone()}})).collect::<Vec<_>>()});
     for json in [one("$in"), one("$nin"), many] {
-        let filter = Filter::parse(&json).unwrap();
-        let expected: Vec<String> = records
-            .iter()
-            .filter(|(_, obj)| filter.matches(obj))
-            .map(|(id, _)| id.clone())
-            .collect();
+        let expected = reference(&records, &json);
         assert!(!expected.is_empty());
         assert_eq!(ids(&c, json.clone()).await, expected);
     }

@@ -36,3 +36,14 @@ pub fn servers() -> Option<Servers> {
     }
     found
 }
+
+/// Runs `scripts/test-servers.sh <action>` (e.g. `stop-s3`, `start-mongo`) and fails the test
+/// if it fails.
+pub fn script(action: &str) {
+    let path = std::env::var("CHRONOS_TEST_SERVERS_SCRIPT").expect("CHRONOS_TEST_SERVERS_SCRIPT");
+    let status = std::process::Command::new(path)
+        .arg(action)
+        .status()
+        .expect("run test-servers.sh");
+    assert!(status.success(), "test-servers.sh {action} failed");
+}

@@ -23,6 +23,16 @@ pub fn claim_filter(id: &str, ov: u64, op_id: &str) -> Document {
     }
 }
 
+/// The claim row document of a queued write.
+fn claim_doc(claim: &QueueClaim) -> Result<Document> {
+    docs::version_doc(&VersionRow::claim(
+        &claim.row.record_id,
+        claim.ov,
+        claim.deleted,
+        &claim.row.op_id,
+    ))
+}
+
 /// The last version of `id`, committed or claimed: its ov and whether it is a delete.
 async fn tail(
     c: &Colls,
@@ -53,12 +63,7 @@ pub async fn claim_in_transaction(
     claim: &QueueClaim,
 ) -> Result<CommitOutcome> {
     let id = &claim.row.record_id;
-    let row = docs::version_doc(&VersionRow::claim(
-        id,
-        claim.ov,
-        claim.deleted,
-        &claim.row.op_id,
-    ))?;
+    let row = claim_doc(claim)?;
     let queue = queue::collection(client, db_name, &claim.table);
     let mut backoff = Backoff::new();
     loop {
@@ -133,12 +138,7 @@ pub async fn claim_without_transaction(
         return Ok(refused);
     }
     queue::put(client, db_name, &claim.table, &claim.row).await?;
-    let row = docs::version_doc(&VersionRow::claim(
-        id,
-        claim.ov,
-        claim.deleted,
-        &claim.row.op_id,
-    ))?;
+    let row = claim_doc(claim)?;
     match c.ver.insert_one(row).await {
         Ok(_) => Ok(CommitOutcome::Committed),
         Err(e) if is_duplicate_key(&e) => {

@@ -8,18 +8,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+#[path = "support/acknowledged.rs"]
+mod acknowledged;
 #[path = "support/servers.rs"]
 mod servers;
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chronos_db::config::DbConnection;
-use chronos_db::{
-    Chronos, ChronosConfig, DbType, Error, ReadOptions, Route, WriteMeta, WriteResult,
-};
+use chronos_db::{Chronos, ChronosConfig, DbType, Error, Route, WriteMeta, WriteResult};
 use serde_json::{json, Value};
 
 const WRITERS: usize = 4;
@@ -148,32 +147,6 @@ async fn acknowledged_writes_survive_an_index_store_restart() {
         refused.load(Ordering::Relaxed)
     );
 
-    let mut seen = HashSet::new();
-    for (w, data) in &acked {
-        assert!(
-            seen.insert((w.id.clone(), w.ov)),
-            "acknowledged twice: {w:?}"
-        );
-        let item = c
-            .get_version(&w.id, w.ov, ReadOptions::default())
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("acknowledged write {w:?} is missing"));
-        assert_eq!((item.cv, item.at, &item.data), (w.cv, w.at, data), "{w:?}");
-    }
-    // Writes resumed after the restart: each record moved past what it had before.
-    for id in &ids {
-        let last = acked
-            .iter()
-            .filter(|(w, _)| &w.id == id)
-            .map(|(w, _)| w.ov)
-            .max();
-        let latest = c
-            .get_latest(id, ReadOptions::default())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(Some(latest.ov) >= last);
-    }
+    acknowledged::check_acknowledged(&c, &acked).await;
     chronos.shutdown().await.unwrap();
 }

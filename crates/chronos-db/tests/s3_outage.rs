@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+#[path = "support/acknowledged.rs"]
+mod acknowledged;
 #[path = "support/servers.rs"]
 mod servers;
 
@@ -16,9 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chronos_db::config::{DbConnection, SpacesConnection};
-use chronos_db::{
-    Chronos, ChronosConfig, DbType, Error, QueueKind, ReadOptions, Route, WriteMeta, WriteResult,
-};
+use chronos_db::{Chronos, ChronosConfig, DbType, Error, QueueKind, Route, WriteMeta, WriteResult};
 use serde_json::{json, Value};
 
 /// Writers; they share `RECORDS` records, so writes race for each ov.
@@ -149,40 +149,6 @@ async fn acknowledged_writes_survive_an_s3_outage() {
         .unwrap();
     assert!(dead.is_empty(), "dead-lettered: {dead:#?}");
 
-    // One acknowledgement per (record, ov): racing writers never both win an ov.
-    let mut seen = std::collections::HashSet::new();
-    for (w, _) in &acked {
-        assert!(
-            seen.insert((w.id.clone(), w.ov)),
-            "acknowledged twice: {w:?}"
-        );
-    }
-    for (w, data) in &acked {
-        let item = c
-            .get_version(&w.id, w.ov, ReadOptions::default())
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("acknowledged write {w:?} is missing"));
-        assert_eq!((item.cv, item.at, &item.data), (w.cv, w.at, data), "{w:?}");
-    }
-    // Each record's latest version is at least its last acknowledged write.
-    for id in &ids {
-        let last = acked
-            .iter()
-            .filter(|(w, _)| &w.id == id)
-            .map(|(w, _)| w.ov)
-            .max()
-            .unwrap();
-        let latest = c
-            .get_latest(id, ReadOptions::default())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(
-            latest.ov >= last,
-            "{id}: latest {} < acknowledged {last}",
-            latest.ov
-        );
-    }
+    acknowledged::check_acknowledged(&c, &acked).await;
     chronos.shutdown().await.unwrap();
 }

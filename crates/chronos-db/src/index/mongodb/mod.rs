@@ -35,9 +35,9 @@ use tokio::sync::{Mutex, OnceCell};
 use tracing::{debug, info};
 
 use super::{
-    AuditEntry, CommitOptions, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery,
-    HeadRow, IndexStore, Namespace, QueueClaim, QueueQuery, QueueRow, VersionPick, VersionRow,
-    CLAIM_SENTINEL,
+    sequence_outcome, AuditEntry, CommitOptions, CommitOutcome, CountKey, CountScope,
+    CountsWritten, HeadQuery, HeadRow, IndexStore, Namespace, QueueClaim, QueueQuery, QueueRow,
+    VersionPick, VersionRow, CLAIM_SENTINEL,
 };
 use crate::error::{Error, Result};
 
@@ -281,8 +281,8 @@ impl MongoIndex {
             .session(&mut *s)
             .await?;
         let current = head.as_ref().and_then(|h| docs::read_head(h).ok());
-        if let Some(outcome) = check_sequence(current.as_ref().map(|h| h.latest.ov), row.ov)
-            .or_else(|| live_check(current.as_ref(), opts.require_live))
+        if let Some(outcome) =
+            sequence_outcome(last_of(current.as_ref()), row.ov, opts.require_live)
         {
             s.abort_transaction().await?;
             return Ok(outcome);
@@ -321,16 +321,15 @@ impl MongoIndex {
                 .map_err(err("read head"))?
         };
         let current = head.as_ref().map(docs::read_head).transpose()?;
-        if let Some(outcome) = check_sequence(current.as_ref().map(|h| h.latest.ov), row.ov) {
+        if let Some(outcome) =
+            sequence_outcome(last_of(current.as_ref()), row.ov, opts.require_live)
+        {
             if let CommitOutcome::Conflict { current_ov } = outcome {
                 if current_ov < row.ov {
                     // The head may lag behind a version whose writer died before moving it.
                     return self.roll_forward_and_report(c, &row.id).await;
                 }
             }
-            return Ok(outcome);
-        }
-        if let Some(outcome) = live_check(current.as_ref(), opts.require_live) {
             return Ok(outcome);
         }
         if let Some(h) = &current {
@@ -411,8 +410,8 @@ impl MongoIndex {
     }
 }
 
-/// Whether a version `ov` may follow the current head (`None` = no head). `None` = go ahead.
-/// Commits a transaction, retrying while the outcome of the commit is unknown.
+/// Commits a transaction, retrying (a bounded number of times) while the outcome of the commit
+/// is unknown.
 async fn commit_with_retry(s: &mut ClientSession) -> mongodb::error::Result<CommitOutcome> {
     let mut attempt = 1;
     loop {
@@ -431,21 +430,9 @@ async fn commit_with_retry(s: &mut ClientSession) -> mongodb::error::Result<Comm
     }
 }
 
-/// `Deleted` when a live head is required and the record's latest version is a delete.
-fn live_check(current: Option<&HeadRow>, require_live: bool) -> Option<CommitOutcome> {
-    current
-        .filter(|h| require_live && h.latest.deleted)
-        .map(|h| CommitOutcome::Deleted {
-            current_ov: h.latest.ov,
-        })
-}
-
-fn check_sequence(current: Option<u64>, ov: u64) -> Option<CommitOutcome> {
-    match (current, ov.checked_sub(1)) {
-        (cur, prev) if cur == prev => None,
-        (Some(cur), _) => Some(CommitOutcome::Conflict { current_ov: cur }),
-        (None, _) => Some(CommitOutcome::Missing),
-    }
+/// The head's ov and deleted flag, as the sequence rule reads them.
+fn last_of(head: Option<&HeadRow>) -> Option<(u64, bool)> {
+    head.map(|h| (h.latest.ov, h.latest.deleted))
 }
 
 fn to_driver_error(e: Error) -> mongodb::error::Error {

@@ -23,8 +23,9 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{
-    AuditEntry, CommitOptions, CommitOutcome, CountKey, CountScope, CountsWritten, HeadQuery,
-    HeadRow, IndexStore, Namespace, QueueClaim, QueueQuery, QueueRow, VersionPick, VersionRow,
+    sequence_outcome, AuditEntry, CommitOptions, CommitOutcome, CountKey, CountScope,
+    CountsWritten, HeadQuery, HeadRow, IndexStore, Namespace, QueueClaim, QueueQuery, QueueRow,
+    VersionPick, VersionRow,
 };
 use crate::config::Durability;
 use crate::error::{Error, Result};
@@ -309,17 +310,10 @@ impl IndexStore for SqliteIndex {
                         Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?))
                     })
                     .optional()?;
-                let current_ov = current.map(|(ov, ..)| u64::try_from(ov).unwrap_or(0));
-                if current_ov != r.ov.checked_sub(1) {
-                    let outcome = match current_ov {
-                        Some(ov) => CommitOutcome::Conflict { current_ov: ov },
-                        None => CommitOutcome::Missing,
-                    };
-                    return Ok((outcome, r));
-                }
-                if let (Some((ov, _, _, true)), true) = (current, opts.require_live) {
-                    let current_ov = u64::try_from(ov).unwrap_or(0);
-                    return Ok((CommitOutcome::Deleted { current_ov }, r));
+                let last =
+                    current.map(|(ov, _, _, deleted)| (u64::try_from(ov).unwrap_or(0), deleted));
+                if let Some(refused) = sequence_outcome(last, r.ov, opts.require_live) {
+                    return Ok((refused, r));
                 }
                 if let Some(op_id) = &opts.claim {
                     if !claims::release(&tx, t, &r.id, r.ov, op_id)? {

@@ -27,9 +27,15 @@ impl fmt::Display for ConfigProblem {
     }
 }
 
+/// The source of a storage or internal failure.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Every way a chronos-db call can fail.
 ///
 /// Variants are matchable; their messages say what was wrong and, where it helps, what to do.
+/// Whether a failure may pass if the call is made again is [`Error::is_transient`], a property
+/// of the failure itself (a lost connection is transient, a refused permission is not),
+/// whichever variant carries it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -50,13 +56,42 @@ pub enum Error {
         exists: bool,
     },
 
-    /// The record (or the asked-for version of it) does not exist or is deleted.
+    /// A batch of new records (`create_many`) named ids that exist already.
+    #[error("{}", batch_conflict_message(collection, ids, *others_committed))]
+    BatchConflict {
+        /// Collection of the batch.
+        collection: String,
+        /// The ids that exist already.
+        ids: Vec<String>,
+        /// Whether the batch's other records were committed all the same (an index store
+        /// without transactions); otherwise nothing of the batch was written.
+        others_committed: bool,
+    },
+
+    /// The record (or the asked-for version of it) does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+
+    /// The record exists, but its latest version is a logical delete, and the call needs a
+    /// live record; nothing was changed.
+    #[error("{collection}/{id} is deleted (ov {ov}); restore it before writing")]
+    Deleted {
+        /// Collection of the record.
+        collection: String,
+        /// Id of the record.
+        id: String,
+        /// The ov of its delete marker.
+        ov: u64,
+    },
 
     /// An input (id, payload, filter, query option) is invalid; nothing was changed.
     #[error("invalid input: {0}")]
     Validation(String),
+
+    /// The call cannot run in the current state of the data (say, erasing a record whose
+    /// writes are still queued); nothing was changed. The message says what to wait for.
+    #[error("not now: {0}")]
+    Precondition(String),
 
     /// The configuration is invalid; every problem is listed with its JSON path.
     #[error("invalid configuration: {}", join_problems(.0))]
@@ -67,19 +102,34 @@ pub enum Error {
     Route(String),
 
     /// A storage backend failed.
-    #[error("{backend} backend failed during {operation}: {message}")]
+    #[error("{backend} backend failed during {operation}: {source}")]
     Backend {
         /// Which backend: `sqlite`, `mongodb`, `object_store`...
         backend: &'static str,
         /// What chronos-db was doing.
         operation: String,
-        /// The backend's own message.
-        message: String,
+        /// Whether the backend could not be reached or did not answer in time (a retry may
+        /// succeed), as opposed to refusing the operation.
+        transient: bool,
+        /// The backend's own error.
+        #[source]
+        source: BoxError,
     },
 
     /// Stored data does not have the shape chronos-db wrote (corruption or foreign writes).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+
+    /// chronos-db itself failed (a step that cannot fail on valid input did); nothing was
+    /// acknowledged. Worth a bug report.
+    #[error("internal error during {operation}: {source}")]
+    Internal {
+        /// What chronos-db was doing.
+        operation: String,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
 }
 
 fn conflict_message(
@@ -96,6 +146,18 @@ fn conflict_message(
     }
 }
 
+fn batch_conflict_message(collection: &str, ids: &[String], others_committed: bool) -> String {
+    let what = if others_committed {
+        "the batch's other records were committed"
+    } else {
+        "nothing of the batch was written"
+    };
+    format!(
+        "{collection}: these ids already exist: {}; {what}",
+        ids.join(", ")
+    )
+}
+
 fn join_problems(problems: &[ConfigProblem]) -> String {
     problems
         .iter()
@@ -105,16 +167,27 @@ fn join_problems(problems: &[ConfigProblem]) -> String {
 }
 
 impl Error {
-    /// A backend error from any displayable cause.
-    pub fn backend(
+    /// A storage failure of `backend` during `operation`; `transient` when a retry may pass
+    /// (the backend's helper decides from the source).
+    pub(crate) fn storage(
         backend: &'static str,
         operation: impl Into<String>,
-        cause: impl fmt::Display,
+        source: impl Into<BoxError>,
+        transient: bool,
     ) -> Self {
         Error::Backend {
             backend,
             operation: operation.into(),
-            message: cause.to_string(),
+            transient,
+            source: source.into(),
+        }
+    }
+
+    /// A failure of chronos-db itself during `operation`.
+    pub(crate) fn internal(operation: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Internal {
+            operation: operation.into(),
+            source: source.into(),
         }
     }
 
@@ -122,7 +195,19 @@ impl Error {
     /// did not answer in time. Only such failures are queued by the fallback queue, and a
     /// queued write is replayed while its failures stay transient.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Backend { .. })
+        matches!(
+            self,
+            Error::Backend {
+                transient: true,
+                ..
+            }
+        )
+    }
+
+    /// Whether the call was refused because the data moved on (a stale ov, or ids that
+    /// exist): re-read and decide again.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Conflict { .. } | Error::BatchConflict { .. })
     }
 
     /// A single configuration problem.

@@ -36,6 +36,31 @@ pub enum PutOutcome {
     AlreadyExists,
 }
 
+/// A failure of the object store during `operation`: transient unless the store refused the
+/// operation itself (a missing or existing object, a bad path, a permission).
+fn store_err(operation: impl Into<String>) -> impl FnOnce(object_store::Error) -> Error {
+    move |e| {
+        let transient = matches!(
+            e,
+            object_store::Error::Generic { .. } | object_store::Error::JoinError { .. }
+        );
+        Error::storage(BACKEND, operation, e, transient)
+    }
+}
+
+/// A failure of the file system during `operation`: transient unless it refused the
+/// operation (a permission, an invalid name).
+fn io_err(operation: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    use std::io::ErrorKind as K;
+    move |e| {
+        let refused = matches!(
+            e.kind(),
+            K::PermissionDenied | K::InvalidInput | K::InvalidData | K::Unsupported
+        );
+        Error::storage(BACKEND, operation, e, !refused)
+    }
+}
+
 #[derive(Clone)]
 enum Flavor {
     Local(PathBuf),
@@ -72,14 +97,13 @@ impl BlobStore {
     /// leading to it, is on disk. Deleting a file removes the directories it leaves empty.
     pub fn local_with(base: &Path, bucket: &str, durability: Durability) -> Result<Self> {
         let dir: PathBuf = base.join(bucket);
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            Error::backend(BACKEND, format!("create directory {}", dir.display()), e)
-        })?;
-        let dir = dir.canonicalize().map_err(|e| {
-            Error::backend(BACKEND, format!("resolve directory {}", dir.display()), e)
-        })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| io_err(format!("create directory {}", dir.display()))(e))?;
+        let dir = dir
+            .canonicalize()
+            .map_err(|e| io_err(format!("resolve directory {}", dir.display()))(e))?;
         let fs = LocalFileSystem::new_with_prefix(&dir)
-            .map_err(|e| Error::backend(BACKEND, "open local bucket", e))?
+            .map_err(store_err("open local bucket"))?
             .with_fsync(durability.syncs())
             .with_automatic_cleanup(true);
         Ok(BlobStore {
@@ -123,7 +147,8 @@ impl BlobStore {
     }
 
     fn path(key: &str) -> Result<ObjectPath> {
-        ObjectPath::parse(key).map_err(|e| Error::backend(BACKEND, "build key", e))
+        ObjectPath::parse(key)
+            .map_err(|e| Error::Validation(format!("{key:?} is not a valid payload key: {e}")))
     }
 
     /// Writes `bytes` at `key` only if nothing is there yet.
@@ -139,7 +164,7 @@ impl BlobStore {
         {
             Ok(_) => Ok(PutOutcome::Created),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(PutOutcome::AlreadyExists),
-            Err(e) => Err(Error::backend(BACKEND, format!("put {key}"), e)),
+            Err(e) => Err(store_err(format!("put {key}"))(e)),
         }
     }
 
@@ -153,7 +178,7 @@ impl BlobStore {
             )
             .await
             .map(|_| ())
-            .map_err(|e| Error::backend(BACKEND, format!("put {key}"), e))
+            .map_err(store_err(format!("put {key}")))
     }
 
     /// Reads the object at `key`; `None` when it does not exist.
@@ -164,9 +189,9 @@ impl BlobStore {
                 .bytes()
                 .await
                 .map(Some)
-                .map_err(|e| Error::backend(BACKEND, format!("read {key}"), e)),
+                .map_err(store_err(format!("read {key}"))),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(Error::backend(BACKEND, format!("get {key}"), e)),
+            Err(e) => Err(store_err(format!("get {key}"))(e)),
         }
     }
 
@@ -174,7 +199,7 @@ impl BlobStore {
     pub async fn delete(&self, key: &str) -> Result<()> {
         match self.store.delete(&Self::path(key)?).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(Error::backend(BACKEND, format!("delete {key}"), e)),
+            Err(e) => Err(store_err(format!("delete {key}"))(e)),
         }
     }
 
@@ -205,8 +230,8 @@ impl BlobStore {
         let (root, prefix) = (root.clone(), prefix.to_string());
         tokio::task::spawn_blocking(move || local::unfinished_puts(&root, &prefix))
             .await
-            .map_err(|e| Error::backend(BACKEND, "list unfinished puts", e))?
-            .map_err(|e| Error::backend(BACKEND, "list unfinished puts", e))
+            .map_err(|e| Error::internal("list unfinished puts", e))?
+            .map_err(io_err("list unfinished puts"))
     }
 
     /// Removes a temporary file [`BlobStore::unfinished_puts`] found, and the directories it
@@ -218,8 +243,8 @@ impl BlobStore {
         let (root, key) = (root.clone(), key.to_string());
         tokio::task::spawn_blocking(move || local::remove_unfinished_put(&root, &key))
             .await
-            .map_err(|e| Error::backend(BACKEND, "remove an unfinished put", e))?
-            .map_err(|e| Error::backend(BACKEND, "remove an unfinished put", e))
+            .map_err(|e| Error::internal("remove an unfinished put", e))?
+            .map_err(io_err("remove an unfinished put"))
     }
 
     /// Every key under `prefix`.
@@ -244,7 +269,7 @@ impl BlobStore {
             .list(Some(&path))
             .try_collect()
             .await
-            .map_err(|e| Error::backend(BACKEND, format!("list {prefix}"), e))?;
+            .map_err(store_err(format!("list {prefix}")))?;
         Ok(metas
             .into_iter()
             .map(|m| (m.location.to_string(), m.last_modified))
@@ -265,7 +290,7 @@ impl BlobStore {
                 .signed_url(Method::GET, &path, ttl)
                 .await
                 .map(|u| u.to_string())
-                .map_err(|e| Error::backend(BACKEND, format!("presign {key}"), e)),
+                .map_err(store_err(format!("presign {key}"))),
             Flavor::Local(root) => Ok(root.join(key).display().to_string()),
             Flavor::Memory => Err(Error::Validation(
                 "payloads kept in memory have no URL; presign needs S3 or local files".into(),
@@ -278,7 +303,7 @@ impl BlobStore {
         let probe = Self::path("chronos-health-probe")?;
         match self.store.head(&probe).await {
             Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(Error::backend(BACKEND, "ping", e)),
+            Err(e) => Err(store_err("ping")(e)),
         }
     }
 }

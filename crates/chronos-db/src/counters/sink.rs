@@ -37,7 +37,7 @@ pub struct CounterSink {
 }
 
 fn poisoned() -> Error {
-    Error::backend("counters", "lock", "a previous operation panicked")
+    Error::internal("lock the counter sink", "a previous operation panicked")
 }
 
 fn store_id(store: &Arc<dyn IndexStore>) -> usize {

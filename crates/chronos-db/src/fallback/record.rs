@@ -50,8 +50,8 @@ pub struct QueuedWrite {
 impl QueuedWrite {
     /// The stored form.
     pub(crate) fn to_row(&self) -> Result<QueueRow> {
-        let body = serde_json::to_string(self)
-            .map_err(|e| Error::backend("fallback", "encode queued write", e))?;
+        let body =
+            serde_json::to_string(self).map_err(|e| Error::internal("encode queued write", e))?;
         Ok(QueueRow {
             op_id: self.op_id.clone(),
             collection: self.route.collection.clone(),

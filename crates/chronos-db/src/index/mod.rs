@@ -84,6 +84,21 @@ pub enum CommitOutcome {
     },
 }
 
+/// Result of committing a batch of new records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchOutcome {
+    /// Every record of the batch is committed.
+    Committed,
+    /// These ids exist already.
+    Taken {
+        /// The ids that exist already.
+        ids: Vec<String>,
+        /// Whether the other records were committed all the same (a backend without
+        /// transactions); otherwise none was.
+        others_committed: bool,
+    },
+}
+
 /// Which version of a record a read designates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VersionPick {
@@ -258,7 +273,7 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
         &self,
         ns: &Namespace,
         rows: &[(VersionRow, Option<String>)],
-    ) -> Result<CommitOutcome>;
+    ) -> Result<BatchOutcome>;
 
     /// The head of a record.
     async fn head(&self, ns: &Namespace, id: &str) -> Result<Option<HeadRow>>;

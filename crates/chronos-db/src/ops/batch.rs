@@ -12,7 +12,7 @@ use super::write::{from_micros, micros};
 use super::Collection;
 use crate::config::CounterEvent;
 use crate::error::{Error, Result};
-use crate::index::{CommitOutcome, VersionRow};
+use crate::index::{BatchOutcome, VersionRow};
 use crate::model::{WriteMeta, WriteResult};
 
 /// Records per index commit unless `writeOptimization.batchSize` says otherwise.
@@ -140,13 +140,22 @@ impl Collection {
             .map(|p| (p.row.clone(), p.shadow.clone()))
             .collect();
         match self.index().commit_new(ns, &rows).await {
-            Ok(CommitOutcome::Committed) => {}
-            Ok(_) => {
-                return Err(Error::backend(
-                    self.index().kind(),
-                    "create_many",
-                    "a new record id already exists; records of the batch may be committed",
-                ))
+            Ok(BatchOutcome::Committed) => {}
+            Ok(BatchOutcome::Taken {
+                ids,
+                others_committed,
+            }) => {
+                // The payloads of versions that did not commit are orphans: removed now.
+                let lost: Vec<_> = ok
+                    .into_iter()
+                    .filter(|p| !others_committed || ids.contains(&p.row.id))
+                    .collect();
+                self.discard_batch(&lost).await;
+                return Err(Error::BatchConflict {
+                    collection: self.name().to_string(),
+                    ids,
+                    others_committed,
+                });
             }
             // The commit may have gone through: the payloads stay (orphans at worst).
             Err(e) => return Err(e),

@@ -138,11 +138,7 @@ impl Collection {
     async fn live_head_any(&self, id: &str) -> Result<HeadRow> {
         let head = self.existing_head(id).await?;
         if head.latest.deleted {
-            return Err(Error::NotFound(format!(
-                "{}/{id} is deleted (ov {}); restore it before writing",
-                self.name(),
-                head.latest.ov
-            )));
+            return Err(self.deleted(id, head.latest.ov));
         }
         Ok(head)
     }
@@ -158,6 +154,15 @@ impl Collection {
     /// The error for a record that does not exist.
     fn missing(&self, id: &str) -> Error {
         Error::NotFound(format!("{}/{id} does not exist", self.name()))
+    }
+
+    /// The error for a write to a record whose latest version `ov` is a logical delete.
+    fn deleted(&self, id: &str, ov: u64) -> Error {
+        Error::Deleted {
+            collection: self.name().to_string(),
+            id: id.to_string(),
+            ov,
+        }
     }
 
     fn conflict(&self, id: &str, expected: u64, current: u64) -> Error {

@@ -47,7 +47,7 @@ fn gzip(bytes: &[u8]) -> Result<Bytes> {
     enc.write_all(bytes)
         .and_then(|()| enc.finish())
         .map(Bytes::from)
-        .map_err(|e| Error::backend("gzip", "compress payload", e))
+        .map_err(|e| Error::internal("compress payload", e))
 }
 
 fn gunzip(bytes: &[u8], key: &str) -> Result<Vec<u8>> {

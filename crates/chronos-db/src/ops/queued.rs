@@ -61,12 +61,7 @@ impl Collection {
             return Err(self.conflict(&tail.id, expected_ov, tail.ov));
         }
         if tail.deleted {
-            return Err(Error::NotFound(format!(
-                "{}/{} is deleted (ov {}, queued); restore it before writing",
-                self.name(),
-                tail.id,
-                tail.ov
-            )));
+            return Err(self.deleted(&tail.id, tail.ov));
         }
         let cv = self.index().next_cv(&self.inner.ns).await?;
         // Stored times have microsecond precision; acknowledge the time as it will be stored.

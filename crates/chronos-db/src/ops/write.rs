@@ -187,11 +187,10 @@ impl Collection {
         check_id(id)?;
         if let Some(tail) = self.queued_tail(id).await? {
             if !self.logical_delete() {
-                return Err(Error::backend(
-                    "fallback",
-                    format!("erase {}/{id}", self.name()),
-                    "the record has queued writes; erase it once the fallback queue has replayed them",
-                ));
+                return Err(Error::Precondition(format!(
+                    "{}/{id} has queued writes; erase it once the fallback queue has replayed them",
+                    self.name()
+                )));
             }
             let data = tail.data.clone();
             return self
@@ -418,10 +417,7 @@ impl Collection {
             CommitOutcome::Missing => {
                 Error::NotFound(format!("{}/{id} does not exist", self.name()))
             }
-            CommitOutcome::Deleted { current_ov } => Error::NotFound(format!(
-                "{}/{id} is deleted (ov {current_ov}); restore it before writing",
-                self.name()
-            )),
+            CommitOutcome::Deleted { current_ov } => self.deleted(id, current_ov),
             CommitOutcome::Committed => Error::Corrupt(format!(
                 "{}/{id} v{ov}: a committed write was reported as refused",
                 self.name()
@@ -473,8 +469,7 @@ impl Collection {
         let alt = alternate_version_key(&ns.db_name, &ns.collection, id, ov, &nonce);
         match blobs.put_if_absent(&alt, bytes).await? {
             PutOutcome::Created => Ok(alt),
-            PutOutcome::AlreadyExists => Err(Error::backend(
-                "object_store",
+            PutOutcome::AlreadyExists => Err(Error::internal(
                 format!("put {alt}"),
                 "a fresh alternate key already exists",
             )),

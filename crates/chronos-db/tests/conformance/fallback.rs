@@ -99,7 +99,7 @@ pub async fn refused_writes_are_queued_then_replayed_in_order(env: &Env) {
     let invalid = bad.update(&r0.id, json!([1, 2]), 1, meta()).await;
     assert!(matches!(invalid, Err(Error::Validation(_))), "{invalid:?}");
     let deleted = bad.update(&a0.id, json!({"x": 1}), 2, meta()).await;
-    assert!(matches!(deleted, Err(Error::NotFound(_))), "{deleted:?}");
+    assert!(matches!(deleted, Err(Error::Deleted { .. })), "{deleted:?}");
 
     let queued = pending(&healthy, "queued", QueueKind::Pending).await;
     assert_eq!(queued.len(), 5, "{queued:#?}");

@@ -539,7 +539,7 @@ pub async fn local_files_keep_nothing_of_refused_interrupted_or_erased_writes(en
     assert!(record_dir.ends_with(&w.id), "{}", record_dir.display());
     // A write refused at its commit (the record is deleted) takes its blob and directory back.
     let refused = c.update(&w.id, json!({"v": 3}), 2, meta()).await;
-    assert!(matches!(refused, Err(Error::NotFound(_))), "{refused:?}");
+    assert!(matches!(refused, Err(Error::Deleted { .. })), "{refused:?}");
     assert!(
         !record_dir.join("v3").exists(),
         "a refused write left its directory"

@@ -191,9 +191,9 @@ pub async fn logical_delete_keeps_history(env: &Env) {
     assert!(!v1.deleted);
     assert_eq!(v1.data, json!({"name": "b"}));
     let again = c.update(&w0.id, json!({"name": "c"}), 2, meta()).await;
-    assert!(matches!(again, Err(Error::NotFound(_))), "{again:?}");
+    assert!(matches!(again, Err(Error::Deleted { .. })), "{again:?}");
     let again = c.delete(&w0.id, 2, meta()).await;
-    assert!(matches!(again, Err(Error::NotFound(_))), "{again:?}");
+    assert!(matches!(again, Err(Error::Deleted { .. })), "{again:?}");
     assert!(c
         .get_version(&w0.id, 3, ReadOptions::default())
         .await

@@ -9,9 +9,10 @@ use mongodb::error::TRANSIENT_TRANSACTION_ERROR;
 use mongodb::{Client, ClientSession};
 use tracing::debug;
 
+use super::errors::{err, fail, is_duplicate_key};
 use super::retry::Backoff;
-use super::{docs, err, is_duplicate_key, queue, Colls, BACKEND};
-use crate::error::{Error, Result};
+use super::{docs, queue, Colls};
+use crate::error::Result;
 use crate::index::{sequence_outcome, CommitOutcome, QueueClaim, VersionRow, CLAIM_KEY_PREFIX};
 
 /// The filter matching the claim of `op_id` on `(id, ov)`.
@@ -92,7 +93,7 @@ pub async fn claim_in_transaction(
                 let _ = s.abort_transaction().await;
                 debug!(retries = backoff.retries(), error = %e, "transient transaction error while queueing, retrying");
                 if !backoff.wait().await {
-                    return Err(Error::backend(BACKEND, "queue a write", e));
+                    return Err(fail("queue a write", e));
                 }
             }
             Err(e) if is_duplicate_key(&e) => {
@@ -114,7 +115,7 @@ pub async fn claim_in_transaction(
             }
             Err(e) => {
                 let _ = s.abort_transaction().await;
-                return Err(Error::backend(BACKEND, "queue a write", e));
+                return Err(fail("queue a write", e));
             }
         }
     }
@@ -150,6 +151,6 @@ pub async fn claim_without_transaction(
         // The claim may or may not be in: the queue row stays, and its replay commits the
         // write (a claim is there) or dead-letters it (none is). Either way it was never
         // acknowledged.
-        Err(e) => Err(Error::backend(BACKEND, "claim a queued write's version", e)),
+        Err(e) => Err(fail("claim a queued write's version", e)),
     }
 }

@@ -5,7 +5,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::{Client, Collection};
 
-use super::{err, is_duplicate_key};
+use super::errors::{err, is_duplicate_key};
 use crate::error::Result;
 use crate::index::{CountKey, CountScope, CountsWritten};
 

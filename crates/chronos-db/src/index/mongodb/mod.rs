@@ -15,6 +15,7 @@ mod batch;
 mod claims;
 mod counts;
 mod docs;
+mod errors;
 mod filter_doc;
 mod queue;
 mod retry;
@@ -26,20 +27,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
-use mongodb::error::{
-    ErrorKind, WriteFailure, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
-};
+use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use mongodb::options::{ClientOptions, ReturnDocument};
 use mongodb::{Client, ClientSession, Collection};
 use tokio::sync::{Mutex, OnceCell};
 use tracing::{debug, info};
 
 use super::{
-    sequence_outcome, AuditEntry, CommitOptions, CommitOutcome, CountKey, CountScope,
+    sequence_outcome, AuditEntry, BatchOutcome, CommitOptions, CommitOutcome, CountKey, CountScope,
     CountsWritten, HeadQuery, HeadRow, IndexStore, Namespace, QueueClaim, QueueQuery, QueueRow,
     VersionPick, VersionRow, CLAIM_SENTINEL,
 };
 use crate::error::{Error, Result};
+use errors::{err, fail, is_duplicate_key};
 
 const BACKEND: &str = "mongodb";
 /// How long an operation waits for a MongoDB server to answer before it fails, unless the
@@ -69,22 +69,6 @@ pub struct MongoIndex {
     queues_ensured: Mutex<HashSet<(String, String)>>,
 }
 
-fn err(operation: &str) -> impl FnOnce(mongodb::error::Error) -> Error + '_ {
-    move |e| Error::backend(BACKEND, operation, e)
-}
-
-fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
-    match e.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
-        ErrorKind::Command(c) => c.code == 11000,
-        ErrorKind::InsertMany(m) => m
-            .write_errors
-            .as_ref()
-            .is_some_and(|ws| ws.iter().any(|w| w.code == 11000)),
-        _ => false,
-    }
-}
-
 /// Collections of one namespace.
 pub(crate) struct Colls {
     pub(crate) head: Collection<Document>,
@@ -105,14 +89,13 @@ impl MongoIndex {
     ) -> Result<Self> {
         let mut options = ClientOptions::parse(uri)
             .await
-            .map_err(|e| Error::backend(BACKEND, "parse connection string", e))?;
+            .map_err(err("parse connection string"))?;
         let wait = server_selection_timeout
             .or(options.server_selection_timeout)
             .unwrap_or(DEFAULT_SERVER_SELECTION_TIMEOUT);
         options.server_selection_timeout = Some(wait);
         options.connect_timeout = Some(options.connect_timeout.unwrap_or(wait).min(wait));
-        let client =
-            Client::with_options(options).map_err(|e| Error::backend(BACKEND, "open client", e))?;
+        let client = Client::with_options(options).map_err(err("open client"))?;
         Ok(MongoIndex {
             client,
             mode,
@@ -226,7 +209,7 @@ impl MongoIndex {
                 }
                 Err(e) => {
                     let _ = session.abort_transaction().await;
-                    return Err(Error::backend(BACKEND, "commit version", e));
+                    return Err(fail("commit version", e));
                 }
             }
         }
@@ -350,7 +333,7 @@ impl MongoIndex {
             if is_duplicate_key(&e) {
                 return self.roll_forward_and_report(c, &row.id).await;
             }
-            return Err(Error::backend(BACKEND, "insert version", e));
+            return Err(fail("insert version", e));
         }
         let created_at = current.as_ref().map_or(row.at, |h| h.created_at);
         self.move_head(c, row, created_at, shadow).await?;
@@ -377,7 +360,7 @@ impl MongoIndex {
             Ok(_) => Ok(()),
             // A later version already owns the head: nothing to do.
             Err(e) if is_duplicate_key(&e) => Ok(()),
-            Err(e) => Err(Error::backend(BACKEND, "move head", e)),
+            Err(e) => Err(fail("move head", e)),
         }
     }
 
@@ -481,13 +464,7 @@ impl IndexStore for MongoIndex {
                 {
                     Ok(_) => {}
                     Err(e) if is_duplicate_key(&e) => {}
-                    Err(e) => {
-                        return Err(Error::backend(
-                            BACKEND,
-                            "create collection version counter",
-                            e,
-                        ))
-                    }
+                    Err(e) => return Err(fail("create collection version counter", e)),
                 }
                 continue;
             };
@@ -500,10 +477,11 @@ impl IndexStore for MongoIndex {
             return u64::try_from(next - n)
                 .map_err(|_| Error::Corrupt("counter below zero".into()));
         }
-        Err(Error::backend(
+        Err(Error::storage(
             BACKEND,
             "increment collection version",
             "the counter document kept disappearing",
+            true,
         ))
     }
 
@@ -511,7 +489,7 @@ impl IndexStore for MongoIndex {
         &self,
         ns: &Namespace,
         rows: &[(VersionRow, Option<String>)],
-    ) -> Result<CommitOutcome> {
+    ) -> Result<BatchOutcome> {
         let c = self.colls(ns).await?;
         let mut vers = Vec::with_capacity(rows.len());
         let mut heads = Vec::with_capacity(rows.len());
@@ -646,7 +624,7 @@ impl IndexStore for MongoIndex {
             Ok(_) => Ok(true),
             // Held by someone else: the upsert's insert collided with their document.
             Err(e) if is_duplicate_key(&e) => Ok(false),
-            Err(e) => Err(Error::backend(BACKEND, "take lock", e)),
+            Err(e) => Err(fail("take lock", e)),
         }
     }
 
@@ -761,7 +739,7 @@ impl IndexStore for MongoIndex {
 
     async fn append_audit(&self, db_name: &str, entry: &AuditEntry) -> Result<()> {
         let d = mongodb::bson::to_document(entry)
-            .map_err(|e| Error::backend(BACKEND, "encode audit entry", e))?;
+            .map_err(|e| Error::internal("encode audit entry", e))?;
         self.client
             .database(db_name)
             .collection::<Document>("chronos_audit")

@@ -6,7 +6,7 @@ use mongodb::bson::{doc, Document};
 use mongodb::options::IndexOptions;
 use mongodb::{Client, Collection, IndexModel};
 
-use super::err;
+use super::errors::err;
 use crate::error::{Error, Result};
 use crate::index::{QueueQuery, QueueRow};
 

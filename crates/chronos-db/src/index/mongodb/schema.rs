@@ -6,8 +6,9 @@ use mongodb::IndexModel;
 use std::time::Duration;
 
 use super::docs::meta_field;
+use super::errors::err;
 use super::Colls;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 fn model(keys: Document, unique: bool) -> IndexModel {
     IndexModel::builder()
@@ -27,7 +28,7 @@ pub async fn ensure_indexes(colls: &Colls, indexed_props: &[String]) -> Result<(
     ];
     ver.create_indexes(ver_indexes)
         .await
-        .map_err(|e| Error::backend("mongodb", "create version indexes", e))?;
+        .map_err(err("create version indexes"))?;
     let mut head_indexes = vec![
         model(doc! {"at": 1, "_id": 1}, false),
         model(doc! {"createdAt": 1, "_id": 1}, false),
@@ -37,7 +38,7 @@ pub async fn ensure_indexes(colls: &Colls, indexed_props: &[String]) -> Result<(
     }
     head.create_indexes(head_indexes)
         .await
-        .map_err(|e| Error::backend("mongodb", "create head indexes", e))?;
+        .map_err(err("create head indexes"))?;
     let ttl = IndexModel::builder()
         .keys(doc! {"expiresAt": 1})
         .options(
@@ -50,6 +51,6 @@ pub async fn ensure_indexes(colls: &Colls, indexed_props: &[String]) -> Result<(
         .locks
         .create_index(ttl)
         .await
-        .map_err(|e| Error::backend("mongodb", "create lock TTL index", e))?;
+        .map_err(err("create lock TTL index"))?;
     Ok(())
 }

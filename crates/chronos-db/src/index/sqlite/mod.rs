@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{
-    sequence_outcome, AuditEntry, CommitOptions, CommitOutcome, CountKey, CountScope,
+    sequence_outcome, AuditEntry, BatchOutcome, CommitOptions, CommitOutcome, CountKey, CountScope,
     CountsWritten, HeadQuery, HeadRow, IndexStore, Namespace, QueueClaim, QueueQuery, QueueRow,
     VersionPick, VersionRow,
 };
@@ -63,12 +63,41 @@ pub struct SqliteIndex {
     checkpointer: checkpoint::Checkpointer,
 }
 
+/// A SQLite failure during `operation`: transient when the database was busy, locked or
+/// could not be read or written (disk, I/O), not when SQLite refused the statement.
 fn backend_err(operation: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |e| Error::backend(BACKEND, operation, e)
+    use rusqlite::ErrorCode as C;
+    move |e| {
+        let transient = matches!(
+            e.sqlite_error_code(),
+            Some(
+                C::DatabaseBusy
+                    | C::DatabaseLocked
+                    | C::SystemIoFailure
+                    | C::DiskFull
+                    | C::CannotOpen
+                    | C::OutOfMemory
+            )
+        );
+        Error::storage(BACKEND, operation, e, transient)
+    }
 }
 
 fn poisoned() -> Error {
-    Error::backend(BACKEND, "lock", "a previous operation panicked")
+    Error::internal("lock a SQLite connection", "a previous operation panicked")
+}
+
+/// A blocking task that did not finish (it panicked or the runtime is shutting down).
+fn join_err(operation: &str) -> impl Fn(tokio::task::JoinError) -> Error + '_ {
+    move |e| Error::internal(operation, e)
+}
+
+/// A file-system failure of the index directory.
+fn dir_err(dir: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| {
+        let refused = e.kind() == std::io::ErrorKind::PermissionDenied;
+        Error::storage(BACKEND, format!("open {}", dir.display()), e, !refused)
+    }
 }
 
 impl SqliteIndex {
@@ -80,9 +109,7 @@ impl SqliteIndex {
 
     /// Opens the directory of database files with commits as durable as `durability` asks.
     pub fn open_with(dir: &Path, durability: Durability) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::backend(BACKEND, format!("create directory {}", dir.display()), e)
-        })?;
+        std::fs::create_dir_all(dir).map_err(dir_err(dir))?;
         Ok(SqliteIndex {
             dir: dir.to_path_buf(),
             synchronous: if durability.syncs() { "FULL" } else { "NORMAL" },
@@ -133,7 +160,7 @@ impl SqliteIndex {
             f(&mut conn).map_err(backend_err(operation))
         })
         .await
-        .map_err(|e| Error::backend(BACKEND, operation, e))?
+        .map_err(join_err(operation))?
     }
 
     /// Runs `f` on the connection of database `db_name` after making sure queue table
@@ -162,7 +189,7 @@ impl SqliteIndex {
             f(&conn, &table).map_err(backend_err(operation))
         })
         .await
-        .map_err(|e| Error::backend(BACKEND, operation, e))?
+        .map_err(join_err(operation))?
     }
 
     async fn read_head(&self, ns: &Namespace, id: &str, detail: Detail) -> Result<Option<HeadRow>> {
@@ -213,7 +240,7 @@ impl SqliteIndex {
             f(&mut conn, &tables).map_err(backend_err(operation))
         })
         .await
-        .map_err(|e| Error::backend(BACKEND, operation, e))?
+        .map_err(join_err(operation))?
     }
 }
 
@@ -225,16 +252,15 @@ impl IndexStore for SqliteIndex {
 
     async fn ping(&self) -> Result<()> {
         let dir = self.dir.clone();
-        let meta = tokio::fs::metadata(&dir)
-            .await
-            .map_err(|e| Error::backend(BACKEND, format!("ping {}", dir.display()), e))?;
+        let meta = tokio::fs::metadata(&dir).await.map_err(dir_err(&dir))?;
         if meta.is_dir() && !meta.permissions().readonly() {
             Ok(())
         } else {
-            Err(Error::backend(
+            Err(Error::storage(
                 BACKEND,
                 "ping",
                 format!("{} is not a writable directory", dir.display()),
+                false,
             ))
         }
     }
@@ -259,27 +285,34 @@ impl IndexStore for SqliteIndex {
         &self,
         ns: &Namespace,
         rows: &[(VersionRow, Option<String>)],
-    ) -> Result<CommitOutcome> {
+    ) -> Result<BatchOutcome> {
         let rows = rows.to_vec();
         self.run(ns, "commit new records", move |conn, t| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let find_head = format!("SELECT ov FROM {} WHERE id = ?1", t.head);
+            let find_head = format!("SELECT 1 FROM {} WHERE id = ?1", t.head);
+            let mut taken = Vec::new();
             for (row, shadow) in &rows {
-                let existing: Option<i64> = tx
+                let exists = tx
                     .prepare_cached(&find_head)?
-                    .query_row([&row.id], |r| r.get(0))
-                    .optional()?;
-                if let Some(ov) = existing {
-                    // Dropping the transaction rolls every row of the batch back.
-                    return Ok(CommitOutcome::Conflict {
-                        current_ov: u64::try_from(ov).unwrap_or(0),
-                    });
+                    .query_row([&row.id], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                if exists {
+                    taken.push(row.id.clone());
+                } else if taken.is_empty() {
+                    rows::insert_version(&tx, t, row)?;
+                    rows::upsert_head(&tx, t, row, row.at, shadow.as_deref())?;
                 }
-                rows::insert_version(&tx, t, row)?;
-                rows::upsert_head(&tx, t, row, row.at, shadow.as_deref())?;
+            }
+            if !taken.is_empty() {
+                // Dropping the transaction rolls every row of the batch back.
+                return Ok(BatchOutcome::Taken {
+                    ids: taken,
+                    others_committed: false,
+                });
             }
             tx.commit()?;
-            Ok(CommitOutcome::Committed)
+            Ok(BatchOutcome::Committed)
         })
         .await
     }

@@ -11,9 +11,11 @@ use crate::blob::parse_payload_key;
 use crate::config::ChronosConfig;
 use crate::counters::{retention_cutoffs, CounterSink, Counters, FlushTask, RuleSet};
 use crate::error::Result;
-use crate::fallback::{start_worker, FallbackPolicy, FallbackQueue};
+use crate::fallback::{start_worker, FallbackQueue};
 use crate::health::{self, HealthReport};
-use crate::ops::{Collection, CollectionPrune, RepairOptions, RepairReport, Shared};
+use crate::ops::{
+    Collection, CollectionPrune, Collections, FallbackPolicy, RepairOptions, RepairReport, Shared,
+};
 use crate::route::{Route, Router};
 
 /// Counter increments are written out this often unless `writeOptimization.debounceMs` says
@@ -42,24 +44,11 @@ pub struct Chronos {
 
 #[derive(Debug)]
 struct Inner {
-    config: ChronosConfig,
-    router: Arc<Router>,
-    shared: Shared,
+    collections: Arc<Collections>,
     /// Writes pending counter increments out; stops (after a last flush) with the instance.
     _flush: Option<FlushTask>,
     /// One fallback replay pass at a time per instance.
-    replaying: tokio::sync::Mutex<()>,
-}
-
-/// A handle that does not keep the instance alive (for its background workers).
-#[derive(Debug, Clone)]
-pub(crate) struct WeakChronos(std::sync::Weak<Inner>);
-
-impl WeakChronos {
-    /// The instance, while any `Chronos` clone lives.
-    pub(crate) fn upgrade(&self) -> Option<Chronos> {
-        self.0.upgrade().map(|inner| Chronos { inner })
-    }
+    replaying: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Chronos {
@@ -85,60 +74,49 @@ impl Chronos {
             payload_connections = config.spaces_connections.len(),
             "chronos-db ready"
         );
-        let chronos = Chronos {
-            inner: Arc::new(Inner {
-                config,
-                router,
-                shared,
-                _flush: flush,
-                replaying: tokio::sync::Mutex::new(()),
-            }),
-        };
+        let collections = Arc::new(Collections::new(router, config, shared));
+        let replaying = Arc::new(tokio::sync::Mutex::new(()));
         if let Some(policy) = fallback {
-            start_worker(WeakChronos(Arc::downgrade(&chronos.inner)), policy);
+            start_worker(Arc::downgrade(&collections), replaying.clone(), policy);
         }
-        Ok(chronos)
+        Ok(Chronos {
+            inner: Arc::new(Inner {
+                collections,
+                _flush: flush,
+                replaying,
+            }),
+        })
     }
 
-    pub(crate) fn router(&self) -> &Router {
-        &self.inner.router
-    }
-
-    pub(crate) fn replay_lock(&self) -> &tokio::sync::Mutex<()> {
-        &self.inner.replaying
+    fn router(&self) -> &Router {
+        self.inner.collections.router()
     }
 
     /// The fallback queue: inspect, retry and cancel writes that storage failed to take.
     pub fn fallback(&self) -> FallbackQueue {
-        FallbackQueue::new(self.clone())
+        FallbackQueue::new(self.inner.collections.clone(), self.inner.replaying.clone())
     }
 
     /// The collection handle of a route. Fails with `Error::Route` when the route names a
     /// tenant, domain or tier that is not configured, or an invalid collection.
     pub fn with(&self, route: Route) -> Result<Collection> {
-        let target = self.inner.router.resolve(&route)?;
-        Ok(Collection::new(
-            target,
-            &route,
-            &self.inner.config,
-            &self.inner.shared,
-        ))
+        self.inner.collections.with(&route)
     }
 
     /// Pings every configured index connection and bucket and reports each one's state and
     /// latency. Connection strings are redacted; credentials never appear.
     pub async fn health(&self) -> HealthReport {
-        health::check(&self.inner.router).await
+        health::check(self.router()).await
     }
 
     /// Applies `retention.ver` (`days`, `maxPerItem`) to every collection of every configured
     /// database: old version rows and their blobs are removed, never a record's latest
     /// version, nor the version that was current at the `days` cutoff. Reports what it removed.
     pub async fn prune(&self) -> Result<PruneReport> {
-        let policy = self.inner.config.retention.ver.clone().unwrap_or_default();
+        let policy = self.config().retention.ver.clone().unwrap_or_default();
         let now = chrono::Utc::now().timestamp_micros();
         let mut report = PruneReport::default();
-        for db in self.inner.router.databases() {
+        for db in self.router().databases() {
             let (route, db_name) = (db.route, db.db_name);
             for store in db.stores {
                 for collection in store.collections(&db_name).await? {
@@ -146,15 +124,14 @@ impl Chronos {
                         collection: collection.clone(),
                         ..route.clone()
                     };
-                    let Ok(target) = self.inner.router.resolve(&route) else {
+                    let Ok(target) = self.router().resolve(&route) else {
                         continue;
                     };
                     if !Arc::ptr_eq(&target.index, &store) {
                         warn!(db = %db_name, collection = %collection, "collection is not where routing puts it; skipped");
                         continue;
                     }
-                    let coll =
-                        Collection::new(target, &route, &self.inner.config, &self.inner.shared);
+                    let coll = self.inner.collections.open(target, &route);
                     let pruned = coll.prune(&policy, now).await?;
                     report.versions_removed += pruned.versions_removed;
                     report.blobs_removed += pruned.blobs_removed;
@@ -174,13 +151,13 @@ impl Chronos {
 
     /// Applies `retention.counters` to the analytics database of every configured database.
     async fn prune_counters(&self) -> Result<u64> {
-        let Some(policy) = &self.inner.config.retention.counters else {
+        let Some(policy) = &self.config().retention.counters else {
             return Ok(0);
         };
         let cutoffs = retention_cutoffs(policy, chrono::Utc::now().date_naive());
         let mut done = std::collections::HashSet::new();
         let mut removed = 0;
-        for db in self.inner.router.databases() {
+        for db in self.router().databases() {
             for store in db.stores {
                 let key = (
                     Arc::as_ptr(&store).cast::<()>() as usize,
@@ -201,7 +178,10 @@ impl Chronos {
 
     /// Analytics counters (created / updated / deleted and `counterRules`) per collection.
     pub fn counters(&self) -> Counters {
-        Counters::new(self.inner.router.clone(), self.inner.shared.sink.clone())
+        Counters::new(
+            self.inner.collections.router().clone(),
+            self.inner.collections.shared().sink.clone(),
+        )
     }
 
     /// Finds payload blobs that no committed version points at (a writer died between its
@@ -211,7 +191,7 @@ impl Chronos {
     pub async fn repair(&self, opts: RepairOptions) -> Result<RepairReport> {
         let now = chrono::Utc::now();
         let mut report = RepairReport::default();
-        for db in self.inner.router.databases() {
+        for db in self.router().databases() {
             for bucket in &db.buckets {
                 let mut by_collection: BTreeMap<String, Vec<_>> = BTreeMap::new();
                 for (key, written_at) in bucket.list_with_times(&format!("{}/", db.db_name)).await?
@@ -229,7 +209,7 @@ impl Chronos {
                         collection: collection.clone(),
                         ..db.route.clone()
                     };
-                    let Ok(target) = self.inner.router.resolve(&route) else {
+                    let Ok(target) = self.router().resolve(&route) else {
                         warn!(db = %db.db_name, collection = %collection, "blobs of an unroutable collection; left alone");
                         continue;
                     };
@@ -237,8 +217,7 @@ impl Chronos {
                         warn!(db = %db.db_name, collection = %collection, "blobs outside the collection's bucket; left alone");
                         continue;
                     }
-                    let coll =
-                        Collection::new(target, &route, &self.inner.config, &self.inner.shared);
+                    let coll = self.inner.collections.open(target, &route);
                     report.merge(coll.repair_blobs(blobs, &opts, now).await?);
                 }
                 report.merge(unfinished_puts(bucket, &db.db_name, &opts, now).await?);
@@ -256,14 +235,14 @@ impl Chronos {
 
     /// The configuration this instance runs with.
     pub fn config(&self) -> &ChronosConfig {
-        &self.inner.config
+        self.inner.collections.config()
     }
 
     /// Stops the instance: pending counter increments are written first (an error says they
     /// could not be), then every index connection is closed, so no driver worker outlives
     /// the call. Other clones of this instance cannot use the index store afterwards.
     pub async fn shutdown(self) -> Result<()> {
-        let flushed = self.inner.shared.sink.flush().await;
+        let flushed = self.inner.collections.shared().sink.flush().await;
         for conn in self.router().backends().index_conns() {
             conn.store.close().await;
         }

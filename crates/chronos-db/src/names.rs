@@ -123,9 +123,57 @@ pub fn check_function_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The placeholders a `routing.chooseKey` template may use.
+const PLACEHOLDERS: [&str; 6] = [
+    "dbType",
+    "tier",
+    "tenantId",
+    "domain",
+    "dbName",
+    "collection",
+];
+
+/// Checks that every `{placeholder}` of a template is known and braces balance.
+pub fn check_template(template: &str) -> Result<(), String> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed '{{' in {template:?}"))?;
+        let name = &after[..close];
+        if !PLACEHOLDERS.contains(&name) {
+            return Err(format!(
+                "unknown placeholder {{{name}}}; use {}",
+                PLACEHOLDERS
+                    .iter()
+                    .map(|p| format!("{{{p}}}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err(format!("unmatched '}}' in {template:?}"));
+    }
+    Ok(())
+}
+
+/// The queue table of the fallback queue in every index database.
+pub const FALLBACK_QUEUE_TABLE: &str = "chronos_fallback_ops";
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_templates() {
+        assert!(check_template("{tenantId}:{collection}").is_ok());
+        assert!(check_template("{nope}").is_err());
+        assert!(check_template("{tenantId").is_err());
+        assert!(check_template("x}").is_err());
+    }
 
     #[test]
     fn collection_names() {

@@ -296,7 +296,7 @@ impl ChronosConfig {
             }
         }
         if let Some(template) = &self.routing.choose_key {
-            if let Err(e) = crate::route::hashing::check_template(template) {
+            if let Err(e) = names::check_template(template) {
                 p.add("routing.chooseKey", e);
             }
         }
@@ -316,7 +316,7 @@ impl ChronosConfig {
             if let Some(dead) = &f.dead_letter_collection {
                 if let Err(e) = names::check_collection(dead) {
                     p.add("fallback.deadLetterCollection", e);
-                } else if dead == crate::fallback::OPS_TABLE {
+                } else if dead == names::FALLBACK_QUEUE_TABLE {
                     p.add(
                         "fallback.deadLetterCollection",
                         "must differ from the queue collection chronos_fallback_ops",

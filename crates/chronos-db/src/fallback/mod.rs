@@ -8,8 +8,6 @@
 //! index failures; when the index store itself is down the write fails with
 //! `Error::Backend` and is not acknowledged.
 
-mod policy;
-mod record;
 mod replay;
 
 use std::collections::HashSet;
@@ -18,16 +16,16 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-pub use policy::{
-    FallbackPolicy, DEFAULT_DEAD_LETTER, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRIES,
-    DEFAULT_RETRY_DELAY_MS, OPS_TABLE,
+pub use crate::ops::{
+    QueuedWrite, DEFAULT_DEAD_LETTER, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_DELAY_MS,
 };
-pub use record::QueuedWrite;
 pub use replay::ReplayReport;
 pub(crate) use replay::{replay_pass, start_worker};
 
 use crate::error::{Error, Result};
 use crate::index::{IndexStore, QueueQuery};
+use crate::ops::{Collections, FallbackPolicy, OPS_TABLE};
 use crate::route::Router;
 
 /// Which part of the queue to look at.
@@ -61,16 +59,27 @@ pub(crate) fn queue_homes(router: &Router) -> Vec<(Arc<dyn IndexStore>, String)>
 /// Inspects, retries and cancels queued writes. Get one with `Chronos::fallback`.
 #[derive(Debug, Clone)]
 pub struct FallbackQueue {
-    chronos: crate::Chronos,
+    collections: Arc<Collections>,
+    replaying: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl FallbackQueue {
-    pub(crate) fn new(chronos: crate::Chronos) -> Self {
-        FallbackQueue { chronos }
+    pub(crate) fn new(
+        collections: Arc<Collections>,
+        replaying: Arc<tokio::sync::Mutex<()>>,
+    ) -> Self {
+        FallbackQueue {
+            collections,
+            replaying,
+        }
+    }
+
+    fn policy(&self) -> Option<FallbackPolicy> {
+        FallbackPolicy::from_config(self.collections.config().fallback.as_ref())
     }
 
     fn dead_letter(&self) -> String {
-        FallbackPolicy::from_config(self.chronos.config().fallback.as_ref())
+        self.policy()
             .map_or_else(|| DEFAULT_DEAD_LETTER.to_string(), |p| p.dead_letter)
     }
 
@@ -90,7 +99,7 @@ impl FallbackQueue {
             ..Default::default()
         };
         let mut out = Vec::new();
-        for (store, db) in queue_homes(self.chronos.router()) {
+        for (store, db) in queue_homes(self.collections.router()) {
             for row in store.queue_list(&db, &table, &all).await? {
                 out.push(QueuedWrite::from_row(&row)?);
             }
@@ -108,7 +117,7 @@ impl FallbackQueue {
             limit: 1,
             ..Default::default()
         };
-        for (store, db) in queue_homes(self.chronos.router()) {
+        for (store, db) in queue_homes(self.collections.router()) {
             for kind in [QueueKind::Pending, QueueKind::DeadLetter] {
                 if let Some(row) = store
                     .queue_list(&db, &self.table(kind), &one)
@@ -144,10 +153,7 @@ impl FallbackQueue {
     pub async fn cancel(&self, op_id: &str) -> Result<QueuedWrite> {
         let (store, db, kind, w) = self.find(op_id).await?;
         // The claim goes first: a write whose claim is gone can no longer commit.
-        self.chronos
-            .with(w.route.clone())?
-            .release_claim(&w)
-            .await?;
+        self.collections.with(&w.route)?.release_claim(&w).await?;
         store.queue_remove(&db, &self.table(kind), op_id).await?;
         tracing::info!(op = op_id, id = %w.id, "queued write cancelled");
         Ok(w)
@@ -155,8 +161,8 @@ impl FallbackQueue {
 
     /// Replays every due write now (the worker does this on its own every poll interval).
     pub async fn replay_now(&self) -> Result<ReplayReport> {
-        match FallbackPolicy::from_config(self.chronos.config().fallback.as_ref()) {
-            Some(policy) => replay_pass(&self.chronos, &policy).await,
+        match self.policy() {
+            Some(policy) => replay_pass(&self.collections, &self.replaying, &policy).await,
             None => Ok(ReplayReport::default()),
         }
     }

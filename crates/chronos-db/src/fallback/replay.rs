@@ -8,12 +8,10 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tracing::{debug, info, warn};
 
-use super::{queue_homes, FallbackPolicy, QueuedWrite, OPS_TABLE};
-use crate::chronos::WeakChronos;
+use super::queue_homes;
 use crate::error::Result;
 use crate::index::{IndexStore, QueueQuery};
-use crate::ops::Replayed;
-use crate::Chronos;
+use crate::ops::{Collections, FallbackPolicy, QueuedWrite, Replayed, OPS_TABLE};
 
 /// Most due writes taken from one database in one pass.
 const PASS_LIMIT: usize = 1_000;
@@ -80,11 +78,11 @@ impl Home<'_> {
     /// pass (false: later writes of the record must wait).
     async fn replay(
         &self,
-        chronos: &Chronos,
+        collections: &Collections,
         w: QueuedWrite,
         report: &mut ReplayReport,
     ) -> Result<bool> {
-        let outcome = match chronos.with(w.route.clone()) {
+        let outcome = match collections.with(&w.route) {
             Ok(coll) => coll.replay_queued(&w).await,
             Err(e) => Err(e),
         };
@@ -146,14 +144,15 @@ impl Home<'_> {
 /// writes wait while an earlier one is not committed. Errors of one database do not stop the
 /// others; the first is returned after the pass.
 pub(crate) async fn replay_pass(
-    chronos: &Chronos,
+    collections: &Collections,
+    one_pass: &tokio::sync::Mutex<()>,
     policy: &FallbackPolicy,
 ) -> Result<ReplayReport> {
-    let _one_pass_at_a_time = chronos.replay_lock().lock().await;
+    let _one_pass_at_a_time = one_pass.lock().await;
     let mut report = ReplayReport::default();
     let mut first_error = None;
     let now = Utc::now().timestamp_micros();
-    for (store, db) in queue_homes(chronos.router()) {
+    for (store, db) in queue_homes(collections.router()) {
         let home = Home {
             store: &store,
             db: &db,
@@ -178,7 +177,7 @@ pub(crate) async fn replay_pass(
                 continue;
             }
             let done = match QueuedWrite::from_row(&row) {
-                Ok(w) => home.replay(chronos, w, &mut report).await,
+                Ok(w) => home.replay(collections, w, &mut report).await,
                 Err(e) => Err(e),
             };
             match done {
@@ -200,16 +199,20 @@ pub(crate) async fn replay_pass(
 }
 
 /// Runs a replay pass every poll interval until the instance is dropped.
-pub(crate) fn start_worker(chronos: WeakChronos, policy: FallbackPolicy) {
+pub(crate) fn start_worker(
+    collections: std::sync::Weak<Collections>,
+    one_pass: Arc<tokio::sync::Mutex<()>>,
+    policy: FallbackPolicy,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(policy.poll_interval());
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let Some(chronos) = chronos.upgrade() else {
+            let Some(collections) = collections.upgrade() else {
                 break;
             };
-            if let Err(e) = replay_pass(&chronos, &policy).await {
+            if let Err(e) = replay_pass(&collections, &one_pass, &policy).await {
                 warn!(error = %e, "fallback replay pass failed; retried on the next tick");
             }
         }

@@ -2,6 +2,7 @@
 //! backend-specific code.
 
 mod batch;
+mod collections;
 mod enrich;
 mod envelope;
 mod erase;
@@ -11,7 +12,7 @@ mod lock;
 mod merge;
 mod payload;
 mod props;
-mod queued;
+mod queue;
 mod read;
 mod repair;
 mod restore;
@@ -23,18 +24,22 @@ use std::sync::Arc;
 use crate::config::ChronosConfig;
 use crate::counters::{CounterSink, RuleSet, Tally};
 use crate::error::{Error, Result};
-use crate::fallback::FallbackPolicy;
 use crate::index::{HeadRow, IndexStore, Namespace};
 use crate::names;
 use crate::route::{Route, Target};
 
 pub use batch::{DEFAULT_BATCH_SIZE, MAX_CONCURRENT_PUTS};
+pub(crate) use collections::Collections;
 pub use enrich::EnrichMeta;
 pub use erase::EraseReport;
 pub use limits::{DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MAX_NESTING_DEPTH};
 pub use lock::{CollectionLock, MAX_LOCK_TTL};
 pub use props::IndexPolicy;
-pub(crate) use queued::Replayed;
+pub(crate) use queue::Replayed;
+pub use queue::{
+    FallbackPolicy, QueuedWrite, DEFAULT_DEAD_LETTER, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_DELAY_MS, OPS_TABLE,
+};
 pub use repair::{OrphanBlob, RepairOptions, RepairReport};
 pub use restore::{RestoreAction, RestoreOptions, RestoreReport, RestoreTarget};
 pub use retention::CollectionPrune;

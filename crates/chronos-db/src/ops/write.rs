@@ -15,12 +15,12 @@ use tracing::{debug, warn};
 use super::envelope::Envelope;
 use super::payload::SideBlob;
 use super::props::check_payload;
+use super::queue::QueuedWrite;
 use super::{check_id, Collection};
 use crate::blob::side_key;
 use crate::blob::{alternate_version_key, version_key, PutOutcome};
 use crate::config::CounterEvent;
 use crate::error::{Error, Result};
-use crate::fallback::QueuedWrite;
 use crate::index::{CommitOptions, CommitOutcome, HeadRow, VersionRow};
 use crate::model::{WriteMeta, WriteResult};
 

@@ -5,10 +5,18 @@ use chrono::{SubsecRound, Utc};
 use serde_json::Value;
 use tracing::warn;
 
+mod policy;
+mod record;
+
+pub use policy::{
+    FallbackPolicy, DEFAULT_DEAD_LETTER, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_DELAY_MS, OPS_TABLE,
+};
+pub use record::QueuedWrite;
+
 use super::write::{AppendMode, NewVersion, Prev};
 use super::Collection;
 use crate::error::{Error, Result};
-use crate::fallback::{QueuedWrite, OPS_TABLE};
 use crate::index::{CommitOutcome, QueueClaim, QueueQuery, VersionPick};
 use crate::model::{WriteMeta, WriteResult};
 

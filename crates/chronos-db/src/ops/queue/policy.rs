@@ -15,7 +15,7 @@ pub const DEFAULT_MAX_DELAY_MS: u64 = 60_000;
 /// Dead-letter collection, unless `fallback.deadLetterCollection` says.
 pub const DEFAULT_DEAD_LETTER: &str = "chronos_fallback_dead";
 /// The queue collection in every index database.
-pub const OPS_TABLE: &str = "chronos_fallback_ops";
+pub const OPS_TABLE: &str = crate::names::FALLBACK_QUEUE_TABLE;
 
 /// The fallback settings in force.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,10 @@
 //! Analytics counter rows (`cnt_total`), as index stores keep them.
 
+use async_trait::async_trait;
+
+use super::records::IndexBackend;
+use crate::error::Result;
+
 /// One counter cell: a counter of one collection in one time bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CountKey {
@@ -43,4 +48,26 @@ impl CountsWritten {
             error: None,
         }
     }
+}
+
+/// Analytics counters of each index database (`cnt_total`).
+#[async_trait]
+pub trait CounterStore: IndexBackend {
+    /// Adds `counts` to the counters of database `db_name`, in order, reporting how many were
+    /// applied.
+    async fn add_counts(&self, db_name: &str, counts: &[(CountKey, u64)]) -> CountsWritten;
+
+    /// The counters of `scope` in one bucket (`period`, `bucket`) of database `db_name`, by
+    /// counter name.
+    async fn read_counts(
+        &self,
+        db_name: &str,
+        scope: &CountScope,
+        period: &str,
+        bucket: &str,
+    ) -> Result<Vec<(String, u64)>>;
+
+    /// Removes the counter buckets of kind `period` older than `before` from database
+    /// `db_name`. Returns how many cells were removed.
+    async fn prune_counts(&self, db_name: &str, period: &str, before: &str) -> Result<u64>;
 }

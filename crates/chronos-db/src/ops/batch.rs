@@ -12,7 +12,7 @@ use super::write::{from_micros, micros};
 use super::Collection;
 use crate::config::CounterEvent;
 use crate::error::{Error, Result};
-use crate::index::{BatchOutcome, VersionRow};
+use crate::index::{BatchOutcome, VersionRef, VersionRow};
 use crate::model::{WriteMeta, WriteResult};
 
 /// Records per index commit unless `writeOptimization.batchSize` says otherwise.
@@ -86,12 +86,14 @@ impl Collection {
             data,
         };
         let row = VersionRow {
-            id,
-            ov: 0,
-            cv: 0,
-            at: 0,
-            deleted: false,
-            blob_key: String::new(),
+            version: VersionRef {
+                id,
+                ov: 0,
+                cv: 0,
+                at: 0,
+                deleted: false,
+                blob_key: String::new(),
+            },
             meta: props,
             actor: meta.actor.clone(),
             reason: meta.reason.clone(),

@@ -100,7 +100,7 @@ impl Collection {
             let outcome = self
                 .append(NewVersion {
                     id,
-                    prev: Prev::Head(&head),
+                    prev: Prev::Head(&head.latest),
                     data,
                     deleted: false,
                     meta: WriteMeta::new(meta.actor.clone(), meta.reason.clone()),

@@ -20,7 +20,7 @@ impl Collection {
         let head_query = self.plan(&query)?;
         super::read::check_read_options(&opts)?;
         if let Some(after) = &head_query.after_id {
-            if self.index().head(&self.inner.ns, after).await?.is_none() {
+            if self.head(after).await?.is_none() {
                 return Err(Error::Validation(format!(
                     "after_id {after:?} is not a record of {}",
                     self.name()
@@ -31,7 +31,7 @@ impl Collection {
         let mut heads = self.index().list_heads(&self.inner.ns, &head_query).await?;
         let next_after_id = if heads.len() > limit {
             heads.truncate(limit);
-            heads.last().map(|h| h.latest.id.clone())
+            heads.last().map(|h| h.version.id.clone())
         } else {
             None
         };

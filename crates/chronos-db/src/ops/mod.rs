@@ -24,7 +24,7 @@ use std::sync::Arc;
 use crate::config::ChronosConfig;
 use crate::counters::{CounterSink, RuleSet, Tally};
 use crate::error::{Error, Result};
-use crate::index::{HeadRow, IndexStore, Namespace};
+use crate::index::{HeadRow, IndexStore, Namespace, RecordRead, VersionPick, VersionRow};
 use crate::names;
 use crate::route::{Route, Target};
 
@@ -130,6 +130,29 @@ impl Collection {
         self.inner.target.index.as_ref()
     }
 
+    /// The head of a record (a full read).
+    async fn head(&self, id: &str) -> Result<Option<HeadRow>> {
+        let what = RecordRead {
+            head: true,
+            version: None,
+        };
+        Ok(self.index().read(&self.inner.ns, id, what).await?.head)
+    }
+
+    /// A version of a record (a full read).
+    async fn version(&self, id: &str, pick: VersionPick) -> Result<Option<VersionRow>> {
+        let what = RecordRead {
+            head: false,
+            version: Some(pick),
+        };
+        Ok(self.index().read(&self.inner.ns, id, what).await?.version)
+    }
+
+    /// The next collection version, reserved now.
+    async fn next_cv(&self) -> Result<u64> {
+        self.index().reserve_cvs(&self.inner.ns, 1).await
+    }
+
     /// The head of a live (not deleted) record, checked against the caller's expected ov.
     async fn live_head(&self, id: &str, expected_ov: u64) -> Result<HeadRow> {
         let head = self.live_head_any(id).await?;
@@ -150,10 +173,7 @@ impl Collection {
 
     /// The head of a record that exists (deleted or not).
     async fn existing_head(&self, id: &str) -> Result<HeadRow> {
-        self.index()
-            .head(&self.inner.ns, id)
-            .await?
-            .ok_or_else(|| self.missing(id))
+        self.head(id).await?.ok_or_else(|| self.missing(id))
     }
 
     /// The error for a record that does not exist.

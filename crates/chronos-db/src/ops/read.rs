@@ -12,7 +12,7 @@ use super::props::project;
 use super::{check_id, Collection};
 use crate::blob::side_key;
 use crate::error::{Error, Result};
-use crate::index::{HeadRow, VersionPick, VersionRow};
+use crate::index::{Located, VersionPick, VersionRef};
 use crate::model::{Item, ReadOptions, DEFAULT_PRESIGN_TTL, MAX_PRESIGN_TTL};
 
 impl Collection {
@@ -21,7 +21,11 @@ impl Collection {
     pub async fn get_latest(&self, id: &str, opts: ReadOptions) -> Result<Option<Item>> {
         check_id(id)?;
         check_read_options(&opts)?;
-        match self.index().head_for_read(&self.inner.ns, id).await? {
+        match self
+            .index()
+            .locate(&self.inner.ns, id, VersionPick::Latest)
+            .await?
+        {
             Some(head) => Ok(Some(self.load_head(&head, &opts).await?)),
             None => Ok(None),
         }
@@ -33,7 +37,7 @@ impl Collection {
         check_read_options(&opts)?;
         let row = self
             .index()
-            .version_for_read(&self.inner.ns, id, VersionPick::Ov(ov))
+            .locate(&self.inner.ns, id, VersionPick::Ov(ov))
             .await?;
         self.finish(row, &opts).await
     }
@@ -50,14 +54,14 @@ impl Collection {
         check_read_options(&opts)?;
         let row = self
             .index()
-            .version_for_read(&self.inner.ns, id, VersionPick::AsOf(at.timestamp_micros()))
+            .locate(&self.inner.ns, id, VersionPick::AsOf(at.timestamp_micros()))
             .await?;
         self.finish(row, &opts).await
     }
 
-    async fn finish(&self, row: Option<VersionRow>, opts: &ReadOptions) -> Result<Option<Item>> {
-        match row {
-            Some(row) => {
+    async fn finish(&self, found: Option<Located>, opts: &ReadOptions) -> Result<Option<Item>> {
+        match found {
+            Some(Located { version: row, .. }) => {
                 let item = self.load(&row).await?;
                 Ok(Some(self.shape(item, &row, opts).await?))
             }
@@ -66,8 +70,8 @@ impl Collection {
     }
 
     /// The latest version of a head: from its devShadow when fresh, else from its payload.
-    pub(super) async fn load_head(&self, head: &HeadRow, opts: &ReadOptions) -> Result<Item> {
-        let row = &head.latest;
+    pub(super) async fn load_head(&self, head: &Located, opts: &ReadOptions) -> Result<Item> {
+        let row = &head.version;
         let shadow = head.shadow.as_deref().filter(|_| {
             self.inner
                 .codec
@@ -84,7 +88,7 @@ impl Collection {
     }
 
     /// Loads the payload of a committed version, with its base64 properties put back.
-    pub(super) async fn load(&self, row: &VersionRow) -> Result<Item> {
+    pub(super) async fn load(&self, row: &VersionRef) -> Result<Item> {
         let bytes = self.fetch(&row.blob_key, row).await?;
         let mut env = PayloadCodec::decode(&bytes, &row.blob_key, &row.id, row.ov)?;
         for path in self.inner.codec.references(&env.data) {
@@ -95,7 +99,7 @@ impl Collection {
         item_of(env, row)
     }
 
-    async fn fetch(&self, key: &str, row: &VersionRow) -> Result<bytes::Bytes> {
+    async fn fetch(&self, key: &str, row: &VersionRef) -> Result<bytes::Bytes> {
         self.inner.target.blobs.get(key).await?.ok_or_else(|| {
             Error::Corrupt(format!(
                 "payload {key} of committed version {}@v{} is missing from bucket {}",
@@ -110,7 +114,7 @@ impl Collection {
     pub(super) async fn shape(
         &self,
         mut item: Item,
-        row: &VersionRow,
+        row: &VersionRef,
         opts: &ReadOptions,
     ) -> Result<Item> {
         if opts.presign {
@@ -133,7 +137,7 @@ impl Collection {
 
 /// The item of a version: identity and history facts from the index row, the rest from its
 /// payload.
-fn item_of(env: Envelope, row: &VersionRow) -> Result<Item> {
+fn item_of(env: Envelope, row: &VersionRef) -> Result<Item> {
     Ok(Item {
         id: env.id,
         ov: row.ov,

@@ -105,7 +105,7 @@ impl Collection {
                 }
             }
             if !versions.is_empty() {
-                let head = self.index().head(ns, &id).await?;
+                let head = self.head(&id).await?;
                 let latest = versions.iter().map(|v| v.ov).max();
                 if head.map(|h| h.latest.ov) < latest {
                     report.heads_rolled_forward += 1;

@@ -8,7 +8,7 @@ use tracing::info;
 use super::write::{AppendMode, NewVersion, Prev};
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
-use crate::index::{HeadQuery, HeadRow, VersionPick, VersionRow};
+use crate::index::{HeadQuery, Located, RecordRead, VersionPick, VersionRef, VersionRow};
 use crate::model::{WriteMeta, WriteResult};
 use crate::query::Sort;
 
@@ -98,10 +98,12 @@ impl Collection {
     ) -> Result<WriteResult> {
         check_id(id)?;
         // Both index reads at once: one blocking call on SQLite, concurrent on MongoDB.
-        let (head, source) = self
-            .index()
-            .head_and_version(&self.inner.ns, id, target.pick())
-            .await?;
+        let what = RecordRead {
+            head: true,
+            version: Some(target.pick()),
+        };
+        let found = self.index().read(&self.inner.ns, id, what).await?;
+        let (head, source) = (found.head, found.version);
         let head = head.ok_or_else(|| self.missing(id))?;
         let source = source.ok_or_else(|| {
             Error::NotFound(format!(
@@ -112,7 +114,7 @@ impl Collection {
         let item = self.load(&source).await?;
         self.append(NewVersion {
             id,
-            prev: Prev::Head(&head),
+            prev: Prev::Head(&head.latest),
             data: item.data,
             deleted: source.deleted,
             meta,
@@ -233,14 +235,14 @@ impl Collection {
                     return Ok(report);
                 }
                 report.examined += 1;
-                let id = head.latest.id.clone();
+                let id = head.version.id.clone();
                 match self.restore_step(head, cut).await? {
                     Step::Keep => report.unchanged += 1,
                     Step::Restore(source) => {
                         let new_ov = match opts.dry_run {
                             true => None,
                             false => Some(
-                                self.append_state(head, &source, source.deleted, meta)
+                                self.append_state(&head.version, &source, source.deleted, meta)
                                     .await?,
                             ),
                         };
@@ -253,7 +255,10 @@ impl Collection {
                     Step::Delete => {
                         let new_ov = match opts.dry_run {
                             true => None,
-                            false => Some(self.append_state(head, &head.latest, true, meta).await?),
+                            false => Some(
+                                self.append_state(&head.version, &head.version, true, meta)
+                                    .await?,
+                            ),
                         };
                         report.actions.push(RestoreAction::Delete {
                             id: id.clone(),
@@ -278,32 +283,29 @@ impl Collection {
 
     /// What a record needs to reach its state at the collection version `cut` (`None`:
     /// before the first write, when no record existed).
-    async fn restore_step(&self, head: &HeadRow, cut: Option<u64>) -> Result<Step> {
-        let id = &head.latest.id;
+    async fn restore_step(&self, head: &Located, cut: Option<u64>) -> Result<Step> {
+        let head = &head.version;
+        let id = &head.id;
         let source = match cut {
-            Some(cv) => {
-                self.index()
-                    .pick_version(&self.inner.ns, id, VersionPick::AtCv(cv))
-                    .await?
-            }
+            Some(cv) => self.version(id, VersionPick::AtCv(cv)).await?,
             None => None,
         };
         let Some(source) = source else {
-            return Ok(if head.latest.deleted {
+            return Ok(if head.deleted {
                 Step::Keep
             } else {
                 Step::Delete
             });
         };
-        if source.ov == head.latest.ov {
+        if source.ov == head.ov {
             return Ok(Step::Keep);
         }
-        if source.deleted && head.latest.deleted {
+        if source.deleted && head.deleted {
             return Ok(Step::Keep);
         }
-        if source.deleted == head.latest.deleted {
+        if source.deleted == head.deleted {
             // An earlier (possibly interrupted) restore may already have written this state.
-            let (now, then) = (self.load(&head.latest).await?, self.load(&source).await?);
+            let (now, then) = (self.load(head).await?, self.load(&source).await?);
             if now.data == then.data {
                 return Ok(Step::Keep);
             }
@@ -315,15 +317,15 @@ impl Collection {
     /// the logical delete of a record that did not exist at the target). Returns its ov.
     async fn append_state(
         &self,
-        head: &HeadRow,
-        source: &VersionRow,
+        head: &VersionRef,
+        source: &VersionRef,
         deleted: bool,
         meta: &WriteMeta,
     ) -> Result<u64> {
         let item = self.load(source).await?;
         let w = self
             .append(NewVersion {
-                id: &head.latest.id,
+                id: &head.id,
                 prev: Prev::Head(head),
                 data: item.data,
                 deleted,

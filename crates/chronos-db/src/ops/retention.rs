@@ -85,8 +85,8 @@ impl Collection {
             let heads = self.index().list_heads(&self.inner.ns, &query).await?;
             for head in &heads {
                 out.records += 1;
-                let id = &head.latest.id;
-                if max.is_some_and(|m| head.latest.ov < m) && cutoff.is_none() {
+                let id = &head.version.id;
+                if max.is_some_and(|m| head.version.ov < m) && cutoff.is_none() {
                     continue;
                 }
                 let versions = self.index().versions(&self.inner.ns, id).await?;
@@ -109,7 +109,7 @@ impl Collection {
                 }
             }
             match heads.last() {
-                Some(last) if heads.len() == PRUNE_BATCH => after = Some(last.latest.id.clone()),
+                Some(last) if heads.len() == PRUNE_BATCH => after = Some(last.version.id.clone()),
                 _ => return Ok(out),
             }
         }
@@ -122,12 +122,14 @@ mod tests {
 
     fn v(ov: u64, at: i64) -> VersionRow {
         VersionRow {
-            id: "r".into(),
-            ov,
-            cv: ov,
-            at,
-            deleted: false,
-            blob_key: String::new(),
+            version: crate::index::VersionRef {
+                id: "r".into(),
+                ov,
+                cv: ov,
+                at,
+                deleted: false,
+                blob_key: String::new(),
+            },
             meta: serde_json::Map::new(),
             actor: String::new(),
             reason: String::new(),

@@ -21,7 +21,9 @@ use crate::blob::side_key;
 use crate::blob::{alternate_version_key, version_key, PutOutcome};
 use crate::config::CounterEvent;
 use crate::error::{Error, Result};
-use crate::index::{CommitOptions, CommitOutcome, HeadRow, VersionRow};
+use crate::index::{
+    CommitOptions, CommitOutcome, CvChoice, Located, VersionPick, VersionRef, VersionRow,
+};
 use crate::model::{WriteMeta, WriteResult};
 
 /// What a new version will hold.
@@ -42,8 +44,8 @@ pub(super) struct NewVersion<'a> {
 pub(super) enum Prev<'a> {
     /// Nothing: version 0 of a new record.
     New,
-    /// A head the caller read (and checked).
-    Head(&'a HeadRow),
+    /// The latest version, as the caller read (and checked) it from the head.
+    Head(&'a VersionRef),
     /// The version the caller says is latest, unread: the commit checks it, and that the
     /// record is live.
     Expected(u64),
@@ -53,7 +55,7 @@ impl Prev<'_> {
     fn next_ov(self) -> u64 {
         match self {
             Prev::New => 0,
-            Prev::Head(h) => h.latest.ov + 1,
+            Prev::Head(h) => h.ov + 1,
             Prev::Expected(ov) => ov + 1,
         }
     }
@@ -61,7 +63,7 @@ impl Prev<'_> {
     /// The earliest time the new version may carry (as far as the caller knows).
     fn at(self) -> i64 {
         match self {
-            Prev::Head(h) => h.latest.at,
+            Prev::Head(h) => h.at,
             _ => i64::MIN,
         }
     }
@@ -71,7 +73,7 @@ impl Prev<'_> {
     fn event(self, deleted: bool) -> CounterEvent {
         match self {
             Prev::New => CounterEvent::Create,
-            Prev::Head(h) if deleted && !h.latest.deleted => CounterEvent::Delete,
+            Prev::Head(h) if deleted && !h.deleted => CounterEvent::Delete,
             Prev::Expected(_) if deleted => CounterEvent::Delete,
             _ => CounterEvent::Update,
         }
@@ -145,7 +147,7 @@ impl Collection {
         if let Some(tail) = self.queued_tail(id).await? {
             return Err(self.id_taken(id, tail.ov));
         }
-        if let Some(head) = self.index().head(&self.inner.ns, id).await? {
+        if let Some(head) = self.head(id).await? {
             return Err(self.id_taken(id, head.latest.ov));
         }
         self.append_first(id, data, meta).await
@@ -212,7 +214,7 @@ impl Collection {
         let last = self.load(&head.latest).await?;
         self.append(NewVersion {
             id,
-            prev: Prev::Head(&head),
+            prev: Prev::Head(&head.latest),
             data: last.data,
             deleted: true,
             meta,
@@ -273,12 +275,14 @@ impl Collection {
             data,
         };
         let mut row = VersionRow {
-            id: envelope.id.clone(),
-            ov: envelope.ov,
-            cv: fixed_cv.unwrap_or(0),
-            at: at.max(v.prev.at()),
-            deleted: v.deleted,
-            blob_key: String::new(),
+            version: VersionRef {
+                id: envelope.id.clone(),
+                ov: envelope.ov,
+                cv: fixed_cv.unwrap_or(0),
+                at: at.max(v.prev.at()),
+                deleted: v.deleted,
+                blob_key: String::new(),
+            },
             meta: props,
             actor: envelope.actor.clone(),
             reason: envelope.reason.clone(),
@@ -291,12 +295,13 @@ impl Collection {
             Ok(()) => {
                 debug!(collection = %ns.collection, id = %row.id, ov = row.ov, cv = row.cv, "committed version");
                 self.inner.tally.record(&counters).await;
+                let at = from_micros(row.at)?;
                 Ok(WriteResult {
-                    id: row.id,
                     ov: row.ov,
                     cv: row.cv,
-                    at: from_micros(row.at)?,
+                    at,
                     queued: None,
+                    id: row.version.id,
                 })
             }
             Err(e) if queueable && e.is_transient() => {
@@ -304,22 +309,22 @@ impl Collection {
                 let cv = if cv_known {
                     row.cv
                 } else {
-                    match self.index().next_cv(ns).await {
+                    match self.next_cv().await {
                         Ok(cv) => cv,
                         Err(_) => return Err(e),
                     }
                 };
                 // The write is acknowledged with the time it will commit with, which
                 // never goes back behind the record's latest version.
-                let head_at = match self.index().head_for_read(ns, &row.id).await {
-                    Ok(head) => head.map_or(i64::MIN, |h| h.latest.at),
+                let head_at = match self.index().locate(ns, &row.id, VersionPick::Latest).await {
+                    Ok(head) => head.map_or(i64::MIN, |h: Located| h.version.at),
                     Err(_) => return Err(e),
                 };
                 let at = from_micros(row.at.max(head_at))?;
                 self.enqueue(QueuedWrite {
                     op_id: uuid::Uuid::now_v7().to_string(),
                     route: self.inner.route.clone(),
-                    id: row.id,
+                    id: row.id.clone(),
                     ov: row.ov,
                     cv,
                     at,
@@ -353,7 +358,6 @@ impl Collection {
         claim: Option<&str>,
     ) -> Result<()> {
         let (bytes, shadow) = self.inner.codec.encode(envelope, !side.is_empty())?;
-        let reserve = !*cv_known && !self.index().assigns_cv_in_commit();
         let put = async {
             let key = self
                 .put_version_blob(&envelope.id, envelope.ov, bytes)
@@ -364,25 +368,29 @@ impl Collection {
             }
             Ok(key)
         };
+        let known = cv_known.then_some(row.cv);
         let cv = async {
-            match reserve {
-                true => self.index().next_cv(&self.inner.ns).await.map(Some),
-                false => Ok(None),
+            match known {
+                Some(cv) => Ok(CvChoice::Given(cv)),
+                None => self.index().cv_for_commit(&self.inner.ns).await,
             }
         };
         let (key, cv) = tokio::join!(put, cv);
-        if let Ok(Some(cv)) = cv {
+        if let Ok(CvChoice::Given(cv)) = cv {
             row.cv = cv;
             *cv_known = true;
         }
         row.blob_key = key?;
-        if let Err(e) = cv {
-            self.discard_version(&row.blob_key, side).await;
-            return Err(e);
-        }
+        let cv = match cv {
+            Ok(cv) => cv,
+            Err(e) => {
+                self.discard_version(&row.blob_key, side).await;
+                return Err(e);
+            }
+        };
         crate::failpoint::hit(crate::failpoint::AFTER_BLOB_PUT).await;
         let opts = CommitOptions {
-            assign_cv: !*cv_known,
+            cv,
             require_live: live_only,
             claim: claim.map(str::to_string),
         };
@@ -460,7 +468,7 @@ impl Collection {
         if blobs.put_if_absent(&key, bytes.clone()).await? == PutOutcome::Created {
             return Ok(key);
         }
-        if let Some(head) = self.index().head(ns, id).await? {
+        if let Some(head) = self.head(id).await? {
             if head.latest.ov >= ov {
                 return Err(self.conflict(id, ov.saturating_sub(1), head.latest.ov));
             }

@@ -605,19 +605,31 @@ pub async fn restore_collection_to_a_time_follows_cv_order_under_clock_skew(env:
         indexed_props: std::sync::Arc::new(Vec::new()),
     };
     let skewed_at = a.at.timestamp_micros() - 1_000_000;
+    let cv = raw.reserve_cvs(&ns, 1).await.unwrap();
     let mut row = chronos_db::index::VersionRow {
-        id: "c".into(),
-        ov: 0,
-        cv: raw.reserve_cvs(&ns, 1).await.unwrap(),
-        at: skewed_at,
-        deleted: false,
-        blob_key: "never-read".into(),
+        version: chronos_db::index::VersionRef {
+            id: "c".into(),
+            ov: 0,
+            cv,
+            at: skewed_at,
+            deleted: false,
+            blob_key: "never-read".into(),
+        },
         meta: serde_json::Map::new(),
         actor: "skewed".into(),
         reason: "clock behind".into(),
     };
     let committed = raw
-        .commit(&ns, &mut row, None, Default::default())
+        .commit(
+            &ns,
+            &mut row,
+            None,
+            chronos_db::index::CommitOptions {
+                cv: chronos_db::index::CvChoice::Given(cv),
+                require_live: false,
+                claim: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(committed, chronos_db::index::CommitOutcome::Committed);

@@ -6,9 +6,10 @@ use mongodb::error::{ErrorKind, TRANSIENT_TRANSACTION_ERROR};
 use mongodb::Client;
 use tracing::debug;
 
+use super::commit::commit_with_retry;
 use super::errors::{err, fail, is_duplicate_key};
 use super::retry::Backoff;
-use super::{commit_with_retry, Colls};
+use super::Colls;
 use crate::error::Result;
 use crate::index::BatchOutcome;
 

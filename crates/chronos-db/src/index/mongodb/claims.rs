@@ -13,7 +13,8 @@ use super::errors::{err, fail, is_duplicate_key};
 use super::retry::Backoff;
 use super::{docs, queue, Colls};
 use crate::error::Result;
-use crate::index::{sequence_outcome, CommitOutcome, QueueClaim, VersionRow, CLAIM_KEY_PREFIX};
+use crate::index::rules::sequence_outcome;
+use crate::index::{CommitOutcome, QueueClaim, VersionRow, CLAIM_KEY_PREFIX};
 
 /// The filter matching the claim of `op_id` on `(id, ov)`.
 pub fn claim_filter(id: &str, ov: u64, op_id: &str) -> Document {
@@ -84,7 +85,7 @@ pub async fn claim_in_transaction(
                 .insert_one(queue::row_doc(&claim.row))
                 .session(&mut s)
                 .await?;
-            super::commit_with_retry(&mut s).await
+            super::commit::commit_with_retry(&mut s).await
         }
         .await;
         match tried {

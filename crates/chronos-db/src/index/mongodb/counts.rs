@@ -7,7 +7,7 @@ use mongodb::{Client, Collection};
 
 use super::errors::{err, is_duplicate_key};
 use crate::error::Result;
-use crate::index::{CountKey, CountScope, CountsWritten};
+use crate::index::{CountKey, CountScope, CounterStore, CountsWritten};
 
 const COLLECTION: &str = "cnt_total";
 
@@ -108,4 +108,25 @@ pub async fn prune(client: &Client, db_name: &str, period: &str, before: &str) -
         .await
         .map_err(err("prune counters"))?;
     Ok(done.deleted_count)
+}
+
+#[async_trait::async_trait]
+impl CounterStore for super::MongoIndex {
+    async fn add_counts(&self, db_name: &str, counts: &[(CountKey, u64)]) -> CountsWritten {
+        add(&self.client, db_name, counts).await
+    }
+
+    async fn read_counts(
+        &self,
+        db_name: &str,
+        scope: &CountScope,
+        period: &str,
+        bucket: &str,
+    ) -> Result<Vec<(String, u64)>> {
+        read(&self.client, db_name, scope, period, bucket).await
+    }
+
+    async fn prune_counts(&self, db_name: &str, period: &str, before: &str) -> Result<u64> {
+        prune(&self.client, db_name, period, before).await
+    }
 }

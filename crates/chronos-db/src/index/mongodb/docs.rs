@@ -1,4 +1,4 @@
-//! Mapping between MongoDB documents and [`VersionRow`] / [`HeadRow`].
+//! Mapping between MongoDB documents and [`VersionRow`] / [`HeadRow`] and their lean forms.
 //!
 //! Indexed properties live in a `meta` sub-document with flat keys: a dotted path such as
 //! `customer.id` is stored as `customer~id` (`~` never occurs in a path), so MongoDB does not
@@ -8,7 +8,7 @@ use mongodb::bson::{doc, Bson, Document};
 use serde_json::{Map, Number, Value};
 
 use crate::error::{Error, Result};
-use crate::index::{HeadRow, VersionRow};
+use crate::index::{HeadRow, Located, VersionRef, VersionRow};
 
 /// The `meta` field name of an indexed path.
 pub fn meta_field(path: &str) -> String {
@@ -109,17 +109,14 @@ fn read_i64(d: &Document, field: &str) -> Result<i64> {
     }
 }
 
-/// Reads a version row from a version or head document (`id_field` is `id` or `_id`).
-pub fn read_version(d: &Document, id_field: &str) -> Result<VersionRow> {
-    let mut meta = Map::new();
-    if let Ok(m) = d.get_document("meta") {
-        for (k, v) in m {
-            if let Some(v) = to_json(v) {
-                meta.insert(k.replace('~', "."), v);
-            }
-        }
-    }
-    Ok(VersionRow {
+/// The fields a lean read needs ([`read_ref`], [`read_located`]), for projections.
+pub fn lean_projection() -> Document {
+    doc! {"id": 1, "ov": 1, "cv": 1, "at": 1, "deleted": 1, "blobKey": 1, "shadow": 1}
+}
+
+/// Reads the lean part of a version or head document (`id_field` is `id` or `_id`).
+pub fn read_ref(d: &Document, id_field: &str) -> Result<VersionRef> {
+    Ok(VersionRef {
         id: d.get_str(id_field).map_err(corrupt(id_field))?.to_string(),
         ov: read_u64(d, "ov")?,
         cv: read_u64(d, "cv")?,
@@ -129,6 +126,30 @@ pub fn read_version(d: &Document, id_field: &str) -> Result<VersionRow> {
             .get_str("blobKey")
             .map_err(corrupt("blobKey"))?
             .to_string(),
+    })
+}
+
+/// Reads a head document as a lean read answers it.
+pub fn read_located(d: &Document) -> Result<Located> {
+    Ok(Located {
+        version: read_ref(d, "_id")?,
+        shadow: d.get_str("shadow").ok().map(str::to_string),
+    })
+}
+
+/// Reads a version row from a version or head document (`id_field` is `id` or `_id`).
+pub fn read_version(d: &Document, id_field: &str) -> Result<VersionRow> {
+    let r = read_ref(d, id_field)?;
+    let mut meta = Map::new();
+    if let Ok(m) = d.get_document("meta") {
+        for (k, v) in m {
+            if let Some(v) = to_json(v) {
+                meta.insert(k.replace('~', "."), v);
+            }
+        }
+    }
+    Ok(VersionRow {
+        version: r,
         meta,
         actor: d.get_str("actor").map_err(corrupt("actor"))?.to_string(),
         reason: d.get_str("reason").map_err(corrupt("reason"))?.to_string(),

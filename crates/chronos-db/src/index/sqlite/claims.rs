@@ -1,12 +1,13 @@
 //! Claims of queued writes on SQLite: a row in `<coll>_ver` holding `(id, ov)` for a write
 //! the fallback queue acknowledged, so no other writer can take that ov (see
-//! `IndexStore::claim_queued`). Claim rows carry the sentinel `at` and `cv`, which keeps them
+//! `QueueStore::claim_queued`). Claim rows carry the sentinel `at` and `cv`, which keeps them
 //! out of every range read.
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 use super::{queue, rows, schema::Tables};
-use crate::index::{sequence_outcome, CommitOutcome, QueueClaim, VersionRow, CLAIM_KEY_PREFIX};
+use crate::index::rules::sequence_outcome;
+use crate::index::{CommitOutcome, QueueClaim, VersionRow, CLAIM_KEY_PREFIX};
 
 /// The last version of `id`, committed or claimed: its ov and whether it is a delete.
 pub fn tail(conn: &Connection, t: &Tables, id: &str) -> rusqlite::Result<Option<(u64, bool)>> {

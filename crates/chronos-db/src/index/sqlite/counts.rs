@@ -2,7 +2,8 @@
 
 use rusqlite::{params, Connection};
 
-use crate::index::{CountKey, CountScope};
+use crate::error::Result;
+use crate::index::{CountKey, CountScope, CounterStore, CountsWritten};
 
 /// Creates the counter table (idempotent).
 pub fn ensure_table(conn: &Connection) -> rusqlite::Result<()> {
@@ -79,4 +80,45 @@ pub fn prune(conn: &Connection, period: &str, before: &str) -> rusqlite::Result<
         params![period, before],
     )?;
     Ok(n as u64)
+}
+
+#[async_trait::async_trait]
+impl CounterStore for super::SqliteIndex {
+    async fn add_counts(&self, db_name: &str, counts: &[(CountKey, u64)]) -> CountsWritten {
+        let n = counts.len();
+        let counts = counts.to_vec();
+        // One transaction: all or nothing.
+        let done = self
+            .run_db(db_name, "add counters", move |conn| add(conn, &counts))
+            .await;
+        match done {
+            Ok(()) => CountsWritten::all(n),
+            Err(e) => CountsWritten {
+                applied: 0,
+                error: Some(e),
+            },
+        }
+    }
+
+    async fn read_counts(
+        &self,
+        db_name: &str,
+        scope: &CountScope,
+        period: &str,
+        bucket: &str,
+    ) -> Result<Vec<(String, u64)>> {
+        let (scope, period, bucket) = (scope.clone(), period.to_string(), bucket.to_string());
+        self.run_db(db_name, "read counters", move |conn| {
+            read(conn, &scope, &period, &bucket)
+        })
+        .await
+    }
+
+    async fn prune_counts(&self, db_name: &str, period: &str, before: &str) -> Result<u64> {
+        let (period, before) = (period.to_string(), before.to_string());
+        self.run_db(db_name, "prune counters", move |conn| {
+            prune(conn, &period, &before)
+        })
+        .await
+    }
 }

@@ -262,7 +262,7 @@ mod tests {
             let (sql, params) = list_sql(&t, &q);
             let mut stmt = conn.prepare_cached(&sql).unwrap();
             let rows = stmt
-                .query_map(rusqlite::params_from_iter(params), rows::read_lean_head)
+                .query_map(rusqlite::params_from_iter(params), rows::read_located_head)
                 .unwrap()
                 .count();
             assert_eq!(rows, 0);

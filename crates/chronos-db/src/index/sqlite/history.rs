@@ -1,11 +1,12 @@
-//! History maintenance on SQLite: all versions of a record, pruning, erasure, the list of
-//! collections and the audit log.
+//! The version history on SQLite: all versions of a record, where the timeline passes a
+//! time, pruning, erasure, rolling a head forward and the list of collections.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::rows::{self, VERSION_COLUMNS};
 use super::schema::Tables;
-use crate::index::{AuditEntry, VersionRow, CLAIM_SENTINEL};
+use crate::index::rules;
+use crate::index::{VersionRow, CLAIM_SENTINEL};
 
 /// Every committed version of `id`, oldest first (claims of queued writes left out).
 pub fn versions(conn: &Connection, t: &Tables, id: &str) -> rusqlite::Result<Vec<VersionRow>> {
@@ -96,45 +97,6 @@ pub fn collections(conn: &mut Connection) -> rusqlite::Result<Vec<String>> {
     rows.collect()
 }
 
-/// Appends an audit entry.
-pub fn append_audit(conn: &mut Connection, e: &AuditEntry) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO chronos_audit (at, collection, id, action, actor, reason, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            e.at,
-            e.collection,
-            e.id,
-            e.action,
-            e.actor,
-            e.reason,
-            e.detail.to_string()
-        ],
-    )?;
-    Ok(())
-}
-
-/// The audit log of a collection, oldest first.
-pub fn audit_log(conn: &mut Connection, collection: &str) -> rusqlite::Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare(
-        "SELECT at, collection, id, action, actor, reason, detail FROM chronos_audit
-         WHERE collection = ?1 ORDER BY seq",
-    )?;
-    let rows = stmt.query_map([collection], |r| {
-        let detail: String = r.get(6)?;
-        Ok(AuditEntry {
-            at: r.get(0)?,
-            collection: r.get(1)?,
-            id: r.get(2)?,
-            action: r.get(3)?,
-            actor: r.get(4)?,
-            reason: r.get(5)?,
-            detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
-        })
-    })?;
-    rows.collect()
-}
-
 /// Points the head of `id` at its latest version if it lags; returns whether it moved.
 /// (Commits are transactions here, so only a damaged file can need this.)
 pub fn roll_head_forward(conn: &mut Connection, t: &Tables, id: &str) -> rusqlite::Result<bool> {
@@ -160,8 +122,8 @@ pub fn roll_head_forward(conn: &mut Connection, t: &Tables, id: &str) -> rusqlit
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let behind = head.is_none_or(|(ov, _)| u64::try_from(ov).unwrap_or(0) < latest.ov);
-    if !behind {
+    let head_ov = head.map(|(ov, _)| u64::try_from(ov).unwrap_or(0));
+    if !rules::head_lags(head_ov, latest.ov) {
         return Ok(false);
     }
     let created_at: i64 = match head {

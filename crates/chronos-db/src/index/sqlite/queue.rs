@@ -3,7 +3,9 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::index::{QueueQuery, QueueRow};
+use super::claims;
+use crate::error::Result;
+use crate::index::{CommitOutcome, Namespace, QueueClaim, QueueQuery, QueueRow, QueueStore};
 
 /// Creates a queue table (idempotent).
 pub fn ensure_table(conn: &Connection, table: &str) -> rusqlite::Result<()> {
@@ -70,4 +72,52 @@ pub fn remove(conn: &Connection, table: &str, op_id: &str) -> rusqlite::Result<b
         .query_row([op_id], |r| r.get::<_, String>(0))
         .optional()?;
     Ok(gone.is_some())
+}
+
+#[async_trait::async_trait]
+impl QueueStore for super::SqliteIndex {
+    async fn queue_put(&self, db_name: &str, table: &str, row: &QueueRow) -> Result<()> {
+        let row = row.clone();
+        self.run_queue(db_name, table, "queue a write", move |conn, t| {
+            put(conn, t, &row)
+        })
+        .await
+    }
+
+    async fn queue_list(
+        &self,
+        db_name: &str,
+        table: &str,
+        query: &QueueQuery,
+    ) -> Result<Vec<QueueRow>> {
+        let query = query.clone();
+        self.run_queue(db_name, table, "list queued writes", move |conn, t| {
+            list(conn, t, &query)
+        })
+        .await
+    }
+
+    async fn queue_remove(&self, db_name: &str, table: &str, op_id: &str) -> Result<bool> {
+        let op_id = op_id.to_string();
+        self.run_queue(db_name, table, "remove a queued write", move |conn, t| {
+            remove(conn, t, &op_id)
+        })
+        .await
+    }
+
+    async fn claim_queued(&self, ns: &Namespace, claim: &QueueClaim) -> Result<CommitOutcome> {
+        let claim = claim.clone();
+        self.run(ns, "queue a write", move |conn, t| {
+            claims::claim(conn, t, &claim)
+        })
+        .await
+    }
+
+    async fn release_claim(&self, ns: &Namespace, id: &str, ov: u64, op_id: &str) -> Result<bool> {
+        let (id, op_id) = (id.to_string(), op_id.to_string());
+        self.run(ns, "release a queued write's claim", move |conn, t| {
+            claims::release(conn, t, &id, ov, &op_id)
+        })
+        .await
+    }
 }

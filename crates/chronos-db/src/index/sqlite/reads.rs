@@ -1,64 +1,83 @@
-//! Point reads on SQLite: a record's head and single versions, as plain functions so one
-//! blocking call can make several of them.
+//! Point reads on SQLite: a record's head and single versions, full or lean, as plain
+//! functions so one blocking call can make several of them.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::rows::{self, HEAD_COLUMNS, LEAN_HEAD_COLUMNS, LEAN_VERSION_COLUMNS, VERSION_COLUMNS};
 use super::schema::Tables;
-use crate::index::{HeadRow, VersionPick, VersionRow, CLAIM_SENTINEL};
+use crate::index::{HeadRow, Located, VersionPick, VersionRow, CLAIM_SENTINEL};
 
-/// How much of a row a read decodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Detail {
-    /// Every column.
-    Full,
-    /// What a payload read needs: identity, history facts and the blob key (and a head's
-    /// shadow); indexed properties, actor and reason are left empty.
-    Lean,
+/// The head of `id` (full).
+pub fn head(conn: &Connection, t: &Tables, id: &str) -> rusqlite::Result<Option<HeadRow>> {
+    conn.prepare_cached(&format!(
+        "SELECT {HEAD_COLUMNS} FROM {} WHERE id = ?1",
+        t.head
+    ))?
+    .query_row([id], rows::read_head)
+    .optional()
 }
 
-/// The head of `id`.
-pub fn head(
-    conn: &Connection,
-    t: &Tables,
-    id: &str,
-    detail: Detail,
-) -> rusqlite::Result<Option<HeadRow>> {
-    let (columns, read): (&str, fn(&rusqlite::Row<'_>) -> rusqlite::Result<HeadRow>) = match detail
-    {
-        Detail::Full => (HEAD_COLUMNS, rows::read_head),
-        Detail::Lean => (LEAN_HEAD_COLUMNS, rows::read_lean_head),
-    };
-    conn.prepare_cached(&format!("SELECT {columns} FROM {} WHERE id = ?1", t.head))?
-        .query_row([id], read)
-        .optional()
-}
-
-/// The version of `id` that `pick` designates.
+/// The version of `id` that `pick` designates (full).
 pub fn version(
     conn: &Connection,
     t: &Tables,
     id: &str,
     pick: VersionPick,
-    detail: Detail,
 ) -> rusqlite::Result<Option<VersionRow>> {
-    let (columns, read): (&str, fn(&rusqlite::Row<'_>) -> rusqlite::Result<VersionRow>) =
-        match detail {
-            Detail::Full => (VERSION_COLUMNS, rows::read_version),
-            Detail::Lean => (LEAN_VERSION_COLUMNS, rows::read_lean_version),
-        };
+    if pick == VersionPick::Latest {
+        return Ok(head(conn, t, id)?.map(|h| h.latest));
+    }
+    pick_row(conn, t, id, pick, VERSION_COLUMNS, rows::read_version)
+}
+
+/// Where the version of `id` that `pick` designates is (lean), with the head's shadow for
+/// the latest.
+pub fn locate(
+    conn: &Connection,
+    t: &Tables,
+    id: &str,
+    pick: VersionPick,
+) -> rusqlite::Result<Option<Located>> {
+    if pick == VersionPick::Latest {
+        return conn
+            .prepare_cached(&format!(
+                "SELECT {LEAN_HEAD_COLUMNS} FROM {} WHERE id = ?1",
+                t.head
+            ))?
+            .query_row([id], rows::read_located_head)
+            .optional();
+    }
+    let found = pick_row(conn, t, id, pick, LEAN_VERSION_COLUMNS, rows::read_ref)?;
+    Ok(found.map(|version| Located {
+        version,
+        shadow: None,
+    }))
+}
+
+/// The row of `id` that a historical `pick` designates, read by `read` from `columns`
+/// (which start with the lean ones). Claims are never answered.
+fn pick_row<T>(
+    conn: &Connection,
+    t: &Tables,
+    id: &str,
+    pick: VersionPick,
+    columns: &str,
+    read: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
     match pick {
+        // The callers read the latest from the head.
+        VersionPick::Latest => Ok(None),
         VersionPick::Ov(ov) => {
             let Ok(ov) = i64::try_from(ov) else {
                 return Ok(None);
             };
+            // A claim's blob key marks it; its at is the sentinel.
             conn.prepare_cached(&format!(
-                "SELECT {columns} FROM {} WHERE id = ?1 AND ov = ?2",
+                "SELECT {columns} FROM {} WHERE id = ?1 AND ov = ?2 AND at < ?3",
                 t.ver
             ))?
-            .query_row(params![id, ov], read)
+            .query_row(params![id, ov, CLAIM_SENTINEL], read)
             .optional()
-            .map(|row| row.filter(|r| !r.is_claim()))
         }
         // Claims carry the sentinel time and cv, so bounds below it never reach them.
         VersionPick::AsOf(at) => conn

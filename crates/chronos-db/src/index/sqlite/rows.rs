@@ -1,10 +1,10 @@
-//! Mapping between SQLite rows and [`VersionRow`] / [`HeadRow`].
+//! Mapping between SQLite rows and [`VersionRow`] / [`HeadRow`] and their lean forms.
 
 use rusqlite::{Row, ToSql, Transaction};
 use serde_json::{Map, Value};
 
 use super::schema::Tables;
-use crate::index::{HeadRow, VersionRow};
+use crate::index::{HeadRow, Located, VersionRef, VersionRow};
 
 /// Columns read into a [`VersionRow`], in order.
 pub const VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, meta, actor, reason";
@@ -12,46 +12,51 @@ pub const VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, meta, acto
 pub const HEAD_COLUMNS: &str =
     "id, ov, cv, at, deleted, blob_key, meta, actor, reason, created_at, shadow";
 
-/// The columns of a head a payload read needs, for [`read_lean_head`].
+/// The columns of a head a payload read needs, for [`read_located_head`].
 pub const LEAN_HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, shadow";
-/// The columns of a version a payload read needs, for [`read_lean_version`].
+/// The columns of a version a payload read needs, for [`read_ref`].
 pub const LEAN_VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key";
 
 fn to_sql_int(v: u64) -> rusqlite::Result<i64> {
     i64::try_from(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-/// Reads columns 0 to 5 (`id, ov, cv, at, deleted, blob_key`, as every row reader selects
-/// them first) into a version row with the given rest.
-fn read_row_with(
-    r: &Row<'_>,
-    meta: Map<String, Value>,
-    actor: String,
-    reason: String,
-) -> rusqlite::Result<VersionRow> {
-    Ok(VersionRow {
-        id: r.get(0)?,
-        ov: r.get::<_, i64>(1)? as u64,
-        cv: r.get::<_, i64>(2)? as u64,
-        at: r.get(3)?,
-        deleted: r.get(4)?,
-        blob_key: r.get(5)?,
-        meta,
-        actor,
-        reason,
+/// Reads an ov or cv column, which chronos-db only ever writes non-negative.
+fn read_u64(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    let v: i64 = r.get(i)?;
+    u64::try_from(v).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Integer, Box::new(e))
     })
 }
 
-/// Reads a version row.
+/// Reads columns 0 to 5 (`id, ov, cv, at, deleted, blob_key`, as every row reader selects
+/// them first): a version from [`LEAN_VERSION_COLUMNS`].
+pub fn read_ref(r: &Row<'_>) -> rusqlite::Result<VersionRef> {
+    Ok(VersionRef {
+        id: r.get(0)?,
+        ov: read_u64(r, 1)?,
+        cv: read_u64(r, 2)?,
+        at: r.get(3)?,
+        deleted: r.get(4)?,
+        blob_key: r.get(5)?,
+    })
+}
+
+/// Reads a version row from [`VERSION_COLUMNS`].
 pub fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
     let meta_text: String = r.get(6)?;
     let meta: Map<String, Value> = serde_json::from_str(&meta_text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e))
     })?;
-    read_row_with(r, meta, r.get(7)?, r.get(8)?)
+    Ok(VersionRow {
+        version: read_ref(r)?,
+        meta,
+        actor: r.get(7)?,
+        reason: r.get(8)?,
+    })
 }
 
-/// Reads a head row.
+/// Reads a head row from [`HEAD_COLUMNS`].
 pub fn read_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
     Ok(HeadRow {
         latest: read_version(r)?,
@@ -60,18 +65,10 @@ pub fn read_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
     })
 }
 
-/// Reads a version row from [`LEAN_VERSION_COLUMNS`]: indexed properties, actor and reason
-/// are left empty.
-pub fn read_lean_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
-    read_row_with(r, Map::new(), String::new(), String::new())
-}
-
-/// Reads a head from [`LEAN_HEAD_COLUMNS`] (point reads and listings): what a payload read
-/// or an append needs; indexed properties, actor, reason and creation time are left empty.
-pub fn read_lean_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
-    Ok(HeadRow {
-        latest: read_lean_version(r)?,
-        created_at: 0,
+/// Reads a head from [`LEAN_HEAD_COLUMNS`] (point reads and listings).
+pub fn read_located_head(r: &Row<'_>) -> rusqlite::Result<Located> {
+    Ok(Located {
+        version: read_ref(r)?,
         shadow: r.get(6)?,
     })
 }

@@ -71,7 +71,7 @@ impl Collection {
         if tail.deleted {
             return Err(self.deleted(&tail.id, tail.ov));
         }
-        let cv = self.index().next_cv(&self.inner.ns).await?;
+        let cv = self.next_cv().await?;
         // Stored times have microsecond precision; acknowledge the time as it will be stored.
         let at = Utc::now().trunc_subsecs(6).max(tail.at);
         self.enqueue(QueuedWrite {
@@ -127,15 +127,14 @@ impl Collection {
     /// recognises it when it is already committed, waits when an earlier write is missing.
     /// A record that moved on without it is a `Conflict`.
     pub(crate) async fn replay_queued(&self, w: &QueuedWrite) -> Result<Replayed> {
-        let ns = &self.inner.ns;
-        let head = self.index().head(ns, &w.id).await?;
+        let head = self.head(&w.id).await?;
         let current = head.as_ref().map(|h| h.latest.ov);
         let before = w.ov.checked_sub(1);
         if current == before {
             let appended = self
                 .append(NewVersion {
                     id: &w.id,
-                    prev: head.as_ref().map_or(Prev::New, Prev::Head),
+                    prev: head.as_ref().map_or(Prev::New, |h| Prev::Head(&h.latest)),
                     data: w.data.clone(),
                     deleted: w.deleted,
                     meta: WriteMeta::new(w.actor.clone(), w.reason.clone()),
@@ -179,10 +178,7 @@ impl Collection {
     /// Whether the version a queued write announced is committed (its collection version is
     /// unique to it).
     async fn is_committed(&self, w: &QueuedWrite) -> Result<bool> {
-        let row = self
-            .index()
-            .pick_version(&self.inner.ns, &w.id, VersionPick::Ov(w.ov))
-            .await?;
+        let row = self.version(&w.id, VersionPick::Ov(w.ov)).await?;
         Ok(row.is_some_and(|r| r.cv == w.cv))
     }
 }

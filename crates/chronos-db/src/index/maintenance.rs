@@ -1,0 +1,31 @@
+//! Maintenance of the record index: retention, crash repair and erase.
+
+use async_trait::async_trait;
+
+use super::records::IndexBackend;
+use super::rows::{Namespace, VersionRow};
+use crate::error::Result;
+
+/// What retention, repair and erase need beyond the version protocol.
+#[async_trait]
+pub trait RecordMaintenance: IndexBackend {
+    /// Removes versions `ovs` of a record, never the one its head points at. Returns the rows
+    /// removed.
+    async fn delete_versions(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        ovs: &[u64],
+    ) -> Result<Vec<VersionRow>>;
+
+    /// Points a record's head at its latest committed version if it lags behind (a writer
+    /// without transactions died between the two steps of its commit). Returns whether it
+    /// moved.
+    async fn roll_head_forward(&self, ns: &Namespace, id: &str) -> Result<bool>;
+
+    /// Removes a record's head and every version. Returns the version rows removed.
+    async fn erase(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>>;
+
+    /// Collections that have records in an index database.
+    async fn collections(&self, db_name: &str) -> Result<Vec<String>>;
+}

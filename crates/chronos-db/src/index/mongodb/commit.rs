@@ -1,0 +1,284 @@
+//! Commits on MongoDB: in a multi-document transaction when the deployment has them, else
+//! with the version insert as the commit point and a head that only moves forward. Both call
+//! the rules of `index::rules` on the head they read.
+
+use mongodb::bson::doc;
+use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
+use mongodb::ClientSession;
+use tracing::{debug, info};
+
+use super::errors::{err, fail, is_duplicate_key};
+use super::{claims, docs, retry, Colls, MongoIndex};
+use crate::error::{Error, Result};
+use crate::index::rules::{self, Last};
+use crate::index::{CommitOptions, CommitOutcome, HeadRow, VersionRow, CLAIM_SENTINEL};
+
+impl MongoIndex {
+    /// Commits in a transaction, retried with backoff while it fails transiently. A record
+    /// held by another transaction (a writer that died mid-commit holds it until the server
+    /// times the transaction out) is reported as a `Conflict` once [`retry::TXN_RETRY_BUDGET`]
+    /// is spent: nothing was written, so the caller removes its payload.
+    pub(super) async fn commit_in_transaction(
+        &self,
+        c: &Colls,
+        row: &mut VersionRow,
+        shadow: Option<&str>,
+        opts: &CommitOptions,
+    ) -> Result<CommitOutcome> {
+        let mut backoff = retry::Backoff::new();
+        loop {
+            // A commit whose outcome was unknown may have gone through after all.
+            if backoff.retries() > 0 && self.is_committed(c, row).await? {
+                return Ok(CommitOutcome::Committed);
+            }
+            let mut session = self
+                .client
+                .start_session()
+                .await
+                .map_err(err("start session"))?;
+            match self
+                .try_transaction(c, row, shadow, opts, &mut session)
+                .await
+            {
+                Ok(outcome) => return Ok(outcome),
+                Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                    let _ = session.abort_transaction().await;
+                    debug!(retries = backoff.retries(), error = %e, "transient transaction error, retrying");
+                    if !backoff.wait().await {
+                        if self.is_committed(c, row).await? {
+                            return Ok(CommitOutcome::Committed);
+                        }
+                        info!(id = %row.id, ov = row.ov, error = %e, "record held by another transaction; reporting a conflict");
+                        return Ok(CommitOutcome::Conflict {
+                            current_ov: claims::tail_ov(c, &row.id).await?.unwrap_or(0),
+                        });
+                    }
+                }
+                Err(e) if is_duplicate_key(&e) => {
+                    let _ = session.abort_transaction().await;
+                    if self.is_committed(c, row).await? {
+                        return Ok(CommitOutcome::Committed);
+                    }
+                    return Ok(CommitOutcome::Conflict {
+                        current_ov: claims::tail_ov(c, &row.id).await?.unwrap_or(0),
+                    });
+                }
+                Err(e) => {
+                    let _ = session.abort_transaction().await;
+                    return Err(fail("commit version", e));
+                }
+            }
+        }
+    }
+
+    /// Whether `row` itself is committed: the version `(id, ov)` exists and points at its
+    /// payload key, which only this writer used.
+    async fn is_committed(&self, c: &Colls, row: &VersionRow) -> Result<bool> {
+        let found = c
+            .ver
+            .find_one(doc! {"id": &row.id, "ov": docs::int(row.ov)?, "blobKey": &row.blob_key})
+            .await
+            .map_err(err("read version"))?;
+        Ok(found.is_some())
+    }
+
+    async fn try_transaction(
+        &self,
+        c: &Colls,
+        row: &mut VersionRow,
+        shadow: Option<&str>,
+        opts: &CommitOptions,
+        s: &mut ClientSession,
+    ) -> mongodb::error::Result<CommitOutcome> {
+        s.start_transaction().await?;
+        if let Some(op_id) = &opts.claim {
+            let taken = c
+                .ver
+                .delete_one(claims::claim_filter(&row.id, row.ov, op_id))
+                .session(&mut *s)
+                .await?;
+            if taken.deleted_count == 0 {
+                s.abort_transaction().await?;
+                return Ok(CommitOutcome::Missing);
+            }
+        }
+        if row.ov == 0 {
+            // A new record: the inserts themselves fail on an existing one (duplicate key).
+            c.ver
+                .insert_one(docs::version_doc(row).map_err(to_driver_error)?)
+                .session(&mut *s)
+                .await?;
+            c.head
+                .insert_one(docs::new_head_doc(row, shadow).map_err(to_driver_error)?)
+                .session(&mut *s)
+                .await?;
+            return commit_with_retry(s).await;
+        }
+        let head = c
+            .head
+            .find_one(doc! {"_id": &row.id})
+            .session(&mut *s)
+            .await?;
+        let current = head
+            .as_ref()
+            .map(docs::read_head)
+            .transpose()
+            .map_err(to_driver_error)?;
+        let created_at = match rules::admit(last_of(current.as_ref()), row, opts.require_live) {
+            Ok(created_at) => created_at,
+            Err(refused) => {
+                s.abort_transaction().await?;
+                return Ok(refused);
+            }
+        };
+        let ver = docs::version_doc(row).map_err(to_driver_error)?;
+        c.ver.insert_one(ver).session(&mut *s).await?;
+        let mut fields = docs::head_fields(row, shadow).map_err(to_driver_error)?;
+        fields.insert("createdAt", created_at);
+        c.head
+            .replace_one(doc! {"_id": &row.id}, fields)
+            .upsert(true)
+            .session(&mut *s)
+            .await?;
+        crate::failpoint::hit(crate::failpoint::IN_MONGODB_TRANSACTION).await;
+        commit_with_retry(s).await
+    }
+
+    pub(super) async fn commit_without_transaction(
+        &self,
+        c: &Colls,
+        row: &mut VersionRow,
+        shadow: Option<&str>,
+        opts: &CommitOptions,
+    ) -> Result<CommitOutcome> {
+        // A new record needs no head read: its version insert fails if it exists.
+        let head = if row.ov == 0 {
+            None
+        } else {
+            c.head
+                .find_one(doc! {"_id": &row.id})
+                .await
+                .map_err(err("read head"))?
+        };
+        let current = head.as_ref().map(docs::read_head).transpose()?;
+        let created_at = match rules::admit(last_of(current.as_ref()), row, opts.require_live) {
+            Ok(created_at) => created_at,
+            Err(CommitOutcome::Conflict { current_ov }) if current_ov < row.ov => {
+                // The head may lag behind a version whose writer died before moving it.
+                return self.roll_forward_and_report(c, &row.id).await;
+            }
+            Err(refused) => return Ok(refused),
+        };
+        let ver = docs::version_doc(row)?;
+        if let Some(op_id) = &opts.claim {
+            // The claim becomes the version in one single-document step: the commit point.
+            let replaced = c
+                .ver
+                .replace_one(claims::claim_filter(&row.id, row.ov, op_id), ver)
+                .await
+                .map_err(err("commit a queued write's version"))?;
+            if replaced.matched_count == 0 {
+                return Ok(CommitOutcome::Missing);
+            }
+        } else if let Err(e) = c.ver.insert_one(ver).await {
+            if is_duplicate_key(&e) {
+                return self.roll_forward_and_report(c, &row.id).await;
+            }
+            return Err(fail("insert version", e));
+        }
+        self.move_head(c, row, created_at, shadow).await?;
+        Ok(CommitOutcome::Committed)
+    }
+
+    /// Points the head at `row` unless it already points at a later version.
+    async fn move_head(
+        &self,
+        c: &Colls,
+        row: &VersionRow,
+        created_at: i64,
+        shadow: Option<&str>,
+    ) -> Result<()> {
+        let fields = docs::head_fields(row, shadow)?;
+        let ov = i64::try_from(row.ov).unwrap_or(i64::MAX);
+        let update = doc! {"$set": fields, "$setOnInsert": {"createdAt": created_at}};
+        match c
+            .head
+            .update_one(doc! {"_id": &row.id, "ov": {"$lt": ov}}, update)
+            .upsert(true)
+            .await
+        {
+            Ok(_) => Ok(()),
+            // A later version already owns the head: nothing to do.
+            Err(e) if is_duplicate_key(&e) => Ok(()),
+            Err(e) => Err(fail("move head", e)),
+        }
+    }
+
+    /// Rolls the head forward to the latest committed version and reports the conflict.
+    pub(super) async fn roll_forward_and_report(
+        &self,
+        c: &Colls,
+        id: &str,
+    ) -> Result<CommitOutcome> {
+        let latest = c
+            .ver
+            .find_one(doc! {"id": id, "at": {"$lt": CLAIM_SENTINEL}})
+            .sort(doc! {"ov": -1})
+            .await
+            .map_err(err("read latest version"))?;
+        let Some(latest) = latest else {
+            return Ok(CommitOutcome::Missing);
+        };
+        let row = docs::read_version(&latest, "id")?;
+        let first = c
+            .ver
+            .find_one(doc! {"id": id, "ov": 0})
+            .await
+            .map_err(err("read first version"))?;
+        let created_at = match first {
+            Some(d) => docs::read_version(&d, "id")?.at,
+            None => row.at,
+        };
+        // The shadow of that version is unknown here; readers fall back to its payload.
+        self.move_head(c, &row, created_at, None).await?;
+        // Queued writes may hold later ovs: the conflict reports the last of them.
+        let current_ov = claims::tail_ov(c, id).await?.unwrap_or(row.ov).max(row.ov);
+        Ok(CommitOutcome::Conflict { current_ov })
+    }
+}
+
+/// Commits a transaction, retrying (a bounded number of times) while the outcome of the commit
+/// is unknown.
+pub(super) async fn commit_with_retry(
+    s: &mut ClientSession,
+) -> mongodb::error::Result<CommitOutcome> {
+    let mut attempt = 1;
+    loop {
+        match s.commit_transaction().await {
+            Err(e)
+                if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
+                    && attempt < retry::COMMIT_ATTEMPTS =>
+            {
+                attempt += 1;
+            }
+            other => {
+                other?;
+                return Ok(CommitOutcome::Committed);
+            }
+        }
+    }
+}
+
+/// The head as the commit rules read it.
+fn last_of(head: Option<&HeadRow>) -> Option<Last> {
+    head.map(|h| Last {
+        ov: h.latest.ov,
+        deleted: h.latest.deleted,
+        at: h.latest.at,
+        created_at: h.created_at,
+    })
+}
+
+fn to_driver_error(e: Error) -> mongodb::error::Error {
+    mongodb::error::Error::custom(e.to_string())
+}

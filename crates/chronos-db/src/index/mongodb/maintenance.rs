@@ -1,0 +1,87 @@
+//! [`RecordMaintenance`] on MongoDB.
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Document};
+
+use super::errors::err;
+use super::{docs, reads, MongoIndex};
+use crate::error::Result;
+use crate::index::rules;
+use crate::index::{CommitOutcome, Namespace, RecordIndex, RecordMaintenance, VersionRow};
+
+#[async_trait]
+impl RecordMaintenance for MongoIndex {
+    async fn delete_versions(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        ovs: &[u64],
+    ) -> Result<Vec<VersionRow>> {
+        let Some(head) = reads::head(&self.colls(ns).await?, id).await? else {
+            return Ok(Vec::new());
+        };
+        let doomed: Vec<i64> = ovs
+            .iter()
+            .filter(|ov| **ov < head.latest.ov)
+            .filter_map(|ov| i64::try_from(*ov).ok())
+            .collect();
+        if doomed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.colls(ns).await?;
+        let filter = doc! {"id": id, "ov": {"$in": &doomed}};
+        let found: Vec<Document> = c
+            .ver
+            .find(filter.clone())
+            .await
+            .map_err(err("read versions to delete"))?
+            .try_collect()
+            .await
+            .map_err(err("read versions to delete"))?;
+        c.ver
+            .delete_many(filter)
+            .await
+            .map_err(err("delete versions"))?;
+        found.iter().map(|d| docs::read_version(d, "id")).collect()
+    }
+
+    async fn roll_head_forward(&self, ns: &Namespace, id: &str) -> Result<bool> {
+        let c = self.colls(ns).await?;
+        let before = reads::head(&c, id).await?.map(|h| h.latest.ov);
+        match self.roll_forward_and_report(&c, id).await? {
+            CommitOutcome::Conflict { current_ov } => Ok(rules::head_lags(before, current_ov)),
+            _ => Ok(false),
+        }
+    }
+
+    async fn erase(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
+        let removed = self.versions(ns, id).await?;
+        let c = self.colls(ns).await?;
+        // The head goes first, so listings and reads stop seeing the record at once.
+        c.head
+            .delete_one(doc! {"_id": id})
+            .await
+            .map_err(err("erase head"))?;
+        c.ver
+            .delete_many(doc! {"id": id})
+            .await
+            .map_err(err("erase versions"))?;
+        Ok(removed)
+    }
+
+    async fn collections(&self, db_name: &str) -> Result<Vec<String>> {
+        let names = self
+            .client
+            .database(db_name)
+            .list_collection_names()
+            .await
+            .map_err(err("list collections"))?;
+        let mut out: Vec<String> = names
+            .iter()
+            .filter_map(|n| n.strip_suffix("_head").map(str::to_string))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+}

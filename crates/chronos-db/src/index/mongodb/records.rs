@@ -1,0 +1,187 @@
+//! [`RecordIndex`] on MongoDB.
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Document};
+use mongodb::options::ReturnDocument;
+use tracing::debug;
+
+use super::errors::{err, fail, is_duplicate_key};
+use super::{batch, docs, filter_doc, reads, MongoIndex, BACKEND};
+use crate::error::{Error, Result};
+use crate::index::rules;
+use crate::index::{
+    BatchOutcome, CommitOptions, CommitOutcome, CvChoice, HeadQuery, Located, Namespace,
+    RecordIndex, RecordRead, RecordState, VersionPick, VersionRow, CLAIM_SENTINEL,
+};
+
+#[async_trait]
+impl RecordIndex for MongoIndex {
+    async fn reserve_cvs(&self, ns: &Namespace, n: u64) -> Result<u64> {
+        let c = self.colls(ns).await?;
+        let n = i64::try_from(n.max(1)).unwrap_or(i64::MAX);
+        // The increment never upserts: an upsert that answers no document (as some servers
+        // do when first upserts race) may or may not have counted, and retrying it could take
+        // a second value. A missing counter is created first, alone, and a duplicate-key
+        // answer there just means another writer created it.
+        for attempt in 0..3 {
+            let found = c
+                .counter
+                .find_one_and_update(doc! {"_id": "cv"}, doc! {"$inc": {"next": n}})
+                .return_document(ReturnDocument::After)
+                .await
+                .map_err(err("increment collection version"))?;
+            let Some(d) = found else {
+                debug!(attempt, "creating the collection version counter");
+                match c
+                    .counter
+                    .insert_one(doc! {"_id": "cv", "next": 0_i64})
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if is_duplicate_key(&e) => {}
+                    Err(e) => return Err(fail("create collection version counter", e)),
+                }
+                continue;
+            };
+            let next = match d.get("next") {
+                Some(mongodb::bson::Bson::Int32(i)) => i64::from(*i),
+                _ => d
+                    .get_i64("next")
+                    .map_err(|e| Error::Corrupt(format!("counter: {e}")))?,
+            };
+            return rules::first_reserved(next, n);
+        }
+        Err(Error::storage(
+            BACKEND,
+            "increment collection version",
+            "the counter document kept disappearing",
+            true,
+        ))
+    }
+
+    async fn cv_for_commit(&self, ns: &Namespace) -> Result<CvChoice> {
+        // The counter is its own document: taking it inside the commit transaction would make
+        // every writer of a collection conflict on it. It is reserved now, alongside the
+        // payload put.
+        self.reserve_cvs(ns, 1).await.map(CvChoice::Given)
+    }
+
+    async fn commit_new(
+        &self,
+        ns: &Namespace,
+        rows: &[(VersionRow, Option<String>)],
+    ) -> Result<BatchOutcome> {
+        let c = self.colls(ns).await?;
+        let mut vers = Vec::with_capacity(rows.len());
+        let mut heads = Vec::with_capacity(rows.len());
+        for (row, shadow) in rows {
+            vers.push(docs::version_doc(row)?);
+            heads.push(docs::new_head_doc(row, shadow.as_deref())?);
+        }
+        if self.use_transactions().await? {
+            batch::commit_in_transaction(&self.client, &c, vers, heads).await
+        } else {
+            batch::commit_without_transaction(&c, vers, heads).await
+        }
+    }
+
+    async fn commit(
+        &self,
+        ns: &Namespace,
+        row: &mut VersionRow,
+        shadow: Option<&str>,
+        opts: CommitOptions,
+    ) -> Result<CommitOutcome> {
+        let c = self.colls(ns).await?;
+        row.cv = match opts.cv {
+            CvChoice::Given(cv) => cv,
+            CvChoice::AtCommit => self.reserve_cvs(ns, 1).await?,
+        };
+        if self.use_transactions().await? {
+            self.commit_in_transaction(&c, row, shadow, &opts).await
+        } else {
+            self.commit_without_transaction(&c, row, shadow, &opts)
+                .await
+        }
+    }
+
+    async fn read(&self, ns: &Namespace, id: &str, what: RecordRead) -> Result<RecordState> {
+        let c = self.colls(ns).await?;
+        let head = async {
+            match what.head {
+                true => reads::head(&c, id).await,
+                false => Ok(None),
+            }
+        };
+        let version = async {
+            match what.version {
+                Some(pick) => reads::version(&c, id, pick).await,
+                None => Ok(None),
+            }
+        };
+        let (head, version) = tokio::try_join!(head, version)?;
+        Ok(RecordState { head, version })
+    }
+
+    async fn locate(&self, ns: &Namespace, id: &str, pick: VersionPick) -> Result<Option<Located>> {
+        reads::locate(&self.colls(ns).await?, id, pick).await
+    }
+
+    async fn list_heads(&self, ns: &Namespace, q: &HeadQuery) -> Result<Vec<Located>> {
+        let c = self.colls(ns).await?;
+        let mut conditions = Vec::new();
+        if let Some(f) = &q.filter {
+            conditions.push(filter_doc::filter_doc(f));
+        }
+        if !q.include_deleted {
+            conditions.push(doc! {"deleted": false});
+        }
+        if let Some(after) = &q.after_id {
+            let Some(after_head) = reads::head(&c, after).await? else {
+                return Ok(Vec::new());
+            };
+            conditions.push(filter_doc::after_doc(&q.sort, &after_head));
+        }
+        let filter = filter_doc::all_of(conditions);
+        let docs: Vec<Document> = c
+            .head
+            .find(filter)
+            .sort(filter_doc::sort_doc(&q.sort))
+            .projection(docs::lean_projection())
+            .limit(i64::try_from(q.limit).unwrap_or(i64::MAX))
+            .await
+            .map_err(err("list heads"))?
+            .try_collect()
+            .await
+            .map_err(err("list heads"))?;
+        docs.iter().map(docs::read_located).collect()
+    }
+
+    async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
+        let c = self.colls(ns).await?;
+        let found: Vec<Document> = c
+            .ver
+            .find(doc! {"id": id, "at": {"$lt": CLAIM_SENTINEL}})
+            .sort(doc! {"ov": 1})
+            .await
+            .map_err(err("read versions"))?
+            .try_collect()
+            .await
+            .map_err(err("read versions"))?;
+        found.iter().map(|d| docs::read_version(d, "id")).collect()
+    }
+
+    async fn first_cv_after(&self, ns: &Namespace, at: i64) -> Result<Option<u64>> {
+        let c = self.colls(ns).await?;
+        let first = c
+            .ver
+            .find_one(doc! {"at": {"$gt": at, "$lt": CLAIM_SENTINEL}})
+            .sort(doc! {"cv": 1})
+            .await
+            .map_err(err("find where the timeline passes a time"))?;
+        first
+            .map(|d| docs::read_version(&d, "id").map(|r| r.cv))
+            .transpose()
+    }
+}

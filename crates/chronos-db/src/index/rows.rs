@@ -1,0 +1,228 @@
+//! What the record index stores and answers: version rows (full and lean), heads, and the
+//! options and outcomes of commits and reads.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::query::{Filter, Sort};
+
+/// One collection in one index database.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Namespace {
+    /// Index database name.
+    pub db_name: String,
+    /// Collection name.
+    pub collection: String,
+    /// Properties declared in `collectionMaps.indexedProps`, to create indexes for.
+    pub indexed_props: Arc<Vec<String>>,
+}
+
+/// Where a committed version's payload is, and the facts of its history: what a payload
+/// read needs (a lean read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRef {
+    /// Record id.
+    pub id: String,
+    /// Object version.
+    pub ov: u64,
+    /// Collection version.
+    pub cv: u64,
+    /// Time of the write, in microseconds since the Unix epoch.
+    pub at: i64,
+    /// Logical delete marker.
+    pub deleted: bool,
+    /// Key of the payload blob in the route's bucket.
+    pub blob_key: String,
+}
+
+/// One version, as the index keeps it (a full read): the lean part plus the indexed
+/// properties and provenance. It derefs to its [`VersionRef`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionRow {
+    /// Identity, history facts and the payload key.
+    pub version: VersionRef,
+    /// Indexed properties (flat: dotted path -> value).
+    pub meta: Map<String, Value>,
+    /// Who wrote it.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl VersionRow {
+    /// A version row of `version` without indexed properties or provenance.
+    pub fn bare(version: VersionRef) -> Self {
+        VersionRow {
+            version,
+            meta: Map::new(),
+            actor: String::new(),
+            reason: String::new(),
+        }
+    }
+
+    /// Whether this row is a queued write's claim rather than a committed version.
+    pub fn is_claim(&self) -> bool {
+        self.blob_key.starts_with(CLAIM_KEY_PREFIX)
+    }
+
+    /// The claim row that holds version `ov` of `id` for the queued write `op_id`.
+    pub fn claim(id: &str, ov: u64, deleted: bool, op_id: &str) -> Self {
+        VersionRow::bare(VersionRef {
+            id: id.to_string(),
+            ov,
+            cv: CLAIM_SENTINEL as u64,
+            at: CLAIM_SENTINEL,
+            deleted,
+            blob_key: format!("{CLAIM_KEY_PREFIX}{op_id}"),
+        })
+    }
+}
+
+impl std::ops::Deref for VersionRow {
+    type Target = VersionRef;
+
+    fn deref(&self) -> &VersionRef {
+        &self.version
+    }
+}
+
+impl std::ops::DerefMut for VersionRow {
+    fn deref_mut(&mut self) -> &mut VersionRef {
+        &mut self.version
+    }
+}
+
+/// The head of a record: its latest version plus when the record was created (a full read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadRow {
+    /// The latest committed version.
+    pub latest: VersionRow,
+    /// Time of version 0, in microseconds since the Unix epoch.
+    pub created_at: i64,
+    /// The latest payload envelope kept in the head (`devShadow`), when small enough.
+    pub shadow: Option<String>,
+}
+
+/// A version found by a lean read ([`crate::index::RecordIndex::locate`], listings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The version.
+    pub version: VersionRef,
+    /// The payload envelope kept in the head (`devShadow`), when the version is the
+    /// record's latest and the head keeps one.
+    pub shadow: Option<String>,
+}
+
+/// Which version of a record a read designates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionPick {
+    /// The latest committed version (the head's).
+    Latest,
+    /// Object version `ov`.
+    Ov(u64),
+    /// The latest version written at or before this time (microseconds).
+    AsOf(i64),
+    /// The latest version whose collection version is at most this.
+    AtCv(u64),
+}
+
+/// What a full read of one record returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecordRead {
+    /// Read the head.
+    pub head: bool,
+    /// Read this version.
+    pub version: Option<VersionPick>,
+}
+
+/// The answer to a [`RecordRead`]: what was asked for and exists. The two reads are one step
+/// where the backend has snapshots (SQLite); elsewhere the head may be newer than the
+/// version, so callers check what they rely on at commit.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RecordState {
+    /// The head, when asked for and the record exists.
+    pub head: Option<HeadRow>,
+    /// The version, when asked for and it exists.
+    pub version: Option<VersionRow>,
+}
+
+/// The collection version a commit carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CvChoice {
+    /// This one, reserved beforehand (or acknowledged with a queued write).
+    Given(u64),
+    /// The next one, taken inside the commit's own atomic step.
+    AtCommit,
+}
+
+/// How a version is committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitOptions {
+    /// The collection version it carries.
+    pub cv: CvChoice,
+    /// Refuse with `Deleted` when the record's latest version is a logical delete.
+    pub require_live: bool,
+    /// The version replays the queued write with this op id: it replaces that write's claim
+    /// (see [`crate::index::QueueStore::claim_queued`]) in the same atomic step, and is
+    /// refused with `Missing` when the claim is gone (the write was cancelled or the record
+    /// erased).
+    pub claim: Option<String>,
+}
+
+/// Result of trying to commit a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// The version row is written and the head points at it.
+    Committed,
+    /// Another version won: the record's current ov is given.
+    Conflict {
+        /// The record's current ov.
+        current_ov: u64,
+    },
+    /// A version > 0 was committed for a record that has no versions.
+    Missing,
+    /// The record's latest version is a logical delete and the commit asked for a live one.
+    Deleted {
+        /// The record's current ov.
+        current_ov: u64,
+    },
+}
+
+/// Result of committing a batch of new records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchOutcome {
+    /// Every record of the batch is committed.
+    Committed,
+    /// These ids exist already.
+    Taken {
+        /// The ids that exist already.
+        ids: Vec<String>,
+        /// Whether the other records were committed all the same (a backend without
+        /// transactions); otherwise none was.
+        others_committed: bool,
+    },
+}
+
+/// Marks the version row that holds a queued write's place (its `blob_key` starts with this,
+/// followed by the op id).
+pub const CLAIM_KEY_PREFIX: &str = "queued:";
+
+/// The `at` and `cv` of a claim row: beyond every real time and collection version, so no
+/// range read (as-of, by cv) ever reaches one.
+pub const CLAIM_SENTINEL: i64 = i64::MAX;
+
+/// A listing of heads, already validated by the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadQuery {
+    /// Filter over indexed properties.
+    pub filter: Option<Filter>,
+    /// Order.
+    pub sort: Sort,
+    /// Most rows to return.
+    pub limit: usize,
+    /// Start after this record in `sort` order (it must exist).
+    pub after_id: Option<String>,
+    /// Include heads whose latest version is a logical delete.
+    pub include_deleted: bool,
+}

@@ -1,0 +1,191 @@
+//! [`RecordIndex`] on SQLite: commits in an immediate transaction, reads in one blocking call.
+
+use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+use super::{claims, filter_sql, history, reads, rows, SqliteIndex};
+use crate::error::Result;
+use crate::index::rules::{self, Last};
+use crate::index::{
+    BatchOutcome, CommitOptions, CommitOutcome, CvChoice, HeadQuery, Located, Namespace,
+    RecordIndex, RecordRead, RecordState, VersionPick, VersionRow,
+};
+
+#[async_trait]
+impl RecordIndex for SqliteIndex {
+    async fn reserve_cvs(&self, ns: &Namespace, n: u64) -> Result<u64> {
+        let coll = ns.collection.clone();
+        let n = i64::try_from(n.max(1)).unwrap_or(i64::MAX);
+        let next: i64 = self
+            .run(ns, "increment collection version", move |conn, _| {
+                advance_counter(conn, &coll, n)
+            })
+            .await?;
+        rules::first_reserved(next, n)
+    }
+
+    async fn cv_for_commit(&self, _ns: &Namespace) -> Result<CvChoice> {
+        // The counter row is taken inside the commit's transaction, which serialises writers
+        // of the database file anyway: no reservation beforehand.
+        Ok(CvChoice::AtCommit)
+    }
+
+    async fn commit_new(
+        &self,
+        ns: &Namespace,
+        rows: &[(VersionRow, Option<String>)],
+    ) -> Result<BatchOutcome> {
+        let rows = rows.to_vec();
+        self.run(ns, "commit new records", move |conn, t| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let find_head = format!("SELECT 1 FROM {} WHERE id = ?1", t.head);
+            let mut taken = Vec::new();
+            for (row, shadow) in &rows {
+                let exists = tx
+                    .prepare_cached(&find_head)?
+                    .query_row([&row.id], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                if exists {
+                    taken.push(row.id.clone());
+                } else if taken.is_empty() {
+                    rows::insert_version(&tx, t, row)?;
+                    rows::upsert_head(&tx, t, row, row.at, shadow.as_deref())?;
+                }
+            }
+            if !taken.is_empty() {
+                // Dropping the transaction rolls every row of the batch back.
+                return Ok(BatchOutcome::Taken {
+                    ids: taken,
+                    others_committed: false,
+                });
+            }
+            tx.commit()?;
+            Ok(BatchOutcome::Committed)
+        })
+        .await
+    }
+
+    async fn commit(
+        &self,
+        ns: &Namespace,
+        row: &mut VersionRow,
+        shadow: Option<&str>,
+        opts: CommitOptions,
+    ) -> Result<CommitOutcome> {
+        let mut r = row.clone();
+        let shadow = shadow.map(str::to_string);
+        let coll = ns.collection.clone();
+        let (outcome, r) = self
+            .run(ns, "commit version", move |conn, t| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let last = tx
+                    .prepare_cached(&format!(
+                        "SELECT ov, created_at, at, deleted FROM {} WHERE id = ?1",
+                        t.head
+                    ))?
+                    .query_row([&r.id], |x| {
+                        Ok(Last {
+                            ov: u64::try_from(x.get::<_, i64>(0)?).unwrap_or(0),
+                            created_at: x.get(1)?,
+                            at: x.get(2)?,
+                            deleted: x.get(3)?,
+                        })
+                    })
+                    .optional()?;
+                let created_at = match rules::admit(last, &mut r, opts.require_live) {
+                    Ok(created_at) => created_at,
+                    Err(refused) => return Ok((refused, r)),
+                };
+                if let Some(op_id) = &opts.claim {
+                    if !claims::release(&tx, t, &r.id, r.ov, op_id)? {
+                        return Ok((CommitOutcome::Missing, r));
+                    }
+                }
+                r.cv = match opts.cv {
+                    CvChoice::Given(cv) => cv,
+                    CvChoice::AtCommit => rules::first_reserved(advance_counter(&tx, &coll, 1)?, 1)
+                        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+                };
+                match rows::insert_version(&tx, t, &r) {
+                    Ok(()) => {}
+                    // A queued write claimed this ov: report the record's last claimed ov.
+                    Err(e) if claims::is_taken(&e) => {
+                        let current_ov = claims::tail(&tx, t, &r.id)?.map_or(r.ov, |(ov, _)| ov);
+                        return Ok((CommitOutcome::Conflict { current_ov }, r));
+                    }
+                    Err(e) => return Err(e),
+                }
+                rows::upsert_head(&tx, t, &r, created_at, shadow.as_deref())?;
+                tx.commit()?;
+                Ok((CommitOutcome::Committed, r))
+            })
+            .await?;
+        *row = r;
+        Ok(outcome)
+    }
+
+    async fn read(&self, ns: &Namespace, id: &str, what: RecordRead) -> Result<RecordState> {
+        let id = id.to_string();
+        self.run(ns, "read record", move |conn, t| {
+            Ok(RecordState {
+                head: match what.head {
+                    true => reads::head(conn, t, &id)?,
+                    false => None,
+                },
+                version: match what.version {
+                    Some(pick) => reads::version(conn, t, &id, pick)?,
+                    None => None,
+                },
+            })
+        })
+        .await
+    }
+
+    async fn locate(&self, ns: &Namespace, id: &str, pick: VersionPick) -> Result<Option<Located>> {
+        let id = id.to_string();
+        self.run(ns, "locate version", move |conn, t| {
+            reads::locate(conn, t, &id, pick)
+        })
+        .await
+    }
+
+    async fn list_heads(&self, ns: &Namespace, query: &HeadQuery) -> Result<Vec<Located>> {
+        let query = query.clone();
+        self.run(ns, "list heads", move |conn, t| {
+            let (sql, params) = filter_sql::list_sql(t, &query);
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows =
+                stmt.query_map(rusqlite::params_from_iter(params), rows::read_located_head)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
+        let id = id.to_string();
+        self.run(ns, "read versions", move |conn, t| {
+            history::versions(conn, t, &id)
+        })
+        .await
+    }
+
+    async fn first_cv_after(&self, ns: &Namespace, at: i64) -> Result<Option<u64>> {
+        self.run(
+            ns,
+            "find where the timeline passes a time",
+            move |conn, t| history::first_cv_after(conn, t, at),
+        )
+        .await
+    }
+}
+
+/// Adds `n` to the collection version counter and returns its new value.
+fn advance_counter(conn: &rusqlite::Connection, collection: &str, n: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO chronos_counters(collection, next_cv) VALUES (?1, ?2)
+         ON CONFLICT(collection) DO UPDATE SET next_cv = next_cv + ?2
+         RETURNING next_cv",
+    )?
+    .query_row(params![collection, n], |r| r.get(0))
+}

@@ -25,6 +25,7 @@ pub const DEFAULT_COUNTER_DEBOUNCE_MS: u64 = 100;
 /// What `Chronos::prune` removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PruneReport {
     /// Version rows removed in all.
     pub versions_removed: u64,

@@ -23,6 +23,7 @@ pub enum BackendRole {
 /// The health of one backend.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct BackendHealth {
     /// Index or payloads.
     pub role: BackendRole,
@@ -42,6 +43,7 @@ pub struct BackendHealth {
 
 /// The health of every configured backend.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct HealthReport {
     /// One entry per index connection and per bucket.
     pub backends: Vec<BackendHealth>,
@@ -73,7 +75,7 @@ where
 }
 
 /// Pings every index connection and bucket concurrently.
-pub async fn check(router: &Router) -> HealthReport {
+pub(crate) async fn check(router: &Router) -> HealthReport {
     let backends = router.backends();
     let index = backends.index_conns().map(|c| async move {
         let (ok, latency, error) = timed(c.store.ping()).await;

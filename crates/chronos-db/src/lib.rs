@@ -32,11 +32,22 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Layers (data flows top to bottom): [`Chronos`] and its [`config`] and [`route`] modules;
-//! the [`Collection`] handle (the version protocol, in `ops/`); the [`index::IndexStore`]
-//! trait with its backends, and [`blob::BlobStore`] over the `object_store` crate.
+//! Layers (calls flow top to bottom, never back up): [`Chronos`] (the instance); the
+//! [`fallback`] queue's replay worker; the [`Collection`] handle (the version protocol, in
+//! `ops/`) with [`counters`]; routing (`route/`); the index store (`index/`: small
+//! capability traits, the commit rules, the SQLite and MongoDB backends) and the payload
+//! store (`blob/`, over the `object_store` crate); [`config`] and [`query`] at the bottom.
+//!
+//! Cargo features: `mongodb` and `s3` (on by default) build the MongoDB index store and S3
+//! payload storage; without them only the embedded pair (SQLite + local files) is compiled,
+//! and a configuration naming a missing kind is refused. `backend-api` makes the index and
+//! payload-store traits, their backends and the index contract tests public, for writing a
+//! custom backend.
 
+#[cfg(feature = "backend-api")]
 pub mod blob;
+#[cfg(not(feature = "backend-api"))]
+mod blob;
 mod chronos;
 pub mod config;
 pub mod counters;
@@ -45,12 +56,15 @@ mod error;
 pub mod failpoint;
 pub mod fallback;
 pub mod health;
+#[cfg(feature = "backend-api")]
 pub mod index;
+#[cfg(not(feature = "backend-api"))]
+mod index;
 mod model;
 mod names;
 mod ops;
 pub mod query;
-pub mod route;
+mod route;
 
 pub use chronos::{Chronos, PruneReport, DEFAULT_COUNTER_DEBOUNCE_MS};
 pub use config::{ChronosConfig, DbType};

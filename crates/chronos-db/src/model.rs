@@ -10,6 +10,7 @@ use serde_json::Value;
 
 /// One version of a record, as read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Item {
     /// Record id.
     pub id: String,
@@ -42,6 +43,7 @@ pub struct Item {
 
 /// What a write returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct WriteResult {
     /// Record id.
     pub id: String,

@@ -6,28 +6,27 @@
 #[path = "support/servers.rs"]
 mod servers;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use chronos_db::blob::s3::{self, SharedHttp};
 use chronos_db::blob::{BlobStore, PutOutcome};
 
 async fn stores(dir: &std::path::Path) -> Vec<BlobStore> {
-    let mut out = vec![
+    let out = vec![
         BlobStore::local(dir, "bucket-a").unwrap(),
         BlobStore::memory("bucket-m"),
     ];
-    if let Some(servers) = servers::servers() {
-        let s3 = s3::build(
-            &servers.s3,
-            "chronos-bench",
-            Arc::new(SharedHttp::default()),
-            "s3",
-        )
-        .unwrap();
-        out.push(BlobStore::s3(s3, "chronos-bench"));
-    }
+    #[cfg(feature = "s3")]
+    let out = {
+        use chronos_db::blob::s3::{build, SharedHttp};
+        let mut out = out;
+        if let Some(servers) = servers::servers() {
+            let http = std::sync::Arc::new(SharedHttp::default());
+            let s3 = build(servers.s3_parts(), "chronos-bench", http, "s3").unwrap();
+            out.push(BlobStore::s3(s3, "chronos-bench"));
+        }
+        out
+    };
     out
 }
 

@@ -2,6 +2,11 @@
 //! problem reported with its JSON path before anything connects.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+// Most cases use the seed's MongoDB + S3 configuration; an embedded-only build runs the rest.
+#![cfg_attr(
+    not(all(feature = "mongodb", feature = "s3")),
+    allow(unused_imports, dead_code)
+)]
 
 use chronos_db::{Chronos, ChronosConfig, ConfigProblem, DbType, Error, Route, Tier};
 use serde_json::json;
@@ -23,6 +28,7 @@ fn has(problems: &[ConfigProblem], path: &str, words: &str) -> bool {
         .any(|p| p.path == path && p.message.contains(words))
 }
 
+#[cfg(all(feature = "mongodb", feature = "s3"))]
 #[test]
 fn the_seed_readme_configuration_parses() {
     let config = ChronosConfig::from_json_value(seed_config()).unwrap();
@@ -35,6 +41,7 @@ fn the_seed_readme_configuration_parses() {
     assert!(ChronosConfig::from_json_str(&text).is_ok());
 }
 
+#[cfg(all(feature = "mongodb", feature = "s3"))]
 #[test]
 fn unknown_keys_are_errors_naming_their_path() {
     let mut c = seed_config();
@@ -62,6 +69,7 @@ fn unknown_keys_are_errors_naming_their_path() {
     assert_eq!(p.len(), 1);
 }
 
+#[cfg(all(feature = "mongodb", feature = "s3"))]
 #[test]
 fn every_problem_is_reported_with_its_path() {
     let mut c = seed_config();
@@ -180,6 +188,7 @@ async fn init_with_a_bad_configuration_touches_nothing() {
     );
 }
 
+#[cfg(all(feature = "mongodb", feature = "s3"))]
 #[test]
 fn routes_deserialise_from_the_seed_shape() {
     let r: Route = serde_json::from_value(json!({
@@ -196,6 +205,7 @@ fn routes_deserialise_from_the_seed_shape() {
 
 /// `{:?}` of a configuration and of a running instance never shows a password or secret key
 /// (nor a health report or a backend error, which name connections redacted).
+#[cfg(all(feature = "mongodb", feature = "s3"))]
 #[tokio::test]
 async fn debug_output_never_shows_secrets() {
     let config = ChronosConfig::from_json_value(json!({
@@ -229,6 +239,7 @@ async fn debug_output_never_shows_secrets() {
 /// While the index store is down a write fails within the configured server selection
 /// timeout (`serverSelectionTimeoutMs`), not the driver's 30 s, and with the 5 s default when
 /// nothing is configured. Nothing listens on port 1; the bounds are generous.
+#[cfg(all(feature = "mongodb", feature = "s3"))]
 #[tokio::test]
 async fn writes_learn_of_an_index_outage_within_the_selection_timeout() {
     let make = |conn: serde_json::Value| {
@@ -273,4 +284,23 @@ async fn writes_learn_of_an_index_outage_within_the_selection_timeout() {
         "dbConnections.local.serverSelectionTimeoutMs",
         "mongoUri connections only"
     ));
+}
+
+#[cfg(not(all(feature = "mongodb", feature = "s3")))]
+#[test]
+fn connections_of_a_kind_not_built_in_are_refused() {
+    let refused = ChronosConfig::from_json_value(json!({
+        "dbConnections": {"m": {"mongoUri": "mongodb://127.0.0.1:1/"}},
+        "spacesConnections": {"s": {"endpoint": "http://127.0.0.1:1", "region": "r", "accessKey": "a", "secretKey": "s"}}
+    }));
+    let p = problems(refused);
+    if !cfg!(feature = "mongodb") {
+        assert!(
+            has(&p, "dbConnections.m.mongoUri", "mongodb` feature"),
+            "{p:?}"
+        );
+    }
+    if !cfg!(feature = "s3") {
+        assert!(has(&p, "spacesConnections.s", "s3` feature"), "{p:?}");
+    }
 }

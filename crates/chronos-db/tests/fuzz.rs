@@ -140,10 +140,7 @@ fn fixture() -> &'static Fixture {
         let dir = tempfile::tempdir().unwrap();
         let mut configs = vec![ChronosConfig::embedded(dir.path()).with_tenant("t")];
         if let Some(servers) = servers::servers() {
-            let db = DbConnection {
-                mongo_uri: Some(servers.mongo_uri),
-                ..Default::default()
-            };
+            let db = DbConnection::mongodb(servers.mongo_uri);
             configs.push(
                 ChronosConfig::from_json_value(json!({
                     "dbConnections": {"m": db},

@@ -30,6 +30,7 @@ async fn embedded_backends_are_healthy() {
     assert_eq!(buckets, 7, "{report:#?}");
 }
 
+#[cfg(feature = "mongodb")]
 #[tokio::test]
 async fn an_unreachable_server_is_reported_without_its_password() {
     let dir = tempfile::tempdir().unwrap();

@@ -80,10 +80,9 @@ async fn acknowledged_writes_survive_an_index_store_restart() {
         return;
     };
     let config = ChronosConfig::from_json_value(json!({
-        "dbConnections": {"mongo": DbConnection {
-            mongo_uri: Some(servers.mongo_uri),
+        "dbConnections": {"mongo": DbConnection::MongoDb {
+            uri: servers.mongo_uri,
             server_selection_timeout_ms: Some(SELECTION_MS),
-            ..Default::default()
         }},
         "spacesConnections": {"s3": servers.s3},
         "databases": {"runtime": {"tenantDatabases": [{

@@ -185,7 +185,7 @@ async fn kill9_on_the_embedded_default() {
 fn mongodb_config(servers: servers::Servers, tag: &str) -> ChronosConfig {
     let prefix = format!("{tag}{}", std::process::id());
     ChronosConfig::from_json_value(json!({
-        "dbConnections": {"mongo": DbConnection { mongo_uri: Some(servers.mongo_uri), ..Default::default() }},
+        "dbConnections": {"mongo": DbConnection::mongodb(servers.mongo_uri)},
         "spacesConnections": {"s3": servers.s3},
         "databases": {"runtime": {"tenantDatabases": [{
             "tenantId": "tenant-a", "dbConnRef": "mongo", "spaceConnRef": "s3",

@@ -27,10 +27,7 @@ const RECORDS: usize = 2;
 
 fn config(mongo_uri: String, s3: SpacesConnection) -> ChronosConfig {
     let prefix = format!("outage{}", std::process::id());
-    let mongo = DbConnection {
-        mongo_uri: Some(mongo_uri),
-        ..Default::default()
-    };
+    let mongo = DbConnection::mongodb(mongo_uri);
     ChronosConfig::from_json_value(json!({
         "dbConnections": {"mongo": mongo},
         "spacesConnections": {"s3": s3},

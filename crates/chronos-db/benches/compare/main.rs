@@ -27,7 +27,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use chronos_db::config::{CollectionMap, DbConnection, Durability, SpacesConnection};
+use chronos_db::config::{CollectionMap, DbConnection, Durability, S3Connection, SpacesConnection};
 use chronos_db::{Chronos, ChronosConfig, DbType, Route};
 use object_store::ObjectStore;
 use serde_json::{json, Value};
@@ -305,22 +305,18 @@ async fn mongodb_s3(plan: &Plan) -> BenchResult<()> {
         println!("\n== MongoDB + S3: skipped (no test servers; ./scripts/bench.sh starts them) ==");
         return Ok(());
     };
-    let s3 = SpacesConnection {
-        endpoint: Some(endpoint),
-        region: var("CHRONOS_TEST_S3_REGION"),
-        access_key: var("CHRONOS_TEST_S3_ACCESS_KEY"),
-        secret_key: var("CHRONOS_TEST_S3_SECRET_KEY"),
+    let s3 = S3Connection {
+        endpoint,
+        region: var("CHRONOS_TEST_S3_REGION").unwrap_or_default(),
+        access_key: var("CHRONOS_TEST_S3_ACCESS_KEY").unwrap_or_default(),
+        secret_key: var("CHRONOS_TEST_S3_SECRET_KEY").unwrap_or_default(),
         force_path_style: Some(true),
-        ..Default::default()
     };
     let db = format!("bench{}", std::process::id());
-    let mongo = DbConnection {
-        mongo_uri: Some(uri.clone()),
-        ..Default::default()
-    };
+    let mongo = DbConnection::mongodb(uri.clone());
     let mut config = ChronosConfig::from_json_value(json!({
         "dbConnections": {"mongo": mongo},
-        "spacesConnections": {"s3": s3.clone()},
+        "spacesConnections": {"s3": SpacesConnection::S3(s3.clone())},
         "databases": {"runtime": {"tenantDatabases": [{
             "tenantId": "bench", "dbConnRef": "mongo", "spaceConnRef": "s3",
             "bucket": "chronos-bench", "dbName": db.clone()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use chronos_db::blob::s3::{self, SharedHttp};
-use chronos_db::config::SpacesConnection;
+use chronos_db::config::S3Connection;
 use futures::{StreamExt, TryStreamExt};
 use mongodb::bson::{doc, Document};
 use mongodb::options::{IndexOptions, ReturnDocument};
@@ -50,7 +50,7 @@ impl RawMongoS3 {
     pub async fn connect(
         uri: &str,
         db: &str,
-        s3: &SpacesConnection,
+        s3: &S3Connection,
         bucket: &str,
     ) -> BenchResult<Self> {
         let client = Client::with_uri_str(uri).await?;

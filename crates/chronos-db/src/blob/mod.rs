@@ -3,6 +3,7 @@
 
 mod keys;
 mod local;
+#[cfg(feature = "s3")]
 pub mod s3;
 
 pub use keys::{
@@ -15,10 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+#[cfg(feature = "s3")]
 use object_store::aws::AmazonS3;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
+#[cfg(feature = "s3")]
 use object_store::signer::{Method, Signer};
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
@@ -65,6 +68,7 @@ fn io_err(operation: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error 
 enum Flavor {
     Local(PathBuf),
     Memory,
+    #[cfg(feature = "s3")]
     S3(Arc<AmazonS3>),
 }
 
@@ -88,6 +92,7 @@ impl fmt::Debug for BlobStore {
 impl BlobStore {
     /// A bucket as a sub-directory of `base` (created if missing), with every write synced
     /// to disk (the default durability).
+    #[cfg(any(test, feature = "backend-api"))]
     pub fn local(base: &Path, bucket: &str) -> Result<Self> {
         Self::local_with(base, bucket, Durability::PowerLoss)
     }
@@ -123,6 +128,7 @@ impl BlobStore {
     }
 
     /// A bucket of an S3-compatible server.
+    #[cfg(feature = "s3")]
     pub fn s3(store: AmazonS3, bucket: &str) -> Self {
         let s3 = Arc::new(store);
         BlobStore {
@@ -142,6 +148,7 @@ impl BlobStore {
         match self.flavor {
             Flavor::Local(_) => "local",
             Flavor::Memory => "memory",
+            #[cfg(feature = "s3")]
             Flavor::S3(_) => "s3",
         }
     }
@@ -283,9 +290,11 @@ impl BlobStore {
 
     /// A URL a client can GET the object from: a presigned URL valid for `ttl` on S3, the
     /// absolute file path for local files. Payloads kept in memory have none.
+    #[cfg_attr(not(feature = "s3"), allow(unused_variables))]
     pub async fn url(&self, key: &str, ttl: Duration) -> Result<String> {
         let path = Self::path(key)?;
         match &self.flavor {
+            #[cfg(feature = "s3")]
             Flavor::S3(s3) => s3
                 .signed_url(Method::GET, &path, ttl)
                 .await

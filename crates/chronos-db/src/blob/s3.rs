@@ -8,7 +8,7 @@ use object_store::client::{HttpClient, HttpConnector, ReqwestConnector};
 use object_store::{BackoffConfig, ClientOptions, RetryConfig};
 use std::time::Duration;
 
-use crate::config::SpacesConnection;
+use crate::config::S3Connection;
 use crate::error::{Error, Result};
 
 /// Hands every bucket of one connection the same HTTP client (and so the same connection
@@ -39,12 +39,12 @@ impl HttpConnector for SharedHttp {
 /// Builds the store of one bucket on an S3 connection. `http` is the connection's shared
 /// client factory.
 pub fn build(
-    conn: &SpacesConnection,
+    conn: &S3Connection,
     bucket: &str,
     http: Arc<SharedHttp>,
     conn_name: &str,
 ) -> Result<AmazonS3> {
-    let endpoint = conn.endpoint.clone().unwrap_or_default();
+    let endpoint = conn.endpoint.clone();
     // allow_http must sit inside the ClientOptions: a later with_client_options would reset a
     // builder-level setting.
     let options = ClientOptions::new().with_allow_http(endpoint.starts_with("http://"));
@@ -61,9 +61,9 @@ pub fn build(
     };
     AmazonS3Builder::new()
         .with_endpoint(endpoint)
-        .with_region(conn.region.clone().unwrap_or_default())
-        .with_access_key_id(conn.access_key.clone().unwrap_or_default())
-        .with_secret_access_key(conn.secret_key.clone().unwrap_or_default())
+        .with_region(conn.region.clone())
+        .with_access_key_id(conn.access_key.clone())
+        .with_secret_access_key(conn.secret_key.clone())
         .with_bucket_name(bucket)
         .with_virtual_hosted_style_request(!conn.force_path_style.unwrap_or(true))
         .with_client_options(options)

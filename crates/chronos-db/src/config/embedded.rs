@@ -44,17 +44,11 @@ impl ChronosConfig {
         let mut config = ChronosConfig::default();
         config.db_connections.insert(
             EMBEDDED_CONNECTION.to_string(),
-            DbConnection {
-                sqlite_dir: Some(dir.join("index")),
-                ..DbConnection::default()
-            },
+            DbConnection::sqlite(dir.join("index")),
         );
         config.spaces_connections.insert(
             EMBEDDED_CONNECTION.to_string(),
-            SpacesConnection {
-                local_path: Some(dir.join("blobs")),
-                ..SpacesConnection::default()
-            },
+            SpacesConnection::local(dir.join("blobs")),
         );
         for db_type in TIERED {
             let name = db_type.as_str();

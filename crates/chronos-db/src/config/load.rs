@@ -1,8 +1,12 @@
-//! Parsing a configuration from JSON, with the JSON path of the first shape error.
+//! Parsing a configuration from JSON. Connections are checked one by one first, so a broken
+//! connection is reported together with every other problem; the rest is parsed with the
+//! JSON path of its first shape error, then validated.
 
 use std::path::Path;
 
-use super::ChronosConfig;
+use serde_json::{json, Value};
+
+use super::{ChronosConfig, DbConnection, SpacesConnection};
 use crate::error::{ConfigProblem, Error, Result};
 
 impl ChronosConfig {
@@ -11,27 +15,32 @@ impl ChronosConfig {
     /// Unknown keys and wrongly typed values are errors naming their JSON path; then
     /// [`ChronosConfig::validate`] runs and every problem it finds is reported.
     pub fn from_json_str(json: &str) -> Result<Self> {
-        let mut de = serde_json::Deserializer::from_str(json);
-        let config: ChronosConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            Error::Config(vec![ConfigProblem::new(
-                display_path(&e.path().to_string()),
-                e.inner().to_string(),
-            )])
-        })?;
-        config.validate()?;
-        Ok(config)
+        let value: Value = serde_json::from_str(json)
+            .map_err(|e| Error::config("(root)", format!("not valid JSON: {e}")))?;
+        Self::from_json_value(value)
     }
 
     /// Parses a configuration from a JSON value and validates it.
-    pub fn from_json_value(value: serde_json::Value) -> Result<Self> {
-        let config: ChronosConfig = serde_path_to_error::deserialize(value).map_err(|e| {
-            Error::Config(vec![ConfigProblem::new(
-                display_path(&e.path().to_string()),
-                e.inner().to_string(),
-            )])
-        })?;
-        config.validate()?;
-        Ok(config)
+    pub fn from_json_value(value: Value) -> Result<Self> {
+        let mut value = value;
+        let mut problems = connection_problems(&mut value);
+        let config: ChronosConfig = match serde_path_to_error::deserialize(value) {
+            Ok(config) => config,
+            Err(e) => {
+                problems.push(ConfigProblem::new(
+                    display_path(&e.path().to_string()),
+                    e.inner().to_string(),
+                ));
+                return Err(Error::Config(problems));
+            }
+        };
+        if let Err(Error::Config(more)) = config.validate() {
+            problems.extend(more);
+        }
+        match problems.is_empty() {
+            true => Ok(config),
+            false => Err(Error::Config(problems)),
+        }
     }
 
     /// Reads, parses and validates a JSON configuration file.
@@ -51,6 +60,45 @@ impl ChronosConfig {
         serde_json::to_string_pretty(self)
             .map_err(|e| Error::config("(root)", format!("cannot serialise: {e}")))
     }
+}
+
+/// The problems of every connection of `config`; each broken connection is replaced by a
+/// placeholder of a valid kind, so the rest of the configuration is still parsed and checked.
+fn connection_problems(config: &mut Value) -> Vec<ConfigProblem> {
+    type Check = fn(&Value) -> Vec<(String, String)>;
+    let sections: [(&str, Check, Value); 2] = [
+        (
+            "dbConnections",
+            DbConnection::problems_in,
+            json!({"sqliteDir": "(invalid)"}),
+        ),
+        (
+            "spacesConnections",
+            SpacesConnection::problems_in,
+            json!({"memory": true}),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (section, check, placeholder) in sections {
+        let Some(conns) = config.get_mut(section).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (name, conn) in conns.iter_mut() {
+            let found = check(conn);
+            if found.is_empty() {
+                continue;
+            }
+            for (below, message) in found {
+                let path = match below.is_empty() {
+                    true => format!("{section}.{name}"),
+                    false => format!("{section}.{name}.{below}"),
+                };
+                out.push(ConfigProblem::new(path, message));
+            }
+            *conn = placeholder.clone();
+        }
+    }
+    out
 }
 
 fn display_path(path: &str) -> String {

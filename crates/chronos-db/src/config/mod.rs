@@ -6,14 +6,16 @@
 //! anything connects.
 
 mod conn_refs;
+mod connections;
 mod embedded;
 mod load;
 mod secrets;
 mod validate;
 
 pub use conn_refs::ConnRefs;
+pub use connections::{DbConnection, S3Connection, SpacesConnection, NO_MONGODB, NO_S3};
 pub use embedded::EMBEDDED_CONNECTION;
-pub use secrets::redact;
+pub(crate) use secrets::redact;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -54,7 +56,8 @@ pub struct ChronosConfig {
     /// Whether `delete` is logical (a deleted version) or a hard erase.
     #[serde(default)]
     pub logical_delete: Toggle,
-    /// Whether every write keeps a version.
+    /// Whether every write keeps a version: always on. The seed's switch is accepted only as
+    /// `true`; `false` is refused (keep one version with `retention.ver.maxPerItem: 1`).
     #[serde(default)]
     pub versioning: Toggle,
     /// Batching, debouncing and compression.
@@ -66,52 +69,6 @@ pub struct ChronosConfig {
     /// Multi-document transactions.
     #[serde(default)]
     pub transactions: TransactionsConfig,
-}
-
-/// One index-store connection: exactly one of `mongoUri` or `sqliteDir`. Its `Debug` shows
-/// the connection string with the password replaced by `***`.
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DbConnection {
-    /// MongoDB connection string (`mongodb://` or `mongodb+srv://`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mongo_uri: Option<String>,
-    /// Directory holding one SQLite file per database name (embedded index store).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sqlite_dir: Option<PathBuf>,
-    /// With `mongoUri`: how long an operation waits for a server before it fails with a
-    /// `Backend` error (default 5000, or the URI's `serverSelectionTimeoutMS`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_selection_timeout_ms: Option<u64>,
-}
-
-/// One object-storage connection: S3-compatible (`endpoint`, `region`, `accessKey`,
-/// `secretKey`), local files (`localPath`), or process memory (`memory: true`, for tests).
-/// Its `Debug` shows the secret key as `***`.
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SpacesConnection {
-    /// S3 endpoint URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-    /// S3 region.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// S3 access key id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_key: Option<String>,
-    /// S3 secret key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_key: Option<String>,
-    /// Path-style bucket addressing (needed by most self-hosted S3 servers).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub force_path_style: Option<bool>,
-    /// Directory holding one sub-directory per bucket.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub local_path: Option<PathBuf>,
-    /// Keep payloads in process memory (lost at exit; for tests).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<bool>,
 }
 
 /// Database types: which family of databases a route goes to.

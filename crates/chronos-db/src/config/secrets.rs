@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{DbConnection, SpacesConnection};
+use super::{DbConnection, S3Connection, SpacesConnection};
 
 /// What a secret is printed as.
 const HIDDEN: &str = "***";
@@ -27,28 +27,41 @@ pub fn redact(uri: &str) -> String {
 
 impl fmt::Debug for DbConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DbConnection")
-            .field("mongo_uri", &self.mongo_uri.as_deref().map(redact))
-            .field("sqlite_dir", &self.sqlite_dir)
-            .field(
-                "server_selection_timeout_ms",
-                &self.server_selection_timeout_ms,
-            )
+        match self {
+            DbConnection::MongoDb {
+                uri,
+                server_selection_timeout_ms,
+            } => f
+                .debug_struct("MongoDb")
+                .field("uri", &redact(uri))
+                .field("server_selection_timeout_ms", server_selection_timeout_ms)
+                .finish(),
+            DbConnection::Sqlite { dir } => f.debug_struct("Sqlite").field("dir", dir).finish(),
+        }
+    }
+}
+
+impl fmt::Debug for S3Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Connection")
+            .field("endpoint", &redact(&self.endpoint))
+            .field("region", &self.region)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &HIDDEN)
+            .field("force_path_style", &self.force_path_style)
             .finish()
     }
 }
 
 impl fmt::Debug for SpacesConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SpacesConnection")
-            .field("endpoint", &self.endpoint.as_deref().map(redact))
-            .field("region", &self.region)
-            .field("access_key", &self.access_key)
-            .field("secret_key", &self.secret_key.as_ref().map(|_| HIDDEN))
-            .field("force_path_style", &self.force_path_style)
-            .field("local_path", &self.local_path)
-            .field("memory", &self.memory)
-            .finish()
+        match self {
+            SpacesConnection::S3(s3) => f.debug_tuple("S3").field(s3).finish(),
+            SpacesConnection::Local { path } => {
+                f.debug_struct("Local").field("path", path).finish()
+            }
+            SpacesConnection::Memory => f.write_str("Memory"),
+        }
     }
 }
 
@@ -74,16 +87,14 @@ mod tests {
 
     #[test]
     fn debug_hides_secrets() {
-        let db = DbConnection {
-            mongo_uri: Some("mongodb://app:hunter2@db.example/x".into()),
-            ..Default::default()
-        };
-        let s3 = SpacesConnection {
-            endpoint: Some("https://s3.example".into()),
-            access_key: Some("AKIA".into()),
-            secret_key: Some("wJalrXUtnFEMI".into()),
-            ..Default::default()
-        };
+        let db = DbConnection::mongodb("mongodb://app:hunter2@db.example/x");
+        let s3 = SpacesConnection::S3(S3Connection {
+            endpoint: "https://s3.example".into(),
+            region: "us-east-1".into(),
+            access_key: "AKIA".into(),
+            secret_key: "wJalrXUtnFEMI".into(),
+            force_path_style: None,
+        });
         let shown = format!("{db:?} {s3:?} {db:#?} {s3:#?}");
         assert!(
             !shown.contains("hunter2") && !shown.contains("wJalrXUtnFEMI"),

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{ChronosConfig, ConnRefs, DatabaseEntry, DbType, SpacesConnection};
+use super::{ChronosConfig, ConnRefs, DatabaseEntry, DbConnection, DbType, SpacesConnection};
 use crate::error::{ConfigProblem, Error, Result};
 use crate::names;
 use crate::query::Filter;
@@ -54,8 +54,11 @@ impl ChronosConfig {
         for (name, conn) in &self.db_connections {
             let path = format!("dbConnections.{name}");
             p.check(&path, check_conn_name(name));
-            match (&conn.mongo_uri, &conn.sqlite_dir) {
-                (Some(uri), None) => {
+            match conn {
+                DbConnection::MongoDb { .. } if !cfg!(feature = "mongodb") => {
+                    p.add(format!("{path}.mongoUri"), super::NO_MONGODB);
+                }
+                DbConnection::MongoDb { uri, .. } => {
                     if !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
                         p.add(
                             format!("{path}.mongoUri"),
@@ -63,20 +66,17 @@ impl ChronosConfig {
                         );
                     }
                 }
-                (None, Some(dir)) => {
+                DbConnection::Sqlite { dir } => {
                     if dir.as_os_str().is_empty() {
                         p.add(format!("{path}.sqliteDir"), "must not be empty");
                     }
-                    if conn.server_selection_timeout_ms.is_some() {
-                        p.add(
-                            format!("{path}.serverSelectionTimeoutMs"),
-                            "applies to mongoUri connections only",
-                        );
-                    }
                 }
-                _ => p.add(&path, "set exactly one of mongoUri or sqliteDir"),
             }
-            if conn.server_selection_timeout_ms == Some(0) {
+            if let DbConnection::MongoDb {
+                server_selection_timeout_ms: Some(0),
+                ..
+            } = conn
+            {
                 p.add(
                     format!("{path}.serverSelectionTimeoutMs"),
                     "must be at least 1",
@@ -269,6 +269,12 @@ impl ChronosConfig {
     }
 
     fn check_options(&self, p: &mut Problems) {
+        if !self.versioning.enabled {
+            p.add(
+                "versioning.enabled",
+                "chronos-db keeps every version of every record and cannot turn that off; to keep only the latest, set retention.ver.maxPerItem to 1 and run prune",
+            );
+        }
         let mut names_seen = BTreeSet::new();
         for (i, rule) in self.counter_rules.rules.iter().enumerate() {
             let path = format!("counterRules.rules[{i}]");
@@ -383,43 +389,23 @@ fn check_conn_name(name: &str) -> std::result::Result<(), String> {
 }
 
 fn check_spaces_connection(path: &str, c: &SpacesConnection, p: &mut Problems) {
-    let s3 = c.endpoint.is_some()
-        || c.region.is_some()
-        || c.access_key.is_some()
-        || c.secret_key.is_some()
-        || c.force_path_style.is_some();
-    let local = c.local_path.is_some();
-    let memory = c.memory == Some(true);
-    if [s3, local, memory].iter().filter(|k| **k).count() != 1 {
-        p.add(
-            path,
-            "set exactly one kind: S3 (endpoint, region, accessKey, secretKey), localPath, or memory: true",
-        );
-        return;
-    }
-    if s3 {
-        match &c.endpoint {
-            Some(e) if e.starts_with("http://") || e.starts_with("https://") => {}
-            Some(_) => p.add(
-                format!("{path}.endpoint"),
-                "must be an http:// or https:// URL",
-            ),
-            None => p.add(format!("{path}.endpoint"), "missing"),
-        }
-        for (key, value) in [
-            ("region", &c.region),
-            ("accessKey", &c.access_key),
-            ("secretKey", &c.secret_key),
-        ] {
-            if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
-                p.add(format!("{path}.{key}"), "missing");
+    match c {
+        SpacesConnection::S3(_) if !cfg!(feature = "s3") => p.add(path, super::NO_S3),
+        SpacesConnection::S3(s3) => {
+            let e = &s3.endpoint;
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                p.add(
+                    format!("{path}.endpoint"),
+                    "must be an http:// or https:// URL",
+                );
             }
         }
-    }
-    if let Some(dir) = &c.local_path {
-        if dir.as_os_str().is_empty() {
-            p.add(format!("{path}.localPath"), "must not be empty");
+        SpacesConnection::Local { path: dir } => {
+            if dir.as_os_str().is_empty() {
+                p.add(format!("{path}.localPath"), "must not be empty");
+            }
         }
+        SpacesConnection::Memory => {}
     }
 }
 

@@ -25,6 +25,7 @@ use crate::route::{Route, Router, Target, Tier};
 
 /// Counter values of one collection in one bucket.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CounterTotals {
     /// Records created.
     pub created: u64,

@@ -19,6 +19,7 @@ const PASS_LIMIT: usize = 1_000;
 /// What one replay pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ReplayReport {
     /// Writes committed.
     pub committed: u64,

@@ -15,6 +15,7 @@ mod audit;
 mod counts;
 mod locks;
 mod maintenance;
+#[cfg(feature = "mongodb")]
 pub mod mongodb;
 mod queue;
 mod records;

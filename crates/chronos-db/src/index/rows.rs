@@ -62,6 +62,7 @@ impl VersionRow {
     }
 
     /// Whether this row is a queued write's claim rather than a committed version.
+    #[cfg(any(test, feature = "backend-api"))]
     pub fn is_claim(&self) -> bool {
         self.blob_key.starts_with(CLAIM_KEY_PREFIX)
     }
@@ -172,6 +173,7 @@ pub struct CommitOptions {
 
 /// Result of trying to commit a version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CommitOutcome {
     /// The version row is written and the head points at it.
     Committed,
@@ -191,6 +193,7 @@ pub enum CommitOutcome {
 
 /// Result of committing a batch of new records.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BatchOutcome {
     /// Every record of the batch is committed.
     Committed,

@@ -15,6 +15,7 @@ use crate::model::WriteMeta;
 
 /// What an erase removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EraseReport {
     /// Record id.
     pub id: String,

@@ -35,6 +35,7 @@ impl Default for RepairOptions {
 /// A blob no committed version points at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct OrphanBlob {
     /// Bucket.
     pub bucket: String,
@@ -47,6 +48,7 @@ pub struct OrphanBlob {
 /// What a repair found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct RepairReport {
     /// Orphaned blobs (removed unless `dry_run`).
     pub orphans: Vec<OrphanBlob>,

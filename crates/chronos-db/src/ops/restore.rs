@@ -45,6 +45,7 @@ pub struct RestoreOptions {
 /// What a collection restore does (or, in a dry run, would do) to one record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "action")]
+#[non_exhaustive]
 pub enum RestoreAction {
     /// A new version equal to version `from_ov`.
     Restore {
@@ -67,6 +68,7 @@ pub enum RestoreAction {
 /// The outcome (or plan) of a collection restore.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct RestoreReport {
     /// Whether this was a dry run.
     pub dry_run: bool,

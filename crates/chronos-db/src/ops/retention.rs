@@ -17,6 +17,7 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// What a prune removed from one collection.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CollectionPrune {
     /// Index database.
     pub db_name: String,

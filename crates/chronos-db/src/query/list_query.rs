@@ -96,6 +96,7 @@ impl ListQuery {
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Page {
     /// The records of this page, in order.
     pub items: Vec<Item>,

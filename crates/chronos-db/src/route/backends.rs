@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::blob::s3::{self, SharedHttp};
+#[cfg(feature = "s3")]
+use crate::blob::s3::SharedHttp;
 use crate::blob::BlobStore;
 use crate::config::{redact, Durability};
-use crate::config::{ChronosConfig, DbConnection, SpacesConnection};
+use crate::config::{ChronosConfig, DbConnection, S3Connection, SpacesConnection};
 use crate::error::{Error, Result};
-use crate::index::mongodb::{MongoIndex, TransactionMode};
 use crate::index::sqlite::SqliteIndex;
 use crate::index::IndexStore;
 
@@ -40,19 +40,13 @@ pub struct BucketConn {
 pub struct Backends {
     index: HashMap<String, IndexConn>,
     buckets: HashMap<(String, String), BucketConn>,
+    /// One HTTP client per S3 connection, shared by its buckets.
+    #[cfg(feature = "s3")]
     http: HashMap<String, Arc<SharedHttp>>,
 }
 
 /// Name under which the `localStorage` directory appears.
 const LOCAL_STORAGE: &str = "(localStorage)";
-
-fn transaction_mode(config: &ChronosConfig) -> TransactionMode {
-    match (config.transactions.enabled, config.transactions.auto_detect) {
-        (Some(true), _) => TransactionMode::Forced,
-        (Some(false), _) | (None, Some(false)) => TransactionMode::Off,
-        (None, _) => TransactionMode::Detect,
-    }
-}
 
 impl Backends {
     /// Opens every index connection of a validated configuration (MongoDB clients connect
@@ -61,7 +55,7 @@ impl Backends {
         let mut backends = Backends::default();
         let durability = config.write_optimization.durability.unwrap_or_default();
         for (name, conn) in &config.db_connections {
-            let opened = open_index(name, conn, transaction_mode(config), durability).await?;
+            let opened = open_index(name, conn, config, durability).await?;
             backends.index.insert(name.clone(), opened);
         }
         Ok(backends)
@@ -114,8 +108,7 @@ impl Backends {
                         format!("unknown connection {conn_name:?}"),
                     )
                 })?;
-                let http = self.http.entry(name.clone()).or_default().clone();
-                open_bucket(&name, conn, bucket, http, durability(config))?
+                self.open_bucket(&name, conn, bucket, durability(config))?
             }
         };
         self.buckets.insert(key, opened.clone());
@@ -126,44 +119,65 @@ impl Backends {
 async fn open_index(
     name: &str,
     conn: &DbConnection,
-    mode: TransactionMode,
+    config: &ChronosConfig,
     durability: Durability,
 ) -> Result<IndexConn> {
-    let (target, store): (String, Arc<dyn IndexStore>) = match (&conn.sqlite_dir, &conn.mongo_uri) {
-        (Some(dir), _) => (
+    let (target, store): (String, Arc<dyn IndexStore>) = match conn {
+        DbConnection::Sqlite { dir } => (
             dir.display().to_string(),
             Arc::new(SqliteIndex::open_with(dir, durability)?),
         ),
-        (None, Some(uri)) => (
+        DbConnection::MongoDb {
+            uri,
+            server_selection_timeout_ms,
+        } => (
             redact(uri),
-            Arc::new(
-                MongoIndex::connect(
-                    uri,
-                    mode,
-                    conn.server_selection_timeout_ms
-                        .map(std::time::Duration::from_millis),
-                )
-                .await
-                .map_err(|e| {
-                    Error::config(
-                        format!("dbConnections.{name}.mongoUri"),
-                        scrub(&e.to_string(), uri),
-                    )
-                })?,
-            ),
+            open_mongodb(name, uri, *server_selection_timeout_ms, config).await?,
         ),
-        (None, None) => {
-            return Err(Error::config(
-                format!("dbConnections.{name}"),
-                "set exactly one of mongoUri or sqliteDir",
-            ))
-        }
     };
     Ok(IndexConn {
         name: name.to_string(),
         target,
         store,
     })
+}
+
+/// A MongoDB index store (its client connects on first use).
+#[cfg(feature = "mongodb")]
+async fn open_mongodb(
+    name: &str,
+    uri: &str,
+    server_selection_timeout_ms: Option<u64>,
+    config: &ChronosConfig,
+) -> Result<Arc<dyn IndexStore>> {
+    use crate::index::mongodb::{MongoIndex, TransactionMode};
+    let mode = match (config.transactions.enabled, config.transactions.auto_detect) {
+        (Some(true), _) => TransactionMode::Forced,
+        (Some(false), _) | (None, Some(false)) => TransactionMode::Off,
+        (None, _) => TransactionMode::Detect,
+    };
+    let timeout = server_selection_timeout_ms.map(std::time::Duration::from_millis);
+    match MongoIndex::connect(uri, mode, timeout).await {
+        Ok(store) => Ok(Arc::new(store)),
+        Err(e) => Err(Error::config(
+            format!("dbConnections.{name}.mongoUri"),
+            scrub(&e.to_string(), uri),
+        )),
+    }
+}
+
+/// Without the `mongodb` feature (validation refuses such connections first).
+#[cfg(not(feature = "mongodb"))]
+async fn open_mongodb(
+    name: &str,
+    _uri: &str,
+    _server_selection_timeout_ms: Option<u64>,
+    _config: &ChronosConfig,
+) -> Result<Arc<dyn IndexStore>> {
+    Err(Error::config(
+        format!("dbConnections.{name}.mongoUri"),
+        crate::config::NO_MONGODB,
+    ))
 }
 
 fn durability(config: &ChronosConfig) -> Durability {
@@ -183,33 +197,49 @@ fn local_bucket(
     })
 }
 
-fn open_bucket(
-    name: &str,
-    conn: &SpacesConnection,
-    bucket: &str,
-    http: Arc<SharedHttp>,
-    durability: Durability,
-) -> Result<BucketConn> {
-    if let Some(dir) = &conn.local_path {
-        return local_bucket(name, dir, bucket, durability);
+impl Backends {
+    fn open_bucket(
+        &mut self,
+        name: &str,
+        conn: &SpacesConnection,
+        bucket: &str,
+        durability: Durability,
+    ) -> Result<BucketConn> {
+        match conn {
+            SpacesConnection::Local { path } => local_bucket(name, path, bucket, durability),
+            SpacesConnection::Memory => Ok(BucketConn {
+                name: name.to_string(),
+                target: format!("memory:{bucket}"),
+                store: BlobStore::memory(bucket),
+            }),
+            SpacesConnection::S3(s3) => Ok(BucketConn {
+                name: name.to_string(),
+                target: format!("{}/{bucket}", redact(&s3.endpoint)),
+                store: self.s3_bucket(name, s3, bucket)?,
+            }),
+        }
     }
-    if conn.memory == Some(true) {
-        return Ok(BucketConn {
-            name: name.to_string(),
-            target: format!("memory:{bucket}"),
-            store: BlobStore::memory(bucket),
-        });
+
+    /// A bucket of an S3 connection, on the connection's shared HTTP client.
+    #[cfg(feature = "s3")]
+    fn s3_bucket(&mut self, name: &str, s3: &S3Connection, bucket: &str) -> Result<BlobStore> {
+        let http = self.http.entry(name.to_string()).or_default().clone();
+        let store = crate::blob::s3::build(s3, bucket, http, name)?;
+        Ok(BlobStore::s3(store, bucket))
     }
-    let endpoint = conn.endpoint.clone().unwrap_or_default();
-    let store = s3::build(conn, bucket, http, name)?;
-    Ok(BucketConn {
-        name: name.to_string(),
-        target: format!("{}/{bucket}", redact(&endpoint)),
-        store: BlobStore::s3(store, bucket),
-    })
+
+    /// Without the `s3` feature (validation refuses such connections first).
+    #[cfg(not(feature = "s3"))]
+    fn s3_bucket(&mut self, name: &str, _s3: &S3Connection, _bucket: &str) -> Result<BlobStore> {
+        Err(Error::config(
+            format!("spacesConnections.{name}"),
+            crate::config::NO_S3,
+        ))
+    }
 }
 
 /// Removes the password of `uri` from a message, should a driver echo it.
+#[cfg(any(feature = "mongodb", test))]
 fn scrub(message: &str, uri: &str) -> String {
     let redacted = redact(uri);
     let mut out = message.replace(uri, &redacted);
@@ -221,6 +251,7 @@ fn scrub(message: &str, uri: &str) -> String {
     out
 }
 
+#[cfg(any(feature = "mongodb", test))]
 fn password_of(uri: &str) -> Option<&str> {
     let rest = &uri[uri.find("://")? + 3..];
     let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];

@@ -5,8 +5,6 @@ mod backends;
 pub mod hashing;
 mod router;
 
-pub use crate::config::redact;
-
 pub use router::{Router, Target};
 
 use serde::{Deserialize, Serialize};

@@ -85,11 +85,14 @@ impl Env {
     /// `Chronos`), to plant or inspect rows the public API cannot reach.
     pub async fn raw_index(&self) -> std::sync::Arc<dyn chronos_db::index::IndexStore> {
         let conn = &self.config.db_connections["index"];
-        match (&conn.sqlite_dir, &conn.mongo_uri) {
-            (Some(dir), _) => std::sync::Arc::new(
+        match conn {
+            DbConnection::Sqlite { dir } => std::sync::Arc::new(
                 chronos_db::index::sqlite::SqliteIndex::open(dir).expect("open sqlite index"),
             ),
-            (_, Some(uri)) => std::sync::Arc::new(
+            #[cfg(not(feature = "mongodb"))]
+            DbConnection::MongoDb { .. } => panic!("built without the mongodb feature"),
+            #[cfg(feature = "mongodb")]
+            DbConnection::MongoDb { uri, .. } => std::sync::Arc::new(
                 chronos_db::index::mongodb::MongoIndex::connect(
                     uri,
                     chronos_db::index::mongodb::TransactionMode::Off,
@@ -98,7 +101,6 @@ impl Env {
                 .await
                 .expect("connect mongodb"),
             ),
-            _ => panic!("the suite's index connection is neither sqlite nor mongodb"),
         }
     }
 
@@ -212,14 +214,8 @@ async fn start(config: ChronosConfig, dir: TempDir, payloads: &'static str) -> E
 pub async fn sqlite_local_files() -> Option<Env> {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = suite_config(
-        DbConnection {
-            sqlite_dir: Some(dir.path().join("index")),
-            ..Default::default()
-        },
-        SpacesConnection {
-            local_path: Some(dir.path().join("blobs")),
-            ..Default::default()
-        },
+        DbConnection::sqlite(dir.path().join("index")),
+        SpacesConnection::local(dir.path().join("blobs")),
     );
     Some(start(config, dir, "local").await)
 }
@@ -228,26 +224,21 @@ pub async fn sqlite_local_files() -> Option<Env> {
 pub async fn sqlite_memory_payloads() -> Option<Env> {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = suite_config(
-        DbConnection {
-            sqlite_dir: Some(dir.path().join("index")),
-            ..Default::default()
-        },
-        SpacesConnection {
-            memory: Some(true),
-            ..Default::default()
-        },
+        DbConnection::sqlite(dir.path().join("index")),
+        SpacesConnection::Memory,
     );
     Some(start(config, dir, "memory").await)
 }
 
 async fn mongodb_s3(transactions: bool) -> Option<Env> {
+    if !cfg!(all(feature = "mongodb", feature = "s3")) {
+        eprintln!("skipped: built without the mongodb and s3 features");
+        return None;
+    }
     let servers = servers()?;
     let dir = tempfile::tempdir().expect("tempdir");
     let config = suite_config_with(
-        DbConnection {
-            mongo_uri: Some(servers.mongo_uri),
-            ..Default::default()
-        },
+        DbConnection::mongodb(servers.mongo_uri),
         servers.s3,
         json!({"transactions": {"enabled": transactions}}),
     );

@@ -578,6 +578,7 @@ fn plan(report: &chronos_db::RestoreReport) -> (Vec<String>, Vec<String>) {
         match a {
             RestoreAction::Delete { id, .. } => deleted.push(id.clone()),
             RestoreAction::Restore { id, .. } => restored.push(id.clone()),
+            other => panic!("an action this test does not know: {other:?}"),
         }
     }
     (deleted, restored)

@@ -2,12 +2,23 @@
 
 #![allow(dead_code)]
 
-use chronos_db::config::SpacesConnection;
+use chronos_db::config::{S3Connection, SpacesConnection};
 
 /// The servers' addresses and credentials, read from the environment.
 pub struct Servers {
     pub mongo_uri: String,
     pub s3: SpacesConnection,
+}
+
+impl Servers {
+    /// The S3 connection's settings.
+    #[allow(dead_code)]
+    pub fn s3_parts(&self) -> &S3Connection {
+        match &self.s3 {
+            SpacesConnection::S3(s3) => s3,
+            other => panic!("the test S3 connection is {other:?}"),
+        }
+    }
 }
 
 /// The servers, or `None` when they are not running and not required. With
@@ -17,14 +28,13 @@ pub fn servers() -> Option<Servers> {
     let found = (|| {
         Some(Servers {
             mongo_uri: var("CHRONOS_TEST_MONGO_URI")?,
-            s3: SpacesConnection {
-                endpoint: Some(var("CHRONOS_TEST_S3_ENDPOINT")?),
-                region: Some(var("CHRONOS_TEST_S3_REGION")?),
-                access_key: Some(var("CHRONOS_TEST_S3_ACCESS_KEY")?),
-                secret_key: Some(var("CHRONOS_TEST_S3_SECRET_KEY")?),
+            s3: SpacesConnection::S3(S3Connection {
+                endpoint: var("CHRONOS_TEST_S3_ENDPOINT")?,
+                region: var("CHRONOS_TEST_S3_REGION")?,
+                access_key: var("CHRONOS_TEST_S3_ACCESS_KEY")?,
+                secret_key: var("CHRONOS_TEST_S3_SECRET_KEY")?,
                 force_path_style: Some(true),
-                ..Default::default()
-            },
+            }),
         })
     })();
     if found.is_none() {

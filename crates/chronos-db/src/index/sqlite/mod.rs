@@ -102,6 +102,7 @@ fn dir_err(dir: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 impl SqliteIndex {
     /// Opens (creating if needed) the directory of database files, with every commit synced
     /// to disk (the default durability).
+    #[cfg(any(test, feature = "backend-api"))]
     pub fn open(dir: &Path) -> Result<Self> {
         Self::open_with(dir, Durability::PowerLoss)
     }

@@ -12,6 +12,7 @@ use crate::route::Route;
 /// exactly the version its `WriteResult` announced (`ov`, `cv`, `at`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct QueuedWrite {
     /// Queue entry id (time-ordered).
     pub op_id: String,

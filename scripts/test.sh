@@ -3,7 +3,9 @@
 # on loopback (SeaweedFS for S3, SecantusDB for the MongoDB wire protocol), runs unit tests,
 # configuration tests, doc examples and the conformance suite for every backend pair
 # (SQLite + local files, SQLite + memory, MongoDB + S3 with and without transactions), then
-# stops the servers by PID, also when a test fails.
+# stops the servers by PID, also when a test fails. Then the embedded-only build (features
+# mongodb and s3 off) is tested with the embedded pairs, and checked to compile neither the
+# MongoDB driver nor the S3 client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trap 'scripts/test-servers.sh stop' EXIT
@@ -13,3 +15,12 @@ source target/test-servers/env
 export CHRONOS_REQUIRE_SERVERS=1
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+
+# Embedded only: no server variables, so the MongoDB + S3 pairs are skipped, not failed.
+env -u CHRONOS_REQUIRE_SERVERS -u CHRONOS_TEST_MONGO_URI -u CHRONOS_TEST_S3_ENDPOINT \
+    -u CHRONOS_TEST_SERVERS_SCRIPT \
+    cargo test --workspace --all-targets --no-default-features
+if cargo tree -p chronos-db --no-default-features -e normal | grep -E ' (mongodb|reqwest|hyper) v'; then
+    echo "the embedded-only build pulls in a MongoDB or HTTP client" >&2
+    exit 1
+fi

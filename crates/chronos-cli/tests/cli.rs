@@ -146,6 +146,7 @@ async fn repair_lists_then_removes_an_orphan_payload() {
 /// Against the MongoDB + S3 test servers (when they run), the command line exits cleanly every
 /// time: its MongoDB client is shut down before the runtime stops, so no driver worker panics
 /// at exit (it did about once in fifty runs when the client was only dropped).
+#[cfg(all(feature = "mongodb", feature = "s3"))]
 #[test]
 fn commands_on_mongodb_exit_cleanly_every_time() {
     let Ok(config) = std::env::var("CHRONOS_TEST_SERVERS_SCRIPT").map(|s| {

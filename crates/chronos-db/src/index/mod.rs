@@ -12,6 +12,8 @@
 //! database (by name).
 
 mod audit;
+#[cfg(feature = "backend-api")]
+pub mod contract;
 mod counts;
 mod locks;
 mod maintenance;

@@ -1,0 +1,536 @@
+//! The contract every index backend keeps, as checks a backend's own tests call (the way
+//! `object_store`'s integration module is shared by its stores). `tests/index_contract.rs`
+//! runs them against SQLite and MongoDB (with and without transactions); a custom backend
+//! runs [`run_all`] against itself.
+//!
+//! Each check works in a collection of its own (named from a fresh UUID) in the database the
+//! caller names, and panics with what went wrong.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::{
+    AuditEntry, BatchOutcome, CommitOptions, CommitOutcome, CountKey, CountScope, CvChoice,
+    HeadQuery, IndexStore, Namespace, QueueClaim, QueueQuery, QueueRow, RecordRead, VersionPick,
+    VersionRef, VersionRow,
+};
+use crate::query::{Filter, Sort, SortBy};
+
+/// Runs every check against `store`, in database `db_name`.
+pub async fn run_all(store: &dyn IndexStore, db_name: &str) {
+    commits_follow_the_sequence_rules(store, db_name).await;
+    time_never_goes_back_within_a_record(store, db_name).await;
+    collection_versions_are_unique_and_given_ones_kept(store, db_name).await;
+    reads_answer_full_and_lean(store, db_name).await;
+    listings_filter_sort_and_page(store, db_name).await;
+    batches_of_new_records_name_the_ids_taken(store, db_name).await;
+    claims_hold_a_version_and_stay_invisible(store, db_name).await;
+    maintenance_keeps_the_head(store, db_name).await;
+    locks_have_one_owner_until_they_expire(store, db_name).await;
+    counters_add_read_and_prune(store, db_name).await;
+    queues_keep_rows_in_order(store, db_name).await;
+    the_audit_log_keeps_entries_in_order(store, db_name).await;
+}
+
+/// A fresh collection of `db_name` with `indexed` declared.
+fn namespace(db_name: &str, indexed: &[&str]) -> Namespace {
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    Namespace {
+        db_name: db_name.to_string(),
+        collection: format!("k{}", &tag[tag.len() - 12..]),
+        indexed_props: Arc::new(indexed.iter().map(|s| s.to_string()).collect()),
+    }
+}
+
+/// A version row of `id` at `ov`, written at `at`, with indexed properties `meta`.
+fn row(id: &str, ov: u64, at: i64, meta: Value) -> VersionRow {
+    VersionRow {
+        version: VersionRef {
+            id: id.to_string(),
+            ov,
+            cv: 0,
+            at,
+            deleted: false,
+            blob_key: format!("payloads/{id}/v{ov}/{at}"),
+        },
+        meta: meta.as_object().cloned().unwrap_or_else(Map::new),
+        actor: "contract".into(),
+        reason: format!("v{ov}"),
+    }
+}
+
+fn at_commit(require_live: bool) -> CommitOptions {
+    CommitOptions {
+        cv: CvChoice::AtCommit,
+        require_live,
+        claim: None,
+    }
+}
+
+/// Commits `r` taking its cv in the commit, and returns the outcome.
+async fn commit(store: &dyn IndexStore, ns: &Namespace, r: &mut VersionRow) -> CommitOutcome {
+    store.commit(ns, r, None, at_commit(false)).await.unwrap()
+}
+
+/// ov 0 only for a new record, ov n only after n-1, and no live-only commit after a delete.
+pub async fn commits_follow_the_sequence_rules(store: &dyn IndexStore, db_name: &str) {
+    let ns = namespace(db_name, &[]);
+    assert_eq!(
+        commit(store, &ns, &mut row("a", 1, 10, json!({}))).await,
+        CommitOutcome::Missing
+    );
+    assert_eq!(
+        commit(store, &ns, &mut row("a", 0, 10, json!({}))).await,
+        CommitOutcome::Committed
+    );
+    for stale in [0, 2] {
+        assert_eq!(
+            commit(store, &ns, &mut row("a", stale, 20, json!({}))).await,
+            CommitOutcome::Conflict { current_ov: 0 },
+            "ov {stale} after ov 0"
+        );
+    }
+    let mut delete = row("a", 1, 30, json!({}));
+    delete.deleted = true;
+    assert_eq!(
+        commit(store, &ns, &mut delete).await,
+        CommitOutcome::Committed
+    );
+    let refused = store
+        .commit(&ns, &mut row("a", 2, 40, json!({})), None, at_commit(true))
+        .await
+        .unwrap();
+    assert_eq!(refused, CommitOutcome::Deleted { current_ov: 1 });
+    // A restore (not live-only) may follow a delete.
+    assert_eq!(
+        commit(store, &ns, &mut row("a", 2, 40, json!({}))).await,
+        CommitOutcome::Committed
+    );
+    let ovs: Vec<u64> = store
+        .versions(&ns, "a")
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.ov)
+        .collect();
+    assert_eq!(ovs, [0, 1, 2], "refused commits leave no version");
+}
+
+/// A version stamped before the record's latest is stored at the latest's time.
+pub async fn time_never_goes_back_within_a_record(store: &dyn IndexStore, db_name: &str) {
+    let ns = namespace(db_name, &[]);
+    commit(store, &ns, &mut row("t", 0, 1_000, json!({}))).await;
+    let mut early = row("t", 1, 500, json!({}));
+    assert_eq!(
+        commit(store, &ns, &mut early).await,
+        CommitOutcome::Committed
+    );
+    assert_eq!(early.at, 1_000, "the committed row reports the stored time");
+    let head = read_head(store, &ns, "t").await;
+    assert_eq!(
+        (head.latest.ov, head.latest.at, head.created_at),
+        (1, 1_000, 1_000)
+    );
+}
+
+/// Collection versions taken in commits are unique; reserved blocks are consecutive; a given
+/// cv is stored as given.
+pub async fn collection_versions_are_unique_and_given_ones_kept(
+    store: &dyn IndexStore,
+    db_name: &str,
+) {
+    let ns = namespace(db_name, &[]);
+    let mut seen = Vec::new();
+    for i in 0..5 {
+        let mut r = row(&format!("c{i}"), 0, 10, json!({}));
+        commit(store, &ns, &mut r).await;
+        seen.push(r.cv);
+    }
+    let mut sorted = seen.clone();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 5, "cvs {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "cvs {seen:?}");
+    let first = store.reserve_cvs(&ns, 3).await.unwrap();
+    let next = store.reserve_cvs(&ns, 1).await.unwrap();
+    assert!(first > seen[4] && next == first + 3, "{first} then {next}");
+    let mut given = row("g", 0, 10, json!({}));
+    let opts = CommitOptions {
+        cv: CvChoice::Given(first + 1),
+        require_live: false,
+        claim: None,
+    };
+    let done = store.commit(&ns, &mut given, None, opts).await.unwrap();
+    assert_eq!((done, given.cv), (CommitOutcome::Committed, first + 1));
+    match store.cv_for_commit(&ns).await.unwrap() {
+        CvChoice::Given(cv) => assert!(cv > next, "a reserved cv is fresh"),
+        CvChoice::AtCommit => {}
+    }
+}
+
+async fn read_head(store: &dyn IndexStore, ns: &Namespace, id: &str) -> super::HeadRow {
+    let what = RecordRead {
+        head: true,
+        version: None,
+    };
+    store
+        .read(ns, id, what)
+        .await
+        .unwrap()
+        .head
+        .expect("the record has a head")
+}
+
+/// Full reads carry indexed properties and provenance; lean reads find the same version and
+/// the head's shadow.
+pub async fn reads_answer_full_and_lean(store: &dyn IndexStore, db_name: &str) {
+    let ns = namespace(db_name, &["status"]);
+    commit(store, &ns, &mut row("r", 0, 100, json!({"status": "new"}))).await;
+    let mut v1 = row("r", 1, 200, json!({"status": "paid"}));
+    store
+        .commit(&ns, &mut v1, Some("{\"shadow\":1}"), at_commit(true))
+        .await
+        .unwrap();
+    let what = RecordRead {
+        head: true,
+        version: Some(VersionPick::AsOf(150)),
+    };
+    let state = store.read(&ns, "r", what).await.unwrap();
+    let (head, then) = (state.head.unwrap(), state.version.unwrap());
+    assert_eq!((head.latest.ov, then.ov), (1, 0));
+    assert_eq!(head.latest.meta["status"], "paid");
+    assert_eq!(
+        (then.actor.as_str(), then.reason.as_str()),
+        ("contract", "v0")
+    );
+    assert_eq!(head.shadow.as_deref(), Some("{\"shadow\":1}"));
+    for (pick, ov) in [
+        (VersionPick::Latest, 1),
+        (VersionPick::Ov(0), 0),
+        (VersionPick::AsOf(200), 1),
+        (VersionPick::AtCv(then.cv), 0),
+    ] {
+        let found = store.locate(&ns, "r", pick).await.unwrap().unwrap();
+        assert_eq!(found.version.ov, ov, "{pick:?}");
+        assert_eq!(
+            found.shadow.is_some(),
+            pick == VersionPick::Latest,
+            "{pick:?}"
+        );
+    }
+    for pick in [VersionPick::Ov(2), VersionPick::AsOf(99)] {
+        assert!(
+            store.locate(&ns, "r", pick).await.unwrap().is_none(),
+            "{pick:?}"
+        );
+    }
+    assert!(store
+        .locate(&ns, "nobody", VersionPick::Latest)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(store.first_cv_after(&ns, 150).await.unwrap(), Some(v1.cv));
+    assert_eq!(store.first_cv_after(&ns, 200).await.unwrap(), None);
+}
+
+/// Listings filter on indexed properties, leave deleted heads out unless asked, sort, and
+/// continue after a record.
+pub async fn listings_filter_sort_and_page(store: &dyn IndexStore, db_name: &str) {
+    let ns = namespace(db_name, &["n"]);
+    for (i, id) in ["d", "b", "a", "c"].iter().enumerate() {
+        commit(store, &ns, &mut row(id, 0, 10, json!({"n": i}))).await;
+    }
+    let mut gone = row("e", 0, 10, json!({"n": 9}));
+    gone.deleted = true;
+    commit(store, &ns, &mut gone).await;
+    let list = |filter: Option<Value>, sort: Sort, after: Option<&str>, deleted: bool| HeadQuery {
+        filter: filter.map(|f| Filter::parse(&f).unwrap()),
+        sort,
+        limit: 10,
+        after_id: after.map(str::to_string),
+        include_deleted: deleted,
+    };
+    let ids = |heads: Vec<super::Located>| -> Vec<String> {
+        heads.into_iter().map(|h| h.version.id).collect()
+    };
+    let by_id = Sort::asc(SortBy::Id);
+    let all = store
+        .list_heads(&ns, &list(None, by_id.clone(), None, false))
+        .await
+        .unwrap();
+    assert_eq!(ids(all), ["a", "b", "c", "d"]);
+    let with_deleted = store
+        .list_heads(&ns, &list(None, by_id.clone(), Some("c"), true))
+        .await
+        .unwrap();
+    assert_eq!(ids(with_deleted), ["d", "e"]);
+    let by_n = Sort::desc(SortBy::Prop("n".into()));
+    let filtered = store
+        .list_heads(
+            &ns,
+            &list(Some(json!({"n": {"$gte": 1}})), by_n, None, false),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(filtered), ["c", "a", "b"]);
+}
+
+/// A batch of new records commits whole; ids that exist are named.
+pub async fn batches_of_new_records_name_the_ids_taken(store: &dyn IndexStore, db_name: &str) {
+    let ns = namespace(db_name, &[]);
+    let batch = |ids: &[&str]| -> Vec<(VersionRow, Option<String>)> {
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let mut r = row(id, 0, 10, json!({}));
+                r.cv = i as u64;
+                (r, None)
+            })
+            .collect()
+    };
+    let first = store.commit_new(&ns, &batch(&["x", "y"])).await.unwrap();
+    assert_eq!(first, BatchOutcome::Committed);
+    match store.commit_new(&ns, &batch(&["z", "y"])).await.unwrap() {
+        BatchOutcome::Taken {
+            ids,
+            others_committed,
+        } => {
+            assert_eq!(ids, ["y"]);
+            let z = store.locate(&ns, "z", VersionPick::Latest).await.unwrap();
+            assert_eq!(z.is_some(), others_committed, "z committed: {z:?}");
+        }
+        other => panic!("a taken id was answered {other:?}"),
+    }
+}
+
+/// A queued write's claim holds its `(id, ov)` against direct writers, is never read, and
+/// turns into the version when the write replays with it.
+pub async fn claims_hold_a_version_and_stay_invisible(store: &dyn IndexStore, db_name: &str) {
+    let ns = namespace(db_name, &[]);
+    commit(store, &ns, &mut row("q", 0, 10, json!({}))).await;
+    let table = format!("{}_queue", ns.collection);
+    let claim = |op: &str, ov| QueueClaim {
+        table: table.clone(),
+        row: QueueRow {
+            op_id: op.into(),
+            collection: ns.collection.clone(),
+            record_id: "q".into(),
+            due_at: 0,
+            body: "{}".into(),
+        },
+        ov,
+        deleted: false,
+        require_live: true,
+    };
+    let held = store.claim_queued(&ns, &claim("op1", 1)).await.unwrap();
+    assert_eq!(held, CommitOutcome::Committed);
+    let stale = store.claim_queued(&ns, &claim("op2", 1)).await.unwrap();
+    assert_eq!(stale, CommitOutcome::Conflict { current_ov: 1 });
+    let direct = commit(store, &ns, &mut row("q", 1, 20, json!({}))).await;
+    assert_eq!(direct, CommitOutcome::Conflict { current_ov: 1 });
+    assert!(store
+        .locate(&ns, "q", VersionPick::Ov(1))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(store.versions(&ns, "q").await.unwrap().len(), 1);
+    let mut replay = row("q", 1, 20, json!({}));
+    let opts = CommitOptions {
+        cv: CvChoice::AtCommit,
+        require_live: true,
+        claim: Some("op1".into()),
+    };
+    let done = store.commit(&ns, &mut replay, None, opts).await.unwrap();
+    assert_eq!(done, CommitOutcome::Committed);
+    assert_eq!(read_head(store, &ns, "q").await.latest.ov, 1);
+    // A released claim is gone; releasing again says so.
+    assert_eq!(
+        store.claim_queued(&ns, &claim("op3", 2)).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    assert!(store.release_claim(&ns, "q", 2, "op3").await.unwrap());
+    assert!(!store.release_claim(&ns, "q", 2, "op3").await.unwrap());
+    assert_eq!(
+        commit(store, &ns, &mut row("q", 2, 30, json!({}))).await,
+        CommitOutcome::Committed
+    );
+}
+
+/// Pruning never removes the head's version; erase removes everything; a head that does
+/// not lag is not rolled.
+pub async fn maintenance_keeps_the_head(store: &dyn IndexStore, db_name: &str) {
+    let ns = namespace(db_name, &[]);
+    for ov in 0..3 {
+        commit(store, &ns, &mut row("m", ov, 10 + ov as i64, json!({}))).await;
+    }
+    let removed = store.delete_versions(&ns, "m", &[0, 2]).await.unwrap();
+    assert_eq!(removed.iter().map(|r| r.ov).collect::<Vec<_>>(), [0]);
+    assert!(!store.roll_head_forward(&ns, "m").await.unwrap());
+    assert!(store
+        .collections(db_name)
+        .await
+        .unwrap()
+        .contains(&ns.collection));
+    let erased = store.erase(&ns, "m").await.unwrap();
+    assert_eq!(erased.len(), 2);
+    assert!(store
+        .locate(&ns, "m", VersionPick::Latest)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.versions(&ns, "m").await.unwrap().is_empty());
+}
+
+/// A lock has one owner until it expires; the owner may extend and release it.
+pub async fn locks_have_one_owner_until_they_expire(store: &dyn IndexStore, db_name: &str) {
+    let ns = namespace(db_name, &[]);
+    let now = chrono::Utc::now().timestamp_micros();
+    let minute = 60_000_000;
+    assert!(store
+        .try_lock(&ns, "l", "a", now, now + minute)
+        .await
+        .unwrap());
+    assert!(!store
+        .try_lock(&ns, "l", "b", now, now + minute)
+        .await
+        .unwrap());
+    assert!(store
+        .try_lock(&ns, "l", "a", now, now + 2 * minute)
+        .await
+        .unwrap());
+    let later = now + 3 * minute;
+    assert!(store
+        .try_lock(&ns, "l", "b", later, later + minute)
+        .await
+        .unwrap());
+    store.unlock(&ns, "l", "a").await.unwrap();
+    assert!(!store
+        .try_lock(&ns, "l", "a", later, later + minute)
+        .await
+        .unwrap());
+    store.unlock(&ns, "l", "b").await.unwrap();
+    assert!(store
+        .try_lock(&ns, "l", "a", later, later + minute)
+        .await
+        .unwrap());
+}
+
+/// Counter cells add up per bucket and old buckets are pruned.
+pub async fn counters_add_read_and_prune(store: &dyn IndexStore, db_name: &str) {
+    let scope = CountScope {
+        tenant: "t".into(),
+        db_name: db_name.into(),
+        collection: namespace(db_name, &[]).collection,
+    };
+    let cell = |counter: &str, bucket: &str| CountKey {
+        scope: scope.clone(),
+        counter: counter.into(),
+        period: "day",
+        bucket: bucket.into(),
+    };
+    let written = store
+        .add_counts(
+            db_name,
+            &[
+                (cell("created", "2026-01-01"), 2),
+                (cell("created", "2026-01-01"), 3),
+                (cell("updated", "2026-01-02"), 1),
+            ],
+        )
+        .await;
+    assert!(
+        written.error.is_none() && written.applied == 3,
+        "{written:?}"
+    );
+    let day1 = store
+        .read_counts(db_name, &scope, "day", "2026-01-01")
+        .await
+        .unwrap();
+    assert_eq!(day1, [("created".to_string(), 5)]);
+    let pruned = store
+        .prune_counts(db_name, "day", "2026-01-02")
+        .await
+        .unwrap();
+    assert!(pruned >= 1);
+    let gone = store
+        .read_counts(db_name, &scope, "day", "2026-01-01")
+        .await
+        .unwrap();
+    assert!(gone.is_empty());
+}
+
+/// Queue rows come back oldest first, filtered, replaced by op id, and removed.
+pub async fn queues_keep_rows_in_order(store: &dyn IndexStore, db_name: &str) {
+    let table = format!("{}_q", namespace(db_name, &[]).collection);
+    let entry = |op: &str, rec: &str, due| QueueRow {
+        op_id: op.into(),
+        collection: "c".into(),
+        record_id: rec.into(),
+        due_at: due,
+        body: format!("{{\"op\":\"{op}\"}}"),
+    };
+    for r in [
+        entry("02", "b", 20),
+        entry("01", "a", 30),
+        entry("03", "a", 10),
+    ] {
+        store.queue_put(db_name, &table, &r).await.unwrap();
+    }
+    let all = QueueQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    let ops = |rows: Vec<QueueRow>| -> Vec<String> { rows.into_iter().map(|r| r.op_id).collect() };
+    let listed = store.queue_list(db_name, &table, &all).await.unwrap();
+    assert_eq!(ops(listed), ["01", "02", "03"]);
+    let due = QueueQuery {
+        due_by: Some(20),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        ops(store.queue_list(db_name, &table, &due).await.unwrap()),
+        ["02", "03"]
+    );
+    let of_a = QueueQuery {
+        collection: Some("c".into()),
+        record_id: Some("a".into()),
+        limit: 1,
+        ..Default::default()
+    };
+    assert_eq!(
+        ops(store.queue_list(db_name, &table, &of_a).await.unwrap()),
+        ["01"]
+    );
+    store
+        .queue_put(db_name, &table, &entry("01", "a", 5))
+        .await
+        .unwrap();
+    let replaced = store.queue_list(db_name, &table, &due).await.unwrap();
+    assert_eq!(ops(replaced), ["01", "02", "03"]);
+    assert!(store.queue_remove(db_name, &table, "01").await.unwrap());
+    assert!(!store.queue_remove(db_name, &table, "01").await.unwrap());
+}
+
+/// Audit entries of a collection come back in the order they were appended.
+pub async fn the_audit_log_keeps_entries_in_order(store: &dyn IndexStore, db_name: &str) {
+    let collection = namespace(db_name, &[]).collection;
+    let entry = |id: &str| AuditEntry {
+        at: 1,
+        collection: collection.clone(),
+        id: id.into(),
+        action: "erase".into(),
+        actor: "contract".into(),
+        reason: "check".into(),
+        detail: json!({"versions": 1}),
+    };
+    for id in ["2", "1", "3"] {
+        store.append_audit(db_name, &entry(id)).await.unwrap();
+    }
+    let log = store.audit_log(db_name, &collection).await.unwrap();
+    let ids: Vec<&str> = log.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["2", "1", "3"]);
+    assert_eq!(log[0], entry("2"));
+}

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// Why a `mongoUri` connection is refused by a build without the `mongodb` feature.
-pub const NO_MONGODB: &str =
+pub(crate) const NO_MONGODB: &str =
     "this build of chronos-db has no MongoDB support; build it with the `mongodb` feature";
 
 /// Why an S3 connection is refused by a build without the `s3` feature.
-pub const NO_S3: &str =
+pub(crate) const NO_S3: &str =
     "this build of chronos-db has no S3 support; build it with the `s3` feature";
 
 /// One index-store connection. In JSON: `{"mongoUri": ...}` (optionally with

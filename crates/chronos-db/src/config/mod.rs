@@ -13,7 +13,8 @@ mod secrets;
 mod validate;
 
 pub use conn_refs::ConnRefs;
-pub use connections::{DbConnection, S3Connection, SpacesConnection, NO_MONGODB, NO_S3};
+pub use connections::{DbConnection, S3Connection, SpacesConnection};
+pub(crate) use connections::{NO_MONGODB, NO_S3};
 pub use embedded::EMBEDDED_CONNECTION;
 pub(crate) use secrets::redact;
 

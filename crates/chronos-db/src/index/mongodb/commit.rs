@@ -247,17 +247,19 @@ impl MongoIndex {
     }
 }
 
-/// Commits a transaction, retrying (a bounded number of times) while the outcome of the commit
-/// is unknown.
+/// Commits a transaction, retrying while the outcome of the commit is unknown: at most
+/// [`retry::COMMIT_ATTEMPTS`] attempts, with jittered backoff, within the retry time budget.
 pub(super) async fn commit_with_retry(
     s: &mut ClientSession,
 ) -> mongodb::error::Result<CommitOutcome> {
     let mut attempt = 1;
+    let mut backoff = retry::Backoff::new();
     loop {
         match s.commit_transaction().await {
             Err(e)
                 if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
-                    && attempt < retry::COMMIT_ATTEMPTS =>
+                    && attempt < retry::COMMIT_ATTEMPTS
+                    && backoff.wait().await =>
             {
                 attempt += 1;
             }

@@ -144,6 +144,8 @@ impl MongoIndex {
         commit_with_retry(s).await
     }
 
+    /// Commits without a transaction: the version insert (or, for a queued write, the
+    /// claim's replacement) is the commit point; the head then moves forward only.
     pub(super) async fn commit_without_transaction(
         &self,
         c: &Colls,

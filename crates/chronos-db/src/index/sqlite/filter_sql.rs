@@ -23,12 +23,66 @@ pub fn json_path(prop: &str) -> String {
     format!("$.\"{safe}\"")
 }
 
-fn jtype(alias: &str, prop: &str) -> String {
-    format!("json_type({alias}.meta, '{}')", json_path(prop))
+/// The `meta` column as `alias` names it (`""`: unqualified, as index definitions need).
+fn meta_col(alias: &str) -> String {
+    match alias {
+        "" => "meta".to_string(),
+        a => format!("{a}.meta"),
+    }
 }
 
-fn jvalue(alias: &str, prop: &str) -> String {
-    format!("json_extract({alias}.meta, '{}')", json_path(prop))
+fn jtype(alias: &str, prop: &str) -> String {
+    format!("json_type({}, '{}')", meta_col(alias), json_path(prop))
+}
+
+/// The type bracket of a property's value, in the order listings sort them: 0 for null or
+/// missing, 1 for numbers, 2 for text, 3 for booleans. With [`value_expr`] it is the key of
+/// each indexed property's index, so filters and sorts written with these two expressions
+/// (character for character as the index has them) read the index.
+pub fn rank_expr(alias: &str, prop: &str) -> String {
+    format!(
+        "(CASE {} WHEN 'integer' THEN 1 WHEN 'real' THEN 1 WHEN 'text' THEN 2 \
+         WHEN 'true' THEN 3 WHEN 'false' THEN 3 ELSE 0 END)",
+        jtype(alias, prop)
+    )
+}
+
+/// A property's value (booleans as 1 and 0; 0 when null or missing), the second key of its
+/// index.
+pub fn value_expr(alias: &str, prop: &str) -> String {
+    format!(
+        "IFNULL(json_extract({}, '{}'), 0)",
+        meta_col(alias),
+        json_path(prop)
+    )
+}
+
+/// The type bracket of `prop` for the table aliased `alias`: its key column when declared,
+/// else [`rank_expr`].
+fn rank_of(t: &Tables, alias: &str, prop: &str) -> String {
+    match t.key_columns(prop) {
+        Some((rank, _)) => format!("{alias}.{rank}"),
+        None => rank_expr(alias, prop),
+    }
+}
+
+/// The value of `prop` for the table aliased `alias`: its key column when declared, else
+/// [`value_expr`].
+fn value_of(t: &Tables, alias: &str, prop: &str) -> String {
+    match t.key_columns(prop) {
+        Some((_, value)) => format!("{alias}.{value}"),
+        None => value_expr(alias, prop),
+    }
+}
+
+/// The rank [`rank_expr`] gives a (scalar) JSON value.
+fn rank_of_value(value: &Value) -> u8 {
+    match value {
+        Value::Number(_) => 1,
+        Value::String(_) => 2,
+        Value::Bool(_) => 3,
+        _ => 0,
+    }
 }
 
 fn bind(value: &Value, params: &mut Vec<SqlValue>) {
@@ -43,65 +97,40 @@ fn bind(value: &Value, params: &mut Vec<SqlValue>) {
     });
 }
 
-fn type_guard(value: &Value, ty: &str) -> String {
-    match value {
-        Value::Number(_) => format!("{ty} IN ('integer','real')"),
-        _ => format!("{ty} = 'text'"),
-    }
-}
-
-/// A typed comparison `json_extract(meta, prop) <sym> ?`. Under a NOT (`closed`) it is wrapped
-/// so that a missing property gives false instead of NULL; elsewhere NULL already acts as
-/// false (only AND and OR combine it), and the bare comparison lets SQLite use the
-/// property's expression index.
+/// `prop <sym> value` within the value's type bracket: an equality on the rank and a
+/// comparison of the value, both keys of the property's index, so SQLite seeks the index for
+/// one-sided and two-sided ranges alike. Neither side is ever NULL, so the test is plainly
+/// true or false (also under NOT).
 fn compare_sql(
+    t: &Tables,
     prop: &str,
     sym: &str,
     value: &Value,
     params: &mut Vec<SqlValue>,
-    closed: bool,
 ) -> String {
+    let rank = rank_of_value(value);
+    if rank == 0 {
+        // Null: its bracket holds missing properties too (ranges on null are equalities,
+        // rewritten before they get here).
+        return format!("({} = 0)", rank_of(t, "h", prop));
+    }
     bind(value, params);
-    // Indexed values are scalars, which json_extract gives as NULL, INTEGER (also for
-    // booleans), REAL or TEXT, and SQLite never finds a number equal to a text. So string
-    // equality and `>`/`>=` on strings (numbers sort before texts) need no type check, which
-    // spares parsing each candidate row's metadata; `<`/`<=` on strings and every number
-    // comparison (booleans are integers) keep it.
-    let guard_needed = !(value.is_string() && matches!(sym, "=" | ">" | ">="));
-    let test = if guard_needed {
-        format!(
-            "{} {sym} ? AND {}",
-            jvalue("h", prop),
-            type_guard(value, &jtype("h", prop))
-        )
-    } else {
-        format!("{} {sym} ?", jvalue("h", prop))
-    };
-    if closed {
-        format!("COALESCE(({test}), 0)")
-    } else {
-        format!("({test})")
-    }
+    format!(
+        "({} = {rank} AND {} {sym} ?)",
+        rank_of(t, "h", prop),
+        value_of(t, "h", prop)
+    )
 }
 
-fn equals_sql(prop: &str, value: &Value, params: &mut Vec<SqlValue>, closed: bool) -> String {
-    let ty = jtype("h", prop);
-    match value {
-        Value::Null => format!("({ty} IS NULL OR {ty} = 'null')"),
-        Value::Bool(b) => format!("COALESCE({ty} = '{b}', 0)"),
-        other => compare_sql(prop, "=", other, params, closed),
-    }
-}
-
-fn filter_sql(filter: &Filter, params: &mut Vec<SqlValue>) -> String {
+fn filter_sql(t: &Tables, filter: &Filter, params: &mut Vec<SqlValue>) -> String {
     match filter {
         Filter::And(fs) if fs.is_empty() => "1".to_string(),
         Filter::Or(fs) if fs.is_empty() => "0".to_string(),
-        Filter::And(fs) => join(fs, " AND ", params),
-        Filter::Or(fs) => join(fs, " OR ", params),
+        Filter::And(fs) => join(t, fs, " AND ", params),
+        Filter::Or(fs) => join(t, fs, " OR ", params),
         Filter::Cmp { path, op, value } => match op {
-            CmpOp::Eq => equals_sql(path, value, params, false),
-            CmpOp::Ne => format!("NOT {}", equals_sql(path, value, params, true)),
+            CmpOp::Eq => compare_sql(t, path, "=", value, params),
+            CmpOp::Ne => format!("NOT {}", compare_sql(t, path, "=", value, params)),
             ordered => {
                 let sym = match ordered {
                     CmpOp::Gt => ">",
@@ -109,7 +138,7 @@ fn filter_sql(filter: &Filter, params: &mut Vec<SqlValue>) -> String {
                     CmpOp::Lt => "<",
                     _ => "<=",
                 };
-                compare_sql(path, sym, value, params, false)
+                compare_sql(t, path, sym, value, params)
             }
         },
         Filter::In {
@@ -117,7 +146,7 @@ fn filter_sql(filter: &Filter, params: &mut Vec<SqlValue>) -> String {
             values,
             negated,
         } => {
-            let any = in_sql(path, values, params, *negated);
+            let any = in_sql(t, path, values, params);
             if *negated {
                 format!("NOT {any}")
             } else {
@@ -131,34 +160,25 @@ fn filter_sql(filter: &Filter, params: &mut Vec<SqlValue>) -> String {
     }
 }
 
-/// `$in`: the values grouped by type, each group one SQL `IN` list (at most four terms
-/// however many values, so a long list never deepens the expression tree).
-fn in_sql(path: &str, values: &[Value], params: &mut Vec<SqlValue>, closed: bool) -> String {
-    let (numbers, texts): (Vec<&Value>, Vec<&Value>) = values
-        .iter()
-        .filter(|v| v.is_number() || v.is_string())
-        .partition(|v| v.is_number());
+/// `$in`: the values grouped by type bracket, each group one SQL `IN` list (at most four
+/// terms however many values, so a long list never deepens the expression tree).
+fn in_sql(t: &Tables, path: &str, values: &[Value], params: &mut Vec<SqlValue>) -> String {
     let mut terms = Vec::new();
-    for (group, guard) in [(numbers, true), (texts, false)] {
+    for rank in 1..=3 {
+        let group: Vec<&Value> = values.iter().filter(|v| rank_of_value(v) == rank).collect();
         if group.is_empty() {
             continue;
         }
         let marks = vec!["?"; group.len()].join(", ");
         group.iter().for_each(|v| bind(v, params));
-        let test = format!("{} IN ({marks})", jvalue("h", path));
-        let test = match group.first() {
-            // Booleans are integers in SQLite: numbers need their type checked.
-            Some(first) if guard => format!("{test} AND {}", type_guard(first, &jtype("h", path))),
-            _ => test,
-        };
-        terms.push(if closed {
-            format!("COALESCE(({test}), 0)")
-        } else {
-            format!("({test})")
-        });
+        terms.push(format!(
+            "({} = {rank} AND {} IN ({marks}))",
+            rank_of(t, "h", path),
+            value_of(t, "h", path)
+        ));
     }
-    for v in values.iter().filter(|v| v.is_boolean() || v.is_null()) {
-        terms.push(equals_sql(path, v, params, closed));
+    if values.iter().any(Value::is_null) {
+        terms.push(compare_sql(t, path, "=", &Value::Null, params));
     }
     if terms.is_empty() {
         "0".to_string()
@@ -167,52 +187,50 @@ fn in_sql(path: &str, values: &[Value], params: &mut Vec<SqlValue>, closed: bool
     }
 }
 
-fn join(filters: &[Filter], sep: &str, params: &mut Vec<SqlValue>) -> String {
-    let parts: Vec<String> = filters.iter().map(|f| filter_sql(f, params)).collect();
+fn join(t: &Tables, filters: &[Filter], sep: &str, params: &mut Vec<SqlValue>) -> String {
+    let parts: Vec<String> = filters.iter().map(|f| filter_sql(t, f, params)).collect();
     format!("({})", parts.join(sep))
 }
 
 /// The sort key expressions of `sort` for the table aliased `alias`, id last.
-fn sort_keys(sort: &Sort, alias: &str) -> Vec<String> {
+fn sort_keys(t: &Tables, sort: &Sort, alias: &str) -> Vec<String> {
     let mut keys = match &sort.by {
         SortBy::Id => vec![],
         SortBy::UpdatedAt => vec![format!("{alias}.at")],
         SortBy::CreatedAt => vec![format!("{alias}.created_at")],
-        SortBy::Prop(p) => {
-            let ty = format!("json_type({alias}.meta, '{}')", json_path(p));
-            vec![
-                format!(
-                    "(CASE {ty} WHEN 'integer' THEN 1 WHEN 'real' THEN 1 WHEN 'text' THEN 2 \
-                     WHEN 'true' THEN 3 WHEN 'false' THEN 3 ELSE 0 END)"
-                ),
-                format!("IFNULL({}, 0)", jvalue(alias, p)),
-            ]
-        }
+        SortBy::Prop(p) => vec![rank_of(t, alias, p), value_of(t, alias, p)],
     };
     keys.push(format!("{alias}.id"));
     keys
 }
 
-/// The full listing statement and its parameters.
-pub fn list_sql(t: &Tables, q: &HeadQuery) -> (String, Vec<SqlValue>) {
+/// The statement that reads the sort keys of the record a page continues after.
+pub fn after_keys_sql(t: &Tables, sort: &Sort) -> String {
+    format!(
+        "SELECT {} FROM {} AS a WHERE a.id = ?1",
+        sort_keys(t, sort, "a").join(", "),
+        t.head
+    )
+}
+
+/// The full listing statement and its parameters; `after`: the sort keys of the record the
+/// page continues after (read with [`after_keys_sql`]).
+pub fn list_sql(t: &Tables, q: &HeadQuery, after: Option<&[SqlValue]>) -> (String, Vec<SqlValue>) {
     let mut params = Vec::new();
     let mut conditions = Vec::new();
     if let Some(f) = &q.filter {
-        conditions.push(filter_sql(f, &mut params));
+        conditions.push(filter_sql(t, f, &mut params));
     }
     if !q.include_deleted {
         conditions.push("h.deleted = 0".to_string());
     }
-    let keys = sort_keys(&q.sort, "h");
-    if let Some(after) = &q.after_id {
+    let keys = sort_keys(t, &q.sort, "h");
+    if let Some(after) = after {
+        // A row value over plain (or generated) columns: SQLite seeks the index to it.
         let cmp = if q.sort.descending { "<" } else { ">" };
-        conditions.push(format!(
-            "({}) {cmp} (SELECT {} FROM {} AS a WHERE a.id = ?)",
-            keys.join(", "),
-            sort_keys(&q.sort, "a").join(", "),
-            t.head
-        ));
-        params.push(SqlValue::Text(after.clone()));
+        let marks = vec!["?"; after.len()].join(", ");
+        conditions.push(format!("({}) {cmp} ({marks})", keys.join(", ")));
+        params.extend(after.iter().cloned());
     }
     let dir = if q.sort.descending { " DESC" } else { "" };
     let order: Vec<String> = keys.iter().map(|k| format!("{k}{dir}")).collect();
@@ -259,7 +277,7 @@ mod tests {
                 after_id: None,
                 include_deleted: false,
             };
-            let (sql, params) = list_sql(&t, &q);
+            let (sql, params) = list_sql(&t, &q, None);
             let mut stmt = conn.prepare_cached(&sql).unwrap();
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(params), rows::read_located_head)
@@ -268,6 +286,73 @@ mod tests {
             assert_eq!(rows, 0);
             assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0, "{sql}");
             assert_eq!(sql_seen.get_or_insert(sql.clone()), &sql);
+        }
+    }
+
+    /// The plan of a listing: SQLite's EXPLAIN QUERY PLAN lines.
+    fn plan(conn: &Connection, t: &Tables, q: &HeadQuery, after: Option<&[SqlValue]>) -> String {
+        let (sql, params) = list_sql(t, q, after);
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let lines: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| r.get(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        lines.join("; ")
+    }
+
+    /// Sorting by a declared property, continuing after a record, and ranges on it read the
+    /// property's index: in order for sorts (no sorting step), by seeking for ranges and pages.
+    /// Their cost then does not grow with the collection.
+    #[test]
+    fn listings_on_a_declared_property_read_its_index() {
+        let conn = Connection::open_in_memory().unwrap();
+        let t = Tables::with_indexed("items", std::sync::Arc::new(vec!["score".to_string()]));
+        schema::ensure_collection(&conn, &t, &["score".to_string()]).unwrap();
+        // Opening it again (another process, a restart) changes nothing.
+        schema::ensure_collection(&conn, &t, &["score".to_string()]).unwrap();
+        let query = |filter: Option<serde_json::Value>, sort: Sort| HeadQuery {
+            filter: filter.map(|f| Filter::parse(&f).unwrap()),
+            sort,
+            limit: 51,
+            after_id: None,
+            include_deleted: false,
+        };
+        let by_score = |descending| Sort {
+            by: SortBy::Prop("score".into()),
+            descending,
+        };
+        let after = [
+            SqlValue::Integer(1),
+            SqlValue::Integer(5),
+            SqlValue::Text("x".into()),
+        ];
+        for descending in [false, true] {
+            let q = query(None, by_score(descending));
+            for (page, keys) in [("first", None), ("later", Some(&after[..]))] {
+                let p = plan(&conn, &t, &q, keys);
+                assert!(p.contains("INDEX items_p_score_keys"), "{page}: {p}");
+                assert!(!p.contains("TEMP B-TREE"), "{page}, desc {descending}: {p}");
+            }
+            let later = plan(&conn, &t, &q, Some(&after));
+            assert!(later.starts_with("SEARCH"), "{later}");
+        }
+        for range in [
+            json!({"score": {"$lt": 10}}),
+            json!({"score": {"$gte": 3}}),
+            json!({"score": {"$gt": 3, "$lt": 10}}),
+            json!({"score": {"$in": [1, 2, 3]}}),
+        ] {
+            let p = plan(
+                &conn,
+                &t,
+                &query(Some(range.clone()), Sort::default()),
+                None,
+            );
+            assert!(
+                p.starts_with("SEARCH h USING INDEX items_p_score_keys"),
+                "{range}: {p}"
+            );
         }
     }
 }

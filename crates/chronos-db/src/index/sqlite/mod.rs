@@ -201,7 +201,7 @@ impl SqliteIndex {
         let ns = ns.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = db.lock()?;
-            let tables = schema::Tables::new(&ns.collection);
+            let tables = schema::Tables::with_indexed(&ns.collection, ns.indexed_props.clone());
             let known = db
                 .ensured
                 .lock()

@@ -153,7 +153,25 @@ impl RecordIndex for SqliteIndex {
     async fn list_heads(&self, ns: &Namespace, query: &HeadQuery) -> Result<Vec<Located>> {
         let query = query.clone();
         self.run(ns, "list heads", move |conn, t| {
-            let (sql, params) = filter_sql::list_sql(t, &query);
+            let after = match &query.after_id {
+                None => None,
+                Some(id) => {
+                    let keys = conn
+                        .prepare_cached(&filter_sql::after_keys_sql(t, &query.sort))?
+                        .query_row([id], |r| {
+                            (0..r.as_ref().column_count())
+                                .map(|i| r.get::<_, rusqlite::types::Value>(i))
+                                .collect::<rusqlite::Result<Vec<_>>>()
+                        })
+                        .optional()?;
+                    match keys {
+                        Some(keys) => Some(keys),
+                        // Not a record (any more): nothing comes after it.
+                        None => return Ok(Vec::new()),
+                    }
+                }
+            };
+            let (sql, params) = filter_sql::list_sql(t, &query, after.as_deref());
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows =
                 stmt.query_map(rusqlite::params_from_iter(params), rows::read_located_head)?;

@@ -1,11 +1,20 @@
 //! Table names and DDL of the SQLite index store.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use rusqlite::Connection;
 
-use super::filter_sql::json_path;
+use super::filter_sql::{rank_expr, value_expr};
 
-/// Quoted table names of one collection. Collection names are validated (`names.rs`) to
-/// `[A-Za-z0-9_-]`, so quoting with `"` is safe.
+/// The names of the generated key columns of a declared property (paths are validated to
+/// `[A-Za-z0-9_.-]`, so they are safe inside `"`).
+fn key_columns(prop: &str) -> (String, String) {
+    (format!("\"r:{prop}\""), format!("\"v:{prop}\""))
+}
+
+/// Quoted table names of one collection, and its declared indexed properties. Collection
+/// names are validated (`names.rs`) to `[A-Za-z0-9_-]`, so quoting with `"` is safe.
 pub struct Tables {
     /// `"<coll>_head"`
     pub head: String,
@@ -14,17 +23,40 @@ pub struct Tables {
     /// `"<coll>_locks"`
     pub locks: String,
     prefix: String,
+    /// Properties with a pair of key columns and an index in the head table.
+    indexed: Arc<Vec<String>>,
 }
 
 impl Tables {
-    /// Table names for `collection`.
+    /// Table names for `collection`, without declared properties.
+    #[cfg(test)]
     pub fn new(collection: &str) -> Self {
+        Self::with_indexed(collection, Arc::new(Vec::new()))
+    }
+
+    /// Table names for `collection`, whose head table keys the properties `indexed`.
+    pub fn with_indexed(collection: &str, indexed: Arc<Vec<String>>) -> Self {
         Tables {
             head: format!("\"{collection}_head\""),
             ver: format!("\"{collection}_ver\""),
             locks: format!("\"{collection}_locks\""),
             prefix: collection.to_string(),
+            indexed,
         }
+    }
+
+    /// The key columns (type bracket, value) of `prop` in the head table, when it is
+    /// declared.
+    pub fn key_columns(&self, prop: &str) -> Option<(String, String)> {
+        self.indexed
+            .iter()
+            .any(|p| p == prop)
+            .then(|| key_columns(prop))
+    }
+
+    /// The head table's name, unquoted.
+    fn prefix_head(&self) -> String {
+        format!("{}_head", self.prefix)
     }
 
     fn index_name(&self, suffix: &str) -> String {
@@ -62,7 +94,7 @@ pub fn ensure_collection(
     t: &Tables,
     indexed_props: &[String],
 ) -> rusqlite::Result<()> {
-    let mut ddl = format!(
+    let ddl = format!(
         "CREATE TABLE IF NOT EXISTS {ver} (
             id TEXT NOT NULL,
             ov INTEGER NOT NULL,
@@ -106,13 +138,35 @@ pub fn ensure_collection(
         head_created = t.index_name("head_created"),
         locks = t.locks,
     );
+    conn.execute_batch(&ddl)?;
+    let existing: HashSet<String> = conn
+        .prepare(&format!(
+            "SELECT name FROM pragma_table_xinfo('{}')",
+            t.prefix_head()
+        ))?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut keys = String::new();
     for prop in indexed_props {
-        ddl.push_str(&format!(
-            "CREATE INDEX IF NOT EXISTS {} ON {}(json_extract(meta, '{}'));\n",
-            t.index_name(&format!("p_{}", prop.replace('.', "__"))),
+        // Two virtual columns per declared property, its type bracket and its value, and one
+        // index on them (then id): filters, sorts and keyset pages on the property seek it
+        // and read it in order. They replace the value-only expression index.
+        let (rank, value) = key_columns(prop);
+        for (column, expr) in [(&rank, rank_expr("", prop)), (&value, value_expr("", prop))] {
+            if !existing.contains(column.trim_matches('"')) {
+                keys.push_str(&format!(
+                    "ALTER TABLE {} ADD COLUMN {column} AS ({expr}) VIRTUAL;\n",
+                    t.head
+                ));
+            }
+        }
+        let name = format!("p_{}", prop.replace('.', "__"));
+        keys.push_str(&format!(
+            "DROP INDEX IF EXISTS {};\nCREATE INDEX IF NOT EXISTS {} ON {}({rank}, {value}, id);\n",
+            t.index_name(&name),
+            t.index_name(&format!("{name}_keys")),
             t.head,
-            json_path(prop),
         ));
     }
-    conn.execute_batch(&ddl)
+    conn.execute_batch(&keys)
 }

@@ -3,8 +3,15 @@
 # runs `cargo bench --bench compare` for the embedded pair and MongoDB + S3, stops the servers.
 # CHRONOS_BENCH_N (samples per operation, default 1000 embedded / 300 MongoDB + S3) and CHRONOS_BENCH_DEEP (deepest
 # history, default 10000) scale it.
+#
+# `--scale` runs the growth benchmark instead (no servers needed): one collection of the
+# embedded default grown to CHRONOS_SCALE_SIZES records (default 10000,100000,1000000) against
+# the same records inline in one SQLite file; CHRONOS_SCALE_SAMPLES sets samples per operation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--scale" ]; then
+    exec cargo bench -p chronos-db --bench scale
+fi
 trap 'scripts/test-servers.sh stop' EXIT
 scripts/test-servers.sh start
 # shellcheck disable=SC1091

@@ -1,0 +1,305 @@
+//! Growth: how chronos-db's embedded default behaves as one collection grows (10k, 100k, 1M
+//! records by default), against the same records inline in one SQLite file (a head table
+//! and a history table) measured in the same run.
+//!
+//! At each size it prints, per operation, the mean time of both stores, their ratio, and how
+//! each grew since the first size; then bytes on disk per version, and the time and peak
+//! memory of `repair` (a dry run). Records are about 200 bytes; every tenth has a second
+//! version. `./scripts/bench.sh --scale` runs it; `CHRONOS_SCALE_SIZES` (comma-separated)
+//! and `CHRONOS_SCALE_SAMPLES` (per operation, default 50) scale it. Under `cargo test` it
+//! does a smoke run at two tiny sizes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+#[path = "../compare/stats.rs"]
+#[allow(dead_code)]
+mod stats;
+mod subjects;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use chronos_db::config::CollectionMap;
+use chronos_db::{Chronos, ChronosConfig, DbType, RepairOptions, Route};
+use serde_json::{json, Value};
+
+use stats::{peak_memory_mib, reset_peak_memory, Samples};
+use subjects::{BenchResult, Inline, Listing, Store};
+
+const BATCH: usize = 500;
+const PAGE: usize = 50;
+
+/// A record of about 200 bytes; `score` spreads over [0, 1e6).
+fn record(i: usize) -> Value {
+    let city = ["Lisbon", "Oslo", "Quito", "Hanoi", "Accra"][i % 5];
+    json!({
+        "name": format!("user-{i:08}"),
+        "score": (i as u64).wrapping_mul(2_654_435_761) % 1_000_000,
+        "status": format!("s{}", i % 20),
+        "city": city,
+        "bio": "versioned records, streamed and verified; ".repeat(2),
+    })
+}
+
+/// A small deterministic generator for picking records.
+struct Lcg(u64);
+
+impl Lcg {
+    fn pick(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
+
+/// What the run knows of the records it wrote.
+#[derive(Default)]
+struct Written {
+    /// Id and creation time per record, in creation order.
+    records: Vec<(String, DateTime<Utc>)>,
+    /// Versions written in all.
+    versions: u64,
+}
+
+/// Grows `store` from `written.records.len()` to `size` records (every tenth gets a second
+/// version).
+async fn grow(store: &dyn Store, written: &mut Written, size: usize) -> BenchResult<Duration> {
+    let start = Instant::now();
+    while written.records.len() < size {
+        let from = written.records.len();
+        let n = BATCH.min(size - from);
+        let items: Vec<Value> = (from..from + n).map(record).collect();
+        let created = store.create_many(&items).await?;
+        for (i, (id, _)) in created.iter().enumerate() {
+            if (from + i) % 10 == 0 {
+                let mut next = items[i].clone();
+                next["status"] = json!("updated");
+                store.update(id, &next).await?;
+                written.versions += 1;
+            }
+        }
+        written.versions += created.len() as u64;
+        written.records.extend(created);
+    }
+    Ok(start.elapsed())
+}
+
+async fn sample<F, Fut>(n: usize, mut op: F) -> BenchResult<Samples>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = BenchResult<()>>,
+{
+    let mut s = Samples::default();
+    for i in 0..n {
+        let start = Instant::now();
+        op(i).await?;
+        s.push(start.elapsed());
+    }
+    Ok(s)
+}
+
+/// The mean time in ms of every measured operation on `store` at its current size.
+async fn measure(
+    store: &dyn Store,
+    written: &Written,
+    samples: usize,
+) -> BenchResult<BTreeMap<&'static str, f64>> {
+    let n = written.records.len();
+    let mut rng = Lcg(n as u64);
+    let picks: Vec<usize> = (0..samples).map(|_| rng.pick(n)).collect();
+    let ms = |s: Samples| s.mean().as_secs_f64() * 1000.0;
+    let mut out = BTreeMap::new();
+    let latest = sample(samples, |i| {
+        let id = written.records[picks[i]].0.clone();
+        async move { store.get_latest(&id).await.map(|_| ()) }
+    })
+    .await?;
+    out.insert("get_latest", ms(latest));
+    let as_of = sample(samples, |i| {
+        let (id, at) = written.records[picks[i]].clone();
+        async move { store.get_as_of(&id, at).await.map(|_| ()) }
+    })
+    .await?;
+    out.insert("get_as_of", ms(as_of));
+    let by_status = sample(samples, |i| async move {
+        let got = store
+            .list(&Listing::Status(format!("s{}", 1 + i % 19)))
+            .await?;
+        check_page(got.len(), PAGE.min(n / 40))
+    })
+    .await?;
+    out.insert("list status =", ms(by_status));
+    let first = sample(samples, |_| async move {
+        check_page(
+            store.list(&Listing::ByScore(None)).await?.len(),
+            PAGE.min(n),
+        )
+    })
+    .await?;
+    out.insert("list by score, page 1", ms(first));
+    // The 10th page: the first nine are read to find where it starts.
+    let mut after = None;
+    for _ in 0..9 {
+        after = store.list(&Listing::ByScore(after)).await?.pop();
+    }
+    let tenth = sample(samples, |_| {
+        let after = after.clone();
+        let want = PAGE.min(n.saturating_sub(9 * PAGE));
+        async move { check_page(store.list(&Listing::ByScore(after)).await?.len(), want) }
+    })
+    .await?;
+    out.insert("list by score, page 10", ms(tenth));
+    // About 50 matches whatever the size.
+    let below = (PAGE as f64) * 1_000_000.0 / n as f64;
+    let range = sample(samples, |_| async move {
+        store.list(&Listing::ScoreBelow(below)).await.map(|_| ())
+    })
+    .await?;
+    out.insert("list score < x (~50)", ms(range));
+    let creates = sample(samples, |i| async move {
+        store.create(&record(usize::MAX - i)).await.map(|_| ())
+    })
+    .await?;
+    out.insert("create", ms(creates));
+    let batches = sample((samples / 10).max(1), |i| async move {
+        let items: Vec<Value> = (0..BATCH)
+            .map(|j| record(usize::MAX / 2 - i * BATCH - j))
+            .collect();
+        store.create_many(&items).await.map(|_| ())
+    })
+    .await?;
+    out.insert("create_many (500)", ms(batches));
+    Ok(out)
+}
+
+/// A page must hold at least `want` records (what the collection has to give).
+fn check_page(got: usize, want: usize) -> BenchResult<()> {
+    if got < want {
+        return Err(format!("a page of {got} records where {want} were due").into());
+    }
+    Ok(())
+}
+
+/// Bytes allocated on disk under `dir` (blocks, not lengths: what a file system really uses).
+fn disk_bytes(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(m) = e.metadata() else { continue };
+            total += m.blocks() * 512;
+            if m.is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    total
+}
+
+/// One row: the figure of each store at this size, their ratio, and each one's growth since
+/// the first size.
+fn line(name: &str, size: usize, ours: f64, inline: f64, first: Option<(f64, f64)>) {
+    let growth = |now: f64, then: f64| format!("{:>6.2}x", now / then.max(1e-9));
+    let (g1, g2) = match first {
+        Some((a, b)) => (growth(ours, a), growth(inline, b)),
+        None => ("     -".into(), "     -".into()),
+    };
+    println!(
+        "{name:<24} {size:>9} | {ours:>10.3} {inline:>10.3} | {:>6.2} | {g1} {g2}",
+        ours / inline.max(1e-9)
+    );
+}
+
+fn main() -> BenchResult<()> {
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let sizes: Vec<usize> = match std::env::var("CHRONOS_SCALE_SIZES") {
+        Ok(v) => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+        Err(_) if measuring => vec![10_000, 100_000, 1_000_000],
+        Err(_) => vec![200, 400],
+    };
+    let samples = match measuring {
+        true => std::env::var("CHRONOS_SCALE_SAMPLES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(50),
+        false => 2,
+    };
+    if !measuring {
+        println!("smoke run (not `cargo bench`): numbers below are not measurements");
+    }
+    tokio::runtime::Runtime::new()?.block_on(run(&sizes, samples))
+}
+
+async fn run(sizes: &[usize], samples: usize) -> BenchResult<()> {
+    let dir = tempfile::tempdir()?;
+    let (ours_dir, inline_dir) = (dir.path().join("chronos"), dir.path().join("inline"));
+    std::fs::create_dir_all(&inline_dir)?;
+    let mut config = ChronosConfig::embedded(&ours_dir).with_tenant("t");
+    config.collection_maps.insert(
+        "people".into(),
+        serde_json::from_value::<CollectionMap>(json!({"indexedProps": ["status", "score"]}))?,
+    );
+    let chronos = Chronos::init(config).await?;
+    let ours = subjects::Chronos(chronos.with(Route::tenant(DbType::Runtime, "t", "people"))?);
+    let inline = Inline::open(&inline_dir)?;
+    let (mut ours_written, mut inline_written) = (Written::default(), Written::default());
+    let mut first: Option<BTreeMap<&str, (f64, f64)>> = None;
+    println!(
+        "{:<24} {:>9} | {:>10} {:>10} | {:>6} | {:>7} {:>7}",
+        "operation (ms)", "records", "chronos", "inline", "ratio", "growth", "inline"
+    );
+    for &size in sizes {
+        let grown = (
+            grow(&ours, &mut ours_written, size).await?,
+            grow(&inline, &mut inline_written, size).await?,
+        );
+        let a = measure(&ours, &ours_written, samples).await?;
+        let b = measure(&inline, &inline_written, samples).await?;
+        let firsts = first.get_or_insert_with(|| a.iter().map(|(k, v)| (*k, (*v, b[k]))).collect());
+        for (op, ours_ms) in &a {
+            line(op, size, *ours_ms, b[op], Some(firsts[op]));
+        }
+        let per_version =
+            |dir: &Path, w: &Written| disk_bytes(dir) as f64 / w.versions.max(1) as f64;
+        line(
+            "bytes on disk / version",
+            size,
+            per_version(&ours_dir, &ours_written),
+            per_version(&inline_dir, &inline_written),
+            None,
+        );
+        println!(
+            "{:<24} {size:>9} | growth to this size took {:.1} s (chronos) and {:.1} s (inline)",
+            "",
+            grown.0.as_secs_f64(),
+            grown.1.as_secs_f64()
+        );
+        reset_peak_memory();
+        let before = peak_memory_mib().unwrap_or(0.0);
+        let start = Instant::now();
+        let report = chronos
+            .repair(RepairOptions {
+                dry_run: true,
+                ..Default::default()
+            })
+            .await?;
+        println!(
+            "{:<24} {size:>9} | repair (dry run) {:.1} s, peak memory {:.0} MiB (from {before:.0}), {} orphans",
+            "",
+            start.elapsed().as_secs_f64(),
+            peak_memory_mib().unwrap_or(0.0),
+            report.orphans.len()
+        );
+    }
+    chronos.shutdown().await?;
+    Ok(())
+}

@@ -36,7 +36,10 @@ const BACKEND: &str = "sqlite";
 #[derive(Debug)]
 struct Db {
     conn: Mutex<Connection>,
+    /// Queue tables known to exist.
     ensured: Mutex<HashSet<String>>,
+    /// The tables of each collection known to exist, ready to use.
+    collections: Mutex<HashMap<String, Arc<schema::Tables>>>,
     /// Operations run on `conn`, for the background checkpointer.
     ops: Arc<AtomicU64>,
 }
@@ -139,6 +142,7 @@ impl SqliteIndex {
         let db = Arc::new(Db {
             conn: Mutex::new(conn),
             ensured: Mutex::new(HashSet::new()),
+            collections: Mutex::new(HashMap::new()),
             ops: Arc::new(AtomicU64::new(0)),
         });
         dbs.insert(name.to_string(), db.clone());
@@ -198,23 +202,33 @@ impl SqliteIndex {
         F: FnOnce(&mut Connection, &schema::Tables) -> rusqlite::Result<T> + Send + 'static,
     {
         let db = self.db(&ns.db_name)?;
-        let ns = ns.clone();
+        // Known collections skip the copy of the namespace and the table names (a read's
+        // whole cost is a few dozen microseconds).
+        let known = db
+            .collections
+            .lock()
+            .map_err(|_| poisoned())?
+            .get(&ns.collection)
+            .cloned();
+        let tables = known.ok_or_else(|| ns.clone());
         tokio::task::spawn_blocking(move || {
             let mut conn = db.lock()?;
-            let tables = schema::Tables::with_indexed(&ns.collection, ns.indexed_props.clone());
-            let known = db
-                .ensured
-                .lock()
-                .map_err(|_| poisoned())?
-                .contains(&ns.collection);
-            if !known {
-                schema::ensure_collection(&conn, &tables, &ns.indexed_props)
-                    .map_err(backend_err("create collection tables"))?;
-                db.ensured
-                    .lock()
-                    .map_err(|_| poisoned())?
-                    .insert(ns.collection.clone());
-            }
+            let tables = match tables {
+                Ok(tables) => tables,
+                Err(ns) => {
+                    let tables = Arc::new(schema::Tables::with_indexed(
+                        &ns.collection,
+                        ns.indexed_props.clone(),
+                    ));
+                    schema::ensure_collection(&conn, &tables, &ns.indexed_props)
+                        .map_err(backend_err("create collection tables"))?;
+                    db.collections
+                        .lock()
+                        .map_err(|_| poisoned())?
+                        .insert(ns.collection.clone(), tables.clone());
+                    tables
+                }
+            };
             f(&mut conn, &tables).map_err(backend_err(operation))
         })
         .await

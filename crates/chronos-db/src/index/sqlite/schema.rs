@@ -15,6 +15,7 @@ fn key_columns(prop: &str) -> (String, String) {
 
 /// Quoted table names of one collection, and its declared indexed properties. Collection
 /// names are validated (`names.rs`) to `[A-Za-z0-9_-]`, so quoting with `"` is safe.
+#[derive(Debug)]
 pub struct Tables {
     /// `"<coll>_head"`
     pub head: String,

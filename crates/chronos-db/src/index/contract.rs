@@ -365,8 +365,17 @@ pub async fn maintenance_keeps_the_head(store: &dyn IndexStore, db_name: &str) {
     for ov in 0..3 {
         commit(store, &ns, &mut row("m", ov, 10 + ov as i64, json!({}))).await;
     }
-    let removed = store.delete_versions(&ns, "m", &[0, 2]).await.unwrap();
-    assert_eq!(removed.iter().map(|r| r.ov).collect::<Vec<_>>(), [0]);
+    commit(store, &ns, &mut row("m2", 0, 10, json!({}))).await;
+    commit(store, &ns, &mut row("m2", 1, 11, json!({}))).await;
+    let doomed = [
+        ("m".to_string(), vec![0, 2]),
+        ("m2".to_string(), vec![0]),
+        ("nobody".to_string(), vec![0]),
+    ];
+    let removed = store.delete_versions(&ns, &doomed).await.unwrap();
+    let mut gone: Vec<(String, u64)> = removed.iter().map(|r| (r.id.clone(), r.ov)).collect();
+    gone.sort();
+    assert_eq!(gone, [("m".to_string(), 0), ("m2".to_string(), 0)]);
     assert!(!store.roll_head_forward(&ns, "m").await.unwrap());
     assert!(store
         .collections(db_name)

@@ -9,13 +9,13 @@ use crate::error::Result;
 /// What retention, repair and erase need beyond the version protocol.
 #[async_trait]
 pub trait RecordMaintenance: IndexBackend {
-    /// Removes versions `ovs` of a record, never the one its head points at. Returns the rows
-    /// removed.
+    /// Removes the versions `doomed` names (record id, its ovs), never one a head points
+    /// at, for many records in one step (one transaction where the backend has them), and
+    /// gives the space back where the backend can. Returns the rows removed.
     async fn delete_versions(
         &self,
         ns: &Namespace,
-        id: &str,
-        ovs: &[u64],
+        doomed: &[(String, Vec<u64>)],
     ) -> Result<Vec<VersionRow>>;
 
     /// Points a record's head at its latest committed version if it lags behind (a writer

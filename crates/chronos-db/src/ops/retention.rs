@@ -84,6 +84,7 @@ impl Collection {
                 include_deleted: true,
             };
             let heads = self.index().list_heads(&self.inner.ns, &query).await?;
+            let mut doomed = Vec::new();
             for head in &heads {
                 out.records += 1;
                 let id = &head.version.id;
@@ -91,21 +92,27 @@ impl Collection {
                     continue;
                 }
                 let versions = self.index().versions(&self.inner.ns, id).await?;
-                let doomed = removable(&versions, max, cutoff);
-                if doomed.is_empty() {
-                    continue;
+                let ovs = removable(&versions, max, cutoff);
+                if !ovs.is_empty() {
+                    doomed.push((id.clone(), ovs));
                 }
-                let removed = self
-                    .index()
-                    .delete_versions(&self.inner.ns, id, &doomed)
-                    .await?;
-                out.versions_removed += removed.len() as u64;
-                for row in &removed {
-                    match self.inner.target.blobs.delete(&row.blob_key).await {
-                        Ok(()) => out.blobs_removed += 1,
-                        Err(e) => {
-                            warn!(key = %row.blob_key, error = %e, "pruned version left its blob")
-                        }
+            }
+            // The batch's versions go in one step; their payloads after it (a payload whose
+            // row is gone is an orphan at worst, never a row without its payload).
+            let removed = match doomed.is_empty() {
+                true => Vec::new(),
+                false => {
+                    self.index()
+                        .delete_versions(&self.inner.ns, &doomed)
+                        .await?
+                }
+            };
+            out.versions_removed += removed.len() as u64;
+            for row in &removed {
+                match self.inner.target.blobs.delete(&row.blob_key).await {
+                    Ok(()) => out.blobs_removed += 1,
+                    Err(e) => {
+                        warn!(key = %row.blob_key, error = %e, "pruned version left its blob")
                     }
                 }
             }

@@ -15,22 +15,45 @@ impl RecordMaintenance for MongoIndex {
     async fn delete_versions(
         &self,
         ns: &Namespace,
-        id: &str,
-        ovs: &[u64],
+        doomed: &[(String, Vec<u64>)],
     ) -> Result<Vec<VersionRow>> {
-        let Some(head) = reads::head(&self.colls(ns).await?, id).await? else {
-            return Ok(Vec::new());
+        let c = self.colls(ns).await?;
+        let ids: Vec<&str> = doomed.iter().map(|(id, _)| id.as_str()).collect();
+        let heads: Vec<Document> = c
+            .head
+            .find(doc! {"_id": {"$in": &ids}})
+            .projection(doc! {"_id": 1, "ov": 1})
+            .await
+            .map_err(err("read heads"))?
+            .try_collect()
+            .await
+            .map_err(err("read heads"))?;
+        let head_ov = |id: &str| {
+            heads
+                .iter()
+                .find(|h| h.get_str("_id").is_ok_and(|h| h == id))
+                .and_then(|h| match h.get("ov") {
+                    Some(mongodb::bson::Bson::Int32(ov)) => Some(i64::from(*ov)),
+                    Some(mongodb::bson::Bson::Int64(ov)) => Some(*ov),
+                    _ => None,
+                })
         };
-        let doomed: Vec<i64> = ovs
-            .iter()
-            .filter(|ov| **ov < head.latest.ov)
-            .filter_map(|ov| i64::try_from(*ov).ok())
-            .collect();
-        if doomed.is_empty() {
+        let mut wanted = Vec::new();
+        for (id, ovs) in doomed {
+            let Some(head) = head_ov(id) else { continue };
+            let below: Vec<i64> = ovs
+                .iter()
+                .filter_map(|ov| i64::try_from(*ov).ok())
+                .filter(|ov| *ov < head)
+                .collect();
+            if !below.is_empty() {
+                wanted.push(doc! {"id": id, "ov": {"$in": below}});
+            }
+        }
+        if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        let c = self.colls(ns).await?;
-        let filter = doc! {"id": id, "ov": {"$in": &doomed}};
+        let filter = doc! {"$or": wanted};
         let found: Vec<Document> = c
             .ver
             .find(filter.clone())

@@ -31,49 +31,39 @@ pub fn first_cv_after(conn: &Connection, t: &Tables, at: i64) -> rusqlite::Resul
     Ok(cv.and_then(|cv| u64::try_from(cv).ok()))
 }
 
-/// Deletes versions `ovs` of `id` below its head's ov, in one transaction; returns them.
+/// Deletes the versions `doomed` names below each record's head, in one transaction, then
+/// returns the freed pages to the file system (files created with incremental auto-vacuum);
+/// returns the rows removed.
 pub fn delete_versions(
     conn: &mut Connection,
     t: &Tables,
-    id: &str,
-    ovs: &[u64],
+    doomed: &[(String, Vec<u64>)],
 ) -> rusqlite::Result<Vec<VersionRow>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let head_ov: Option<i64> = tx
-        .query_row(
-            &format!("SELECT ov FROM {} WHERE id = ?1", t.head),
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(head_ov) = head_ov else {
-        return Ok(Vec::new());
-    };
     let mut removed = Vec::new();
-    for ov in ovs {
-        let Ok(ov) = i64::try_from(*ov) else { continue };
-        if ov >= head_ov {
-            continue;
-        }
-        let row = tx
-            .query_row(
-                &format!(
-                    "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 AND ov = ?2",
-                    t.ver
-                ),
-                params![id, ov],
-                rows::read_version,
-            )
+    for (id, ovs) in doomed {
+        let head_ov: Option<i64> = tx
+            .prepare_cached(&format!("SELECT ov FROM {} WHERE id = ?1", t.head))?
+            .query_row([id], |r| r.get(0))
             .optional()?;
-        if let Some(row) = row {
-            tx.execute(
-                &format!("DELETE FROM {} WHERE id = ?1 AND ov = ?2", t.ver),
-                params![id, ov],
-            )?;
-            removed.push(row);
+        let Some(head_ov) = head_ov else { continue };
+        for ov in ovs {
+            let Ok(ov) = i64::try_from(*ov) else { continue };
+            if ov >= head_ov {
+                continue;
+            }
+            let row = tx
+                .prepare_cached(&format!(
+                    "DELETE FROM {} WHERE id = ?1 AND ov = ?2 RETURNING {VERSION_COLUMNS}",
+                    t.ver
+                ))?
+                .query_row(params![id, ov], rows::read_version)
+                .optional()?;
+            removed.extend(row);
         }
     }
     tx.commit()?;
+    conn.execute_batch("PRAGMA incremental_vacuum;")?;
     Ok(removed)
 }
 

@@ -11,12 +11,11 @@ impl RecordMaintenance for SqliteIndex {
     async fn delete_versions(
         &self,
         ns: &Namespace,
-        id: &str,
-        ovs: &[u64],
+        doomed: &[(String, Vec<u64>)],
     ) -> Result<Vec<VersionRow>> {
-        let (id, ovs) = (id.to_string(), ovs.to_vec());
+        let doomed = doomed.to_vec();
         self.run(ns, "delete versions", move |conn, t| {
-            history::delete_versions(conn, t, &id, &ovs)
+            history::delete_versions(conn, t, &doomed)
         })
         .await
     }

@@ -130,8 +130,11 @@ impl SqliteIndex {
         let conn = Connection::open(&path).map_err(backend_err("open database"))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(backend_err("set busy timeout"))?;
+        // Incremental auto-vacuum takes effect in new files only (before their first table):
+        // space freed by pruning and erasing is then given back to the file system.
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA wal_autocheckpoint={};",
+            "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous={}; \
+             PRAGMA wal_autocheckpoint={};",
             self.synchronous,
             checkpoint::BACKSTOP_PAGES
         ))

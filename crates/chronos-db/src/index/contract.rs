@@ -251,6 +251,7 @@ pub async fn listings_filter_sort_and_page(store: &dyn IndexStore, db_name: &str
         limit: 10,
         after_id: after.map(str::to_string),
         include_deleted: deleted,
+        written_after_cv: None,
     };
     let ids = |heads: Vec<super::Located>| -> Vec<String> {
         heads.into_iter().map(|h| h.version.id).collect()

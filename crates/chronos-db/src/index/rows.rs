@@ -228,4 +228,6 @@ pub struct HeadQuery {
     pub after_id: Option<String>,
     /// Include heads whose latest version is a logical delete.
     pub include_deleted: bool,
+    /// Only records written since this collection version (their head's cv is above it).
+    pub written_after_cv: Option<u64>,
 }

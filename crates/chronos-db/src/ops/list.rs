@@ -79,6 +79,7 @@ impl Collection {
             limit: limit + 1,
             after_id: query.after_id.clone(),
             include_deleted: query.include_deleted,
+            written_after_cv: None,
         })
     }
 }

@@ -226,6 +226,8 @@ impl Collection {
                 limit: RESTORE_BATCH,
                 after_id: after.clone(),
                 include_deleted: true,
+                // A record not written since the cut is in its state at the cut already.
+                written_after_cv: cut,
             };
             let heads = self.index().list_heads(&self.inner.ns, &query).await?;
             for head in &heads {

@@ -82,6 +82,7 @@ impl Collection {
                 limit: PRUNE_BATCH,
                 after_id: after.clone(),
                 include_deleted: true,
+                written_after_cv: None,
             };
             let heads = self.index().list_heads(&self.inner.ns, &query).await?;
             let mut doomed = Vec::new();

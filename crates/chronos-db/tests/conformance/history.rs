@@ -238,8 +238,9 @@ pub async fn restore_collection_rewinds_every_record(env: &Env) {
         .await
         .unwrap();
     assert!(plan.dry_run);
-    assert_eq!(plan.examined, 4);
-    assert_eq!(plan.unchanged, 1);
+    // Only the records written since the mark are looked at: b was not.
+    assert_eq!(plan.examined, 3);
+    assert_eq!(plan.unchanged, 0);
     assert_eq!(
         plan.actions,
         vec![
@@ -284,9 +285,37 @@ pub async fn restore_collection_rewinds_every_record(env: &Env) {
         .await
         .unwrap();
     assert!(again.actions.is_empty(), "{again:?}");
-    assert_eq!(again.unchanged, 4);
+    assert_eq!((again.examined, again.unchanged), (3, 3));
     let r = c.restore_collection(RestoreTarget::Ov(1), meta()).await;
     assert!(matches!(r, Err(Error::Validation(_))), "{r:?}");
+}
+
+/// A collection restore looks only at the records written since its target: its work follows
+/// what changed, not the size of the collection.
+pub async fn restore_collection_reads_only_records_written_since(env: &Env) {
+    let c = env.coll("mostly-quiet");
+    let items: Vec<_> = (0..40).map(|i| json!({"i": i})).collect();
+    let created = c.create_many(items, meta()).await.unwrap();
+    let mark = created.iter().map(|w| w.cv).max().unwrap();
+    for w in &created[..2] {
+        c.update(&w.id, json!({"changed": true}), 0, meta())
+            .await
+            .unwrap();
+    }
+    let done = c
+        .restore_collection(RestoreTarget::Cv(mark), meta())
+        .await
+        .unwrap();
+    assert_eq!((done.examined, done.actions.len()), (2, 2), "{done:?}");
+    for w in &created[..2] {
+        let back = c
+            .get_latest(&w.id, ReadOptions::default())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(back.ov, 2);
+        assert!(back.data.get("changed").is_none(), "{back:?}");
+    }
 }
 
 pub async fn restore_collection_resumes_in_steps(env: &Env) {

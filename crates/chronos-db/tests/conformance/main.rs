@@ -64,6 +64,7 @@ macro_rules! conformance_suite {
                 history::enrich_is_conflict_checked,
                 history::restore_object_appends_the_target_state,
                 history::restore_collection_rewinds_every_record,
+                history::restore_collection_reads_only_records_written_since,
                 history::restore_collection_resumes_in_steps,
                 history::restore_collection_to_a_time_follows_cv_order_under_clock_skew,
                 history::erase_removes_every_version_and_is_audited,

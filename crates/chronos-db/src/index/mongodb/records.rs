@@ -137,6 +137,9 @@ impl RecordIndex for MongoIndex {
         if !q.include_deleted {
             conditions.push(doc! {"deleted": false});
         }
+        if let Some(cv) = q.written_after_cv {
+            conditions.push(doc! {"cv": {"$gt": i64::try_from(cv).unwrap_or(i64::MAX)}});
+        }
         if let Some(after) = &q.after_id {
             let Some(after_head) = reads::head(&c, after).await? else {
                 return Ok(Vec::new());

@@ -224,6 +224,10 @@ pub fn list_sql(t: &Tables, q: &HeadQuery, after: Option<&[SqlValue]>) -> (Strin
     if !q.include_deleted {
         conditions.push("h.deleted = 0".to_string());
     }
+    if let Some(cv) = q.written_after_cv {
+        conditions.push("h.cv > ?".to_string());
+        params.push(SqlValue::Integer(i64::try_from(cv).unwrap_or(i64::MAX)));
+    }
     let keys = sort_keys(t, &q.sort, "h");
     if let Some(after) = after {
         // A row value over plain (or generated) columns: SQLite seeks the index to it.
@@ -276,6 +280,7 @@ mod tests {
                 limit: 51,
                 after_id: None,
                 include_deleted: false,
+                written_after_cv: None,
             };
             let (sql, params) = list_sql(&t, &q, None);
             let mut stmt = conn.prepare_cached(&sql).unwrap();
@@ -317,6 +322,7 @@ mod tests {
             limit: 51,
             after_id: None,
             include_deleted: false,
+            written_after_cv: None,
         };
         let by_score = |descending| Sort {
             by: SortBy::Prop("score".into()),

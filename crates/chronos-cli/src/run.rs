@@ -87,8 +87,11 @@ async fn dispatch(chronos: &Chronos, command: &Command) -> CliResult<Outcome> {
             let opts = RepairOptions {
                 dry_run: *dry_run,
                 min_age: Duration::from_secs(*min_age_secs),
+                progress: terminal_progress("repair", "payloads checked", "orphans"),
             };
-            done(json(chronos.repair(opts).await?)?)
+            let report = chronos.repair(opts).await;
+            end_progress();
+            done(json(report?)?)
         }
         Command::Prune => done(json(chronos.prune().await?)?),
         Command::Queue { action } => {
@@ -106,5 +109,34 @@ async fn dispatch(chronos: &Chronos, command: &Command) -> CliResult<Outcome> {
                 QueueAction::Replay => done(json(queue.replay_now().await?)?),
             }
         }
+    }
+}
+
+/// A progress line on standard error, when it is a terminal (never in pipes or logs).
+fn terminal_progress(
+    what: &'static str,
+    scanned: &'static str,
+    found: &'static str,
+) -> Option<chronos_db::ProgressFn> {
+    use std::io::{IsTerminal, Write};
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    Some(std::sync::Arc::new(move |p: chronos_db::Progress| {
+        let mut err = std::io::stderr();
+        let _ = write!(
+            err,
+            "\r{what}: {} {scanned}, {} {found}",
+            p.scanned, p.found
+        );
+        let _ = err.flush();
+    }))
+}
+
+/// Ends a progress line started by [`terminal_progress`].
+fn end_progress() {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        eprintln!();
     }
 }

@@ -14,9 +14,13 @@ use crate::error::Result;
 use crate::fallback::{start_worker, FallbackQueue};
 use crate::health::{self, HealthReport};
 use crate::ops::{
-    Collection, CollectionPrune, Collections, FallbackPolicy, RepairOptions, RepairReport, Shared,
+    Collection, CollectionPrune, Collections, FallbackPolicy, Progress, RepairOptions,
+    RepairReport, Shared,
 };
 use crate::route::{Route, Router};
+
+/// Payload keys checked per batch by `Chronos::repair`.
+const REPAIR_BATCH: usize = 1_000;
 
 /// Counter increments are written out this often unless `writeOptimization.debounceMs` says
 /// otherwise.
@@ -189,38 +193,53 @@ impl Chronos {
     /// blob put and its commit) in every configured bucket and removes them, and rolls heads
     /// left behind a committed version forward. Blobs younger than `opts.min_age` are left
     /// alone (a write may be in flight); `opts.dry_run` only reports.
+    ///
+    /// Each bucket is listed as a stream and checked a batch at a time, so memory stays
+    /// bounded however many payloads there are (the orphans found are kept for the report);
+    /// `opts.progress` is told after every batch. Orphans are removed once a bucket's listing
+    /// is done.
     pub async fn repair(&self, opts: RepairOptions) -> Result<RepairReport> {
+        use futures::StreamExt;
         let now = chrono::Utc::now();
         let mut report = RepairReport::default();
+        let mut progress = Progress::default();
         for db in self.router().databases() {
             for bucket in &db.buckets {
-                let mut by_collection: BTreeMap<String, Vec<_>> = BTreeMap::new();
-                for (key, written_at) in bucket.list_with_times(&format!("{}/", db.db_name)).await?
-                {
-                    match parse_payload_key(&db.db_name, &key) {
-                        Some(parsed) => by_collection
-                            .entry(parsed.collection.clone())
-                            .or_default()
-                            .push((parsed, key, written_at)),
-                        None => warn!(key = %key, "not a payload key; left alone"),
-                    }
-                }
-                for (collection, blobs) in by_collection {
-                    let route = Route {
-                        collection: collection.clone(),
-                        ..db.route.clone()
-                    };
-                    let Ok(target) = self.router().resolve(&route) else {
-                        warn!(db = %db.db_name, collection = %collection, "blobs of an unroutable collection; left alone");
-                        continue;
-                    };
-                    if !target.blobs.same_as(bucket) {
-                        warn!(db = %db.db_name, collection = %collection, "blobs outside the collection's bucket; left alone");
+                let mut found = RepairReport::default();
+                let mut keys = bucket.list_stream(&format!("{}/", db.db_name))?;
+                let mut chunk = Vec::with_capacity(REPAIR_BATCH);
+                loop {
+                    let next = keys.next().await.transpose()?;
+                    let last = next.is_none();
+                    chunk.extend(next);
+                    if chunk.len() < REPAIR_BATCH && !last {
                         continue;
                     }
-                    let coll = self.inner.collections.open(target, &route);
-                    report.merge(coll.repair_blobs(blobs, &opts, now).await?);
+                    if chunk.is_empty() {
+                        break;
+                    }
+                    progress.scanned += chunk.len() as u64;
+                    let batch = std::mem::take(&mut chunk);
+                    found.merge(self.repair_batch(&db, bucket, batch, &opts, now).await?);
+                    progress.found = (report.orphans.len() + found.orphans.len()) as u64;
+                    if let Some(tell) = &opts.progress {
+                        tell(progress);
+                    }
+                    if last {
+                        break;
+                    }
                 }
+                if !opts.dry_run {
+                    for orphan in &found.orphans {
+                        match bucket.delete(&orphan.key).await {
+                            Ok(()) => found.removed += 1,
+                            Err(e) => {
+                                warn!(key = %orphan.key, error = %e, "could not remove an orphaned blob")
+                            }
+                        }
+                    }
+                }
+                report.merge(found);
                 report.merge(unfinished_puts(bucket, &db.db_name, &opts, now).await?);
             }
         }
@@ -231,6 +250,45 @@ impl Chronos {
             dry_run = opts.dry_run,
             "repair done"
         );
+        Ok(report)
+    }
+
+    /// Checks one batch of a bucket's payload keys, collection by collection.
+    async fn repair_batch(
+        &self,
+        db: &crate::route::ConfiguredDb,
+        bucket: &crate::blob::BlobStore,
+        keys: Vec<(String, chrono::DateTime<chrono::Utc>)>,
+        opts: &RepairOptions,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<RepairReport> {
+        let mut report = RepairReport::default();
+        let mut by_collection: BTreeMap<String, Vec<_>> = BTreeMap::new();
+        for (key, written_at) in keys {
+            match parse_payload_key(&db.db_name, &key) {
+                Some(parsed) => by_collection
+                    .entry(parsed.collection.clone())
+                    .or_default()
+                    .push((parsed, key, written_at)),
+                None => warn!(key = %key, "not a payload key; left alone"),
+            }
+        }
+        for (collection, blobs) in by_collection {
+            let route = Route {
+                collection: collection.clone(),
+                ..db.route.clone()
+            };
+            let Ok(target) = self.router().resolve(&route) else {
+                warn!(db = %db.db_name, collection = %collection, "blobs of an unroutable collection; left alone");
+                continue;
+            };
+            if !target.blobs.same_as(bucket) {
+                warn!(db = %db.db_name, collection = %collection, "blobs outside the collection's bucket; left alone");
+                continue;
+            }
+            let coll = self.inner.collections.open(target, &route);
+            report.merge(coll.repair_blobs(blobs, opts, now).await?);
+        }
         Ok(report)
     }
 

@@ -74,9 +74,9 @@ pub use fallback::{FallbackQueue, QueueKind, QueuedWrite, ReplayReport};
 pub use health::{BackendHealth, HealthReport};
 pub use model::{Item, ReadOptions, WriteMeta, WriteResult};
 pub use ops::{
-    Collection, CollectionLock, CollectionPrune, EnrichMeta, EraseReport, OrphanBlob,
-    RepairOptions, RepairReport, RestoreAction, RestoreOptions, RestoreReport, RestoreTarget,
-    DEFAULT_BATCH_SIZE, DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES,
+    Collection, CollectionLock, CollectionPrune, EnrichMeta, EraseReport, OrphanBlob, Progress,
+    ProgressFn, RepairOptions, RepairReport, RestoreAction, RestoreOptions, RestoreReport,
+    RestoreTarget, DEFAULT_BATCH_SIZE, DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES,
     MAX_CONCURRENT_PUTS, MAX_LOCK_TTL, MAX_NESTING_DEPTH,
 };
 pub use query::{ListQuery, Page, Sort, SortBy};

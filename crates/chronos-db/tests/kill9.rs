@@ -97,6 +97,7 @@ async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
     let now = RepairOptions {
         dry_run: true,
         min_age: Duration::ZERO,
+        ..Default::default()
     };
     assert!(chronos
         .repair(now.clone())
@@ -155,6 +156,7 @@ async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
         .repair(RepairOptions {
             dry_run: false,
             min_age: Duration::ZERO,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -249,6 +251,7 @@ async fn kill9_inside_a_mongodb_transaction() {
         .repair(RepairOptions {
             dry_run: true,
             min_age: Duration::ZERO,
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -264,6 +264,26 @@ impl BlobStore {
             .collect())
     }
 
+    /// Every key under `prefix` with the time it was last written, as the store lists them
+    /// (memory stays bounded however many there are).
+    pub fn list_stream(
+        &self,
+        prefix: &str,
+    ) -> Result<futures::stream::BoxStream<'static, Result<(String, chrono::DateTime<chrono::Utc>)>>>
+    {
+        use futures::StreamExt;
+        let path = Self::path(prefix.trim_end_matches('/'))?;
+        let operation = format!("list {prefix}");
+        Ok(self
+            .store
+            .list(Some(&path))
+            .map(move |found| match found {
+                Ok(m) => Ok((m.location.to_string(), m.last_modified)),
+                Err(e) => Err(store_err(operation.clone())(e)),
+            })
+            .boxed())
+    }
+
     /// Every key under `prefix` with the time it was last written.
     pub async fn list_with_times(
         &self,

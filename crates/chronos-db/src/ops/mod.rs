@@ -40,7 +40,7 @@ pub use queue::{
     FallbackPolicy, QueuedWrite, DEFAULT_DEAD_LETTER, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRIES,
     DEFAULT_RETRY_DELAY_MS, OPS_TABLE,
 };
-pub use repair::{OrphanBlob, RepairOptions, RepairReport};
+pub use repair::{OrphanBlob, Progress, ProgressFn, RepairOptions, RepairReport};
 pub use restore::{RestoreAction, RestoreOptions, RestoreReport, RestoreTarget};
 pub use retention::CollectionPrune;
 

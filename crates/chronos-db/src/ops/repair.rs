@@ -3,24 +3,50 @@
 //! listed and removed, and heads left behind a committed version are rolled forward.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tracing::{info, warn};
+use tracing::info;
 
 use super::Collection;
 use crate::blob::PayloadKey;
 use crate::error::Result;
 
+/// How far a long maintenance run has come.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Items looked at so far (payload objects, for a repair).
+    pub scanned: u64,
+    /// Items found to act on so far (orphans, for a repair).
+    pub found: u64,
+}
+
+/// A callback told of a maintenance run's progress as it goes.
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
 /// How a repair runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct RepairOptions {
     /// Only report; change nothing.
     pub dry_run: bool,
     /// Blobs younger than this are left alone: they may belong to a write still in flight
     /// (between its blob put and its commit). Default 15 minutes.
     pub min_age: Duration,
+    /// Told of the progress after every batch of payload objects.
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for RepairOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepairOptions")
+            .field("dry_run", &self.dry_run)
+            .field("min_age", &self.min_age)
+            .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .finish()
+    }
 }
 
 impl Default for RepairOptions {
@@ -28,6 +54,7 @@ impl Default for RepairOptions {
         RepairOptions {
             dry_run: false,
             min_age: Duration::from_secs(15 * 60),
+            progress: None,
         }
     }
 }
@@ -70,7 +97,8 @@ impl RepairReport {
 
 impl Collection {
     /// Repairs the records whose blobs are listed in `blobs` (keys of this collection in its
-    /// bucket, with their write times).
+    /// bucket, with their write times): reports the orphans among them (the caller removes
+    /// them once its listing is done) and rolls lagging heads forward.
     pub(crate) async fn repair_blobs(
         &self,
         blobs: Vec<(PayloadKey, String, DateTime<Utc>)>,
@@ -97,14 +125,6 @@ impl Collection {
                     key: key.clone(),
                     written_at: *written_at,
                 });
-                if !opts.dry_run {
-                    match self.inner.target.blobs.delete(key).await {
-                        Ok(()) => report.removed += 1,
-                        Err(e) => {
-                            warn!(key = %key, error = %e, "could not remove an orphaned blob")
-                        }
-                    }
-                }
             }
             if !versions.is_empty() {
                 let head = self.head(&id).await?;

@@ -5,7 +5,7 @@ mod backends;
 pub mod hashing;
 mod router;
 
-pub use router::{Router, Target};
+pub use router::{ConfiguredDb, Router, Target};
 
 use serde::{Deserialize, Serialize};
 

@@ -579,6 +579,7 @@ pub async fn local_files_keep_nothing_of_refused_interrupted_or_erased_writes(en
     let now = chronos_db::RepairOptions {
         dry_run: false,
         min_age: std::time::Duration::ZERO,
+        ..Default::default()
     };
     let repaired = env.chronos.repair(now).await.unwrap();
     assert!(
@@ -692,4 +693,29 @@ pub async fn restore_collection_to_a_time_follows_cv_order_under_clock_skew(env:
         .await
         .unwrap();
     assert_eq!(plan(&report), (vec![], vec![]));
+}
+
+/// Repair walks every payload a batch at a time and reports its progress as it goes.
+pub async fn repair_reports_progress_batch_by_batch(env: &Env) {
+    let c = env.coll("many-payloads");
+    let items: Vec<_> = (0..1_200).map(|i| json!({"i": i})).collect();
+    c.create_many(items, meta()).await.unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let opts = chronos_db::RepairOptions {
+        dry_run: true,
+        min_age: std::time::Duration::ZERO,
+        progress: Some(std::sync::Arc::new(move |p: chronos_db::Progress| {
+            log.lock().unwrap().push(p)
+        })),
+    };
+    let report = env.chronos.repair(opts).await.unwrap();
+    assert!(report.orphans.is_empty(), "{report:#?}");
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() >= 2, "one call per batch of 1000: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0].scanned < w[1].scanned),
+        "{seen:?}"
+    );
+    assert!(seen.last().unwrap().scanned >= 1_200, "{seen:?}");
 }

@@ -65,6 +65,7 @@ macro_rules! conformance_suite {
                 history::restore_object_appends_the_target_state,
                 history::restore_collection_rewinds_every_record,
                 history::restore_collection_reads_only_records_written_since,
+                history::repair_reports_progress_batch_by_batch,
                 history::restore_collection_resumes_in_steps,
                 history::restore_collection_to_a_time_follows_cv_order_under_clock_skew,
                 history::erase_removes_every_version_and_is_audited,

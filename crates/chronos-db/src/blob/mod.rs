@@ -39,6 +39,10 @@ pub enum PutOutcome {
     AlreadyExists,
 }
 
+/// Keys with the time each was last written, as a bucket lists them.
+pub type KeyStream =
+    futures::stream::BoxStream<'static, Result<(String, chrono::DateTime<chrono::Utc>)>>;
+
 /// A failure of the object store during `operation`: transient unless the store refused the
 /// operation itself (a missing or existing object, a bad path, a permission).
 fn store_err(operation: impl Into<String>) -> impl FnOnce(object_store::Error) -> Error {
@@ -266,11 +270,7 @@ impl BlobStore {
 
     /// Every key under `prefix` with the time it was last written, as the store lists them
     /// (memory stays bounded however many there are).
-    pub fn list_stream(
-        &self,
-        prefix: &str,
-    ) -> Result<futures::stream::BoxStream<'static, Result<(String, chrono::DateTime<chrono::Utc>)>>>
-    {
+    pub fn list_stream(&self, prefix: &str) -> Result<KeyStream> {
         use futures::StreamExt;
         let path = Self::path(prefix.trim_end_matches('/'))?;
         let operation = format!("list {prefix}");

@@ -126,9 +126,10 @@ async fn measure(
     })
     .await?;
     out.insert("get_as_of", ms(as_of));
+    // s0 and s10 are the statuses every tenth record leaves for "updated".
     let by_status = sample(samples, |i| async move {
         let got = store
-            .list(&Listing::Status(format!("s{}", 1 + i % 19)))
+            .list(&Listing::Status(format!("s{}", 1 + i % 9)))
             .await?;
         check_page(got.len(), PAGE.min(n / 40))
     })

@@ -55,19 +55,6 @@ fn payload(i: usize) -> Value {
     json!({"status": format!("s{}", i % 10), "n": i, "text": "lorem ipsum ".repeat(60)})
 }
 
-/// A small deterministic generator for picking records.
-struct Lcg(u64);
-
-impl Lcg {
-    fn pick(&mut self, n: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 33) % n as u64) as usize
-    }
-}
-
 async fn timed<T>(f: impl Future<Output = BenchResult<T>>) -> BenchResult<(Duration, T)> {
     let start = Instant::now();
     let out = f.await?;
@@ -129,7 +116,7 @@ async fn run_pair(
     println!("\n== {name} ==");
     header();
     let n = plan.n;
-    let mut rng = Lcg(7);
+    let mut rng = stats::Lcg(7);
     for s in subjects {
         for i in 0..20 {
             s.create(&payload(i)).await?;

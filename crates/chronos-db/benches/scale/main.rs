@@ -44,19 +44,6 @@ fn record(i: usize) -> Value {
     })
 }
 
-/// A small deterministic generator for picking records.
-struct Lcg(u64);
-
-impl Lcg {
-    fn pick(&mut self, n: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 33) % n as u64) as usize
-    }
-}
-
 /// What the run knows of the records it wrote.
 #[derive(Default)]
 struct Written {
@@ -110,7 +97,7 @@ async fn measure(
     samples: usize,
 ) -> BenchResult<BTreeMap<&'static str, f64>> {
     let n = written.records.len();
-    let mut rng = Lcg(n as u64);
+    let mut rng = stats::Lcg(n as u64);
     let picks: Vec<usize> = (0..samples).map(|_| rng.pick(n)).collect();
     let ms = |s: Samples| s.mean().as_secs_f64() * 1000.0;
     let mut out = BTreeMap::new();

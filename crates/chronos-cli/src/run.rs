@@ -93,7 +93,12 @@ async fn dispatch(chronos: &Chronos, command: &Command) -> CliResult<Outcome> {
             end_progress();
             done(json(report?)?)
         }
-        Command::Prune => done(json(chronos.prune().await?)?),
+        Command::Prune => {
+            let progress = terminal_progress("prune", "records examined", "versions removed");
+            let report = chronos.prune_with(progress).await;
+            end_progress();
+            done(json(report?)?)
+        }
         Command::Queue { action } => {
             let queue = chronos.fallback();
             match action {

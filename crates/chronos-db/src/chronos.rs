@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::fallback::{start_worker, FallbackQueue};
 use crate::health::{self, HealthReport};
 use crate::ops::{
-    Collection, CollectionPrune, Collections, FallbackPolicy, Progress, RepairOptions,
+    Collection, CollectionPrune, Collections, FallbackPolicy, Progress, ProgressFn, RepairOptions,
     RepairReport, Shared,
 };
 use crate::route::{Route, Router};
@@ -118,9 +118,16 @@ impl Chronos {
     /// database: old version rows and their blobs are removed, never a record's latest
     /// version, nor the version that was current at the `days` cutoff. Reports what it removed.
     pub async fn prune(&self) -> Result<PruneReport> {
+        self.prune_with(None).await
+    }
+
+    /// [`Chronos::prune`], telling `progress` after every batch of records: records examined
+    /// so far and versions removed so far, over all collections.
+    pub async fn prune_with(&self, progress: Option<ProgressFn>) -> Result<PruneReport> {
         let policy = self.config().retention.ver.clone().unwrap_or_default();
         let now = chrono::Utc::now().timestamp_micros();
         let mut report = PruneReport::default();
+        let mut report_records = 0;
         for db in self.router().databases() {
             let (route, db_name) = (db.route, db.db_name);
             for store in db.stores {
@@ -137,7 +144,17 @@ impl Chronos {
                         continue;
                     }
                     let coll = self.inner.collections.open(target, &route);
-                    let pruned = coll.prune(&policy, now).await?;
+                    let (records, removed) = (report_records, report.versions_removed);
+                    let tell = |done: &CollectionPrune| {
+                        if let Some(tell) = &progress {
+                            tell(Progress {
+                                scanned: records + done.records,
+                                found: removed + done.versions_removed,
+                            });
+                        }
+                    };
+                    let pruned = coll.prune_reporting(&policy, now, &tell).await?;
+                    report_records += pruned.records;
                     report.versions_removed += pruned.versions_removed;
                     report.blobs_removed += pruned.blobs_removed;
                     report.collections.push(pruned);

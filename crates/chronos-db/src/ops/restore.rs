@@ -32,7 +32,7 @@ pub enum RestoreTarget {
 }
 
 /// Options of a collection restore.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct RestoreOptions {
     /// Only compute the plan; write nothing.
     pub dry_run: bool,
@@ -40,6 +40,20 @@ pub struct RestoreOptions {
     pub after_id: Option<String>,
     /// Stop after examining this many records (the report then says where to resume).
     pub max_records: Option<usize>,
+    /// Told after every batch of records: how many were examined and how many need (or
+    /// got) a new version.
+    pub progress: Option<super::ProgressFn>,
+}
+
+impl std::fmt::Debug for RestoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestoreOptions")
+            .field("dry_run", &self.dry_run)
+            .field("after_id", &self.after_id)
+            .field("max_records", &self.max_records)
+            .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .finish()
+    }
 }
 
 /// What a collection restore does (or, in a dry run, would do) to one record.
@@ -271,6 +285,12 @@ impl Collection {
                     }
                 }
                 after = Some(id);
+            }
+            if let Some(tell) = &opts.progress {
+                tell(super::Progress {
+                    scanned: report.examined,
+                    found: report.actions.len() as u64,
+                });
             }
             if heads.len() < RESTORE_BATCH {
                 return Ok(report);

@@ -62,6 +62,16 @@ impl Collection {
         policy: &VersionRetention,
         now_micros: i64,
     ) -> Result<CollectionPrune> {
+        self.prune_reporting(policy, now_micros, &|_| {}).await
+    }
+
+    /// [`Collection::prune`], telling `tell` what it has done after every batch of records.
+    pub(crate) async fn prune_reporting(
+        &self,
+        policy: &VersionRetention,
+        now_micros: i64,
+        tell: &(dyn Fn(&CollectionPrune) + Send + Sync),
+    ) -> Result<CollectionPrune> {
         let cutoff = policy
             .days
             .map(|d| now_micros - i64::from(d) * MICROS_PER_DAY);
@@ -117,6 +127,7 @@ impl Collection {
                     }
                 }
             }
+            tell(&out);
             match heads.last() {
                 Some(last) if heads.len() == PRUNE_BATCH => after = Some(last.version.id.clone()),
                 _ => return Ok(out),

@@ -302,11 +302,21 @@ pub async fn restore_collection_reads_only_records_written_since(env: &Env) {
             .await
             .unwrap();
     }
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = told.clone();
+    let opts = RestoreOptions {
+        progress: Some(std::sync::Arc::new(move |p: chronos_db::Progress| {
+            log.lock().unwrap().push(p)
+        })),
+        ..Default::default()
+    };
     let done = c
-        .restore_collection(RestoreTarget::Cv(mark), meta())
+        .restore_collection_with(RestoreTarget::Cv(mark), meta(), opts)
         .await
         .unwrap();
     assert_eq!((done.examined, done.actions.len()), (2, 2), "{done:?}");
+    let last = *told.lock().unwrap().last().expect("progress was told");
+    assert_eq!((last.scanned, last.found), (2, 2));
     for w in &created[..2] {
         let back = c
             .get_latest(&w.id, ReadOptions::default())
@@ -503,8 +513,17 @@ pub async fn prune_keeps_the_newest_versions(env: &Env) {
     let pruner = env
         .variant(json!({"retention": {"ver": {"maxPerItem": 2}}}))
         .await;
-    let report = pruner.prune().await.unwrap();
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = told.clone();
+    let report = pruner
+        .prune_with(Some(std::sync::Arc::new(move |p: chronos_db::Progress| {
+            log.lock().unwrap().push(p)
+        })))
+        .await
+        .unwrap();
     assert_eq!(report.versions_removed, 3 + 1, "{report:#?}");
+    let last = *told.lock().unwrap().last().expect("progress was told");
+    assert_eq!((last.scanned, last.found), (3, 4), "{told:?}");
     assert_eq!(report.blobs_removed, 4);
     for ov in 0..3 {
         assert!(

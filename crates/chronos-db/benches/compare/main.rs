@@ -323,6 +323,7 @@ async fn mongodb_s3(plan: &Plan) -> BenchResult<()> {
         plan,
     )
     .await?;
+    raw.close().await;
     chronos.shutdown().await?;
     Ok(())
 }

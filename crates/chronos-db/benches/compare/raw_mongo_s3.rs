@@ -95,6 +95,11 @@ impl RawMongoS3 {
         })
     }
 
+    /// Shuts the client down before the runtime stops, so no driver worker outlives it.
+    pub async fn close(&self) {
+        self.client.clone().shutdown().immediate(true).await;
+    }
+
     async fn get_json(&self, key: String) -> BenchResult<Value> {
         let bytes = self.store.get(&Key::from(key)).await?.bytes().await?;
         Ok(serde_json::from_slice(&bytes)?)

@@ -223,27 +223,16 @@ impl Chronos {
         for db in self.router().databases() {
             for bucket in &db.buckets {
                 let mut found = RepairReport::default();
-                let mut keys = bucket.list_stream(&format!("{}/", db.db_name))?;
-                let mut chunk = Vec::with_capacity(REPAIR_BATCH);
-                loop {
-                    let next = keys.next().await.transpose()?;
-                    let last = next.is_none();
-                    chunk.extend(next);
-                    if chunk.len() < REPAIR_BATCH && !last {
-                        continue;
-                    }
-                    if chunk.is_empty() {
-                        break;
-                    }
-                    progress.scanned += chunk.len() as u64;
-                    let batch = std::mem::take(&mut chunk);
+                let mut batches = bucket
+                    .list_stream(&format!("{}/", db.db_name))?
+                    .chunks(REPAIR_BATCH);
+                while let Some(batch) = batches.next().await {
+                    let batch = batch.into_iter().collect::<Result<Vec<_>>>()?;
+                    progress.scanned += batch.len() as u64;
                     found.merge(self.repair_batch(&db, bucket, batch, &opts, now).await?);
                     progress.found = (report.orphans.len() + found.orphans.len()) as u64;
                     if let Some(tell) = &opts.progress {
                         tell(progress);
-                    }
-                    if last {
-                        break;
                     }
                 }
                 if !opts.dry_run {

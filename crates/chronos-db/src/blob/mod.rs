@@ -260,12 +260,11 @@ impl BlobStore {
 
     /// Every key under `prefix`.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        Ok(self
-            .list_with_times(prefix)
-            .await?
-            .into_iter()
-            .map(|(key, _)| key)
-            .collect())
+        use futures::TryStreamExt;
+        self.list_stream(prefix)?
+            .map_ok(|(key, _)| key)
+            .try_collect()
+            .await
     }
 
     /// Every key under `prefix` with the time it was last written, as the store lists them
@@ -282,25 +281,6 @@ impl BlobStore {
                 Err(e) => Err(store_err(operation.clone())(e)),
             })
             .boxed())
-    }
-
-    /// Every key under `prefix` with the time it was last written.
-    pub async fn list_with_times(
-        &self,
-        prefix: &str,
-    ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
-        use futures::TryStreamExt;
-        let path = Self::path(prefix.trim_end_matches('/'))?;
-        let metas: Vec<object_store::ObjectMeta> = self
-            .store
-            .list(Some(&path))
-            .try_collect()
-            .await
-            .map_err(store_err(format!("list {prefix}")))?;
-        Ok(metas
-            .into_iter()
-            .map(|m| (m.location.to_string(), m.last_modified))
-            .collect())
     }
 
     /// Whether two handles reach the same bucket through the same store.

@@ -93,7 +93,8 @@ fn corrupt(field: &str) -> impl FnOnce(mongodb::bson::document::ValueAccessError
     move |e| Error::Corrupt(format!("index document field {field}: {e}"))
 }
 
-fn read_u64(d: &Document, field: &str) -> Result<u64> {
+/// An ov or cv field, stored as Int64 (or Int32 by some servers), never negative.
+pub(crate) fn read_u64(d: &Document, field: &str) -> Result<u64> {
     let v = match d.get(field) {
         Some(Bson::Int32(i)) => i64::from(*i),
         _ => d.get_i64(field).map_err(corrupt(field))?,

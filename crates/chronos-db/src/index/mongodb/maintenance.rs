@@ -1,5 +1,7 @@
 //! [`RecordMaintenance`] on MongoDB.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
@@ -28,23 +30,19 @@ impl RecordMaintenance for MongoIndex {
             .try_collect()
             .await
             .map_err(err("read heads"))?;
-        let head_ov = |id: &str| {
-            heads
-                .iter()
-                .find(|h| h.get_str("_id").is_ok_and(|h| h == id))
-                .and_then(|h| match h.get("ov") {
-                    Some(mongodb::bson::Bson::Int32(ov)) => Some(i64::from(*ov)),
-                    Some(mongodb::bson::Bson::Int64(ov)) => Some(*ov),
-                    _ => None,
-                })
-        };
+        let head_ovs: HashMap<&str, u64> = heads
+            .iter()
+            .filter_map(|h| Some((h.get_str("_id").ok()?, docs::read_u64(h, "ov").ok()?)))
+            .collect();
         let mut wanted = Vec::new();
         for (id, ovs) in doomed {
-            let Some(head) = head_ov(id) else { continue };
+            let Some(&head) = head_ovs.get(id.as_str()) else {
+                continue;
+            };
             let below: Vec<i64> = ovs
                 .iter()
+                .filter(|ov| **ov < head)
                 .filter_map(|ov| i64::try_from(*ov).ok())
-                .filter(|ov| *ov < head)
                 .collect();
             if !below.is_empty() {
                 wanted.push(doc! {"id": id, "ov": {"$in": below}});

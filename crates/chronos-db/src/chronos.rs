@@ -128,6 +128,36 @@ impl Chronos {
         let now = chrono::Utc::now().timestamp_micros();
         let mut report = PruneReport::default();
         let mut report_records = 0;
+        for coll in self.stored_collections().await? {
+            let (records, removed) = (report_records, report.versions_removed);
+            let tell = |done: &CollectionPrune| {
+                if let Some(tell) = &progress {
+                    tell(Progress {
+                        scanned: records + done.records,
+                        found: removed + done.versions_removed,
+                    });
+                }
+            };
+            let pruned = coll.prune_reporting(&policy, now, &tell).await?;
+            report_records += pruned.records;
+            report.versions_removed += pruned.versions_removed;
+            report.blobs_removed += pruned.blobs_removed;
+            report.collections.push(pruned);
+        }
+        report.counter_cells_removed = self.prune_counters().await?;
+        info!(
+            versions = report.versions_removed,
+            counter_cells = report.counter_cells_removed,
+            blobs = report.blobs_removed,
+            "prune done"
+        );
+        Ok(report)
+    }
+
+    /// Every collection that has records in a configured database, opened where routing puts
+    /// it (a collection found elsewhere is skipped with a warning).
+    async fn stored_collections(&self) -> Result<Vec<Collection>> {
+        let mut out = Vec::new();
         for db in self.router().databases() {
             let (route, db_name) = (db.route, db.db_name);
             for store in db.stores {
@@ -143,32 +173,11 @@ impl Chronos {
                         warn!(db = %db_name, collection = %collection, "collection is not where routing puts it; skipped");
                         continue;
                     }
-                    let coll = self.inner.collections.open(target, &route);
-                    let (records, removed) = (report_records, report.versions_removed);
-                    let tell = |done: &CollectionPrune| {
-                        if let Some(tell) = &progress {
-                            tell(Progress {
-                                scanned: records + done.records,
-                                found: removed + done.versions_removed,
-                            });
-                        }
-                    };
-                    let pruned = coll.prune_reporting(&policy, now, &tell).await?;
-                    report_records += pruned.records;
-                    report.versions_removed += pruned.versions_removed;
-                    report.blobs_removed += pruned.blobs_removed;
-                    report.collections.push(pruned);
+                    out.push(self.inner.collections.open(target, &route));
                 }
             }
         }
-        report.counter_cells_removed = self.prune_counters().await?;
-        info!(
-            versions = report.versions_removed,
-            counter_cells = report.counter_cells_removed,
-            blobs = report.blobs_removed,
-            "prune done"
-        );
-        Ok(report)
+        Ok(out)
     }
 
     /// Applies `retention.counters` to the analytics database of every configured database.
@@ -249,6 +258,11 @@ impl Chronos {
                 report.merge(unfinished_puts(bucket, &db.db_name, &opts, now).await?);
             }
         }
+        // Inline payloads leave no object to find a record by: heads are checked against the
+        // index itself, every collection in one pass over its versions.
+        for coll in self.stored_collections().await? {
+            report.heads_rolled_forward += coll.roll_lagging_heads(opts.dry_run).await?;
+        }
         info!(
             orphans = report.orphans.len(),
             removed = report.removed,
@@ -293,7 +307,9 @@ impl Chronos {
                 continue;
             }
             let coll = self.inner.collections.open(target, &route);
-            report.merge(coll.repair_blobs(blobs, opts, now).await?);
+            report
+                .orphans
+                .extend(coll.orphans_among(blobs, opts, now).await?);
         }
         Ok(report)
     }

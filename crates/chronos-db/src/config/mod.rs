@@ -396,6 +396,50 @@ pub struct WriteOptimization {
     /// values are refused with `Validation` before anything is stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_indexed_value_bytes: Option<u64>,
+    /// Where version payloads are kept: `inline` (the default: in the version row when their
+    /// stored bytes fit `inlineMaxBytes`, else in object storage) or `objects` (the seed's
+    /// layout: one `item.json` object per version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_layout: Option<PayloadLayout>,
+    /// Largest stored payload (after compression) the `inline` layout keeps in the version
+    /// row, in bytes (default 4096, at most 1 MiB). Larger payloads, and versions with
+    /// base64 properties, go to object storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline_max_bytes: Option<u64>,
+}
+
+/// Default `writeOptimization.inlineMaxBytes`.
+pub const DEFAULT_INLINE_MAX_BYTES: u64 = 4096;
+/// Largest `writeOptimization.inlineMaxBytes` accepted: index rows stay small next to the
+/// 16 MiB limit of a MongoDB document.
+pub const MAX_INLINE_MAX_BYTES: u64 = 1024 * 1024;
+
+/// Where version payloads are kept (`writeOptimization.payloadLayout`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PayloadLayout {
+    /// Small payloads in the version row of the index, written by the commit itself (no
+    /// object, no extra request on reads); larger ones as objects. The head keeps a copy of
+    /// its latest version's, so reads of the latest and listings are one index query.
+    #[default]
+    Inline,
+    /// Every payload as its own immutable object,
+    /// `<db>/<collection>/<id>/v<ov>/item.json`, put before the commit. Presigned URLs
+    /// point at these objects.
+    Objects,
+}
+
+impl WriteOptimization {
+    /// Largest stored payload kept inline: 0 when the layout is `objects`.
+    pub fn inline_limit(&self) -> usize {
+        match self.payload_layout.unwrap_or_default() {
+            PayloadLayout::Objects => 0,
+            PayloadLayout::Inline => {
+                usize::try_from(self.inline_max_bytes.unwrap_or(DEFAULT_INLINE_MAX_BYTES))
+                    .unwrap_or(usize::MAX)
+            }
+        }
+    }
 }
 
 /// What an acknowledged write survives on the embedded stores (`writeOptimization.durability`).

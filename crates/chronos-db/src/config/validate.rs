@@ -312,6 +312,17 @@ impl ChronosConfig {
         if self.write_optimization.max_payload_bytes == Some(0) {
             p.add("writeOptimization.maxPayloadBytes", "must be at least 1");
         }
+        if let Some(n) = self.write_optimization.inline_max_bytes {
+            if n == 0 || n > super::MAX_INLINE_MAX_BYTES {
+                p.add(
+                    "writeOptimization.inlineMaxBytes",
+                    format!(
+                        "must be between 1 and {} (1 MiB); to keep every payload in object storage, set payloadLayout to \"objects\"",
+                        super::MAX_INLINE_MAX_BYTES
+                    ),
+                );
+            }
+        }
         if self.write_optimization.max_indexed_value_bytes == Some(0) {
             p.add(
                 "writeOptimization.maxIndexedValueBytes",

@@ -14,8 +14,8 @@ use serde_json::{json, Map, Value};
 
 use super::{
     AuditEntry, BatchOutcome, CommitOptions, CommitOutcome, CountKey, CountScope, CvChoice,
-    HeadQuery, IndexStore, Namespace, QueueClaim, QueueQuery, QueueRow, RecordRead, VersionPick,
-    VersionRef, VersionRow,
+    HeadQuery, IndexStore, Namespace, PayloadRef, QueueClaim, QueueQuery, QueueRow, RecordRead,
+    VersionPick, VersionRef, VersionRow,
 };
 use crate::query::{Filter, Sort, SortBy};
 
@@ -54,7 +54,11 @@ fn row(id: &str, ov: u64, at: i64, meta: Value) -> VersionRow {
             cv: 0,
             at,
             deleted: false,
-            blob_key: format!("payloads/{id}/v{ov}/{at}"),
+            // Odd versions inline, even ones objects: both round-trip through every read.
+            payload: match ov % 2 {
+                1 => PayloadRef::Inline(format!("{{\"id\":\"{id}\",\"ov\":{ov}}}").into()),
+                _ => PayloadRef::Object(format!("payloads/{id}/v{ov}/{at}")),
+            },
         },
         meta: meta.as_object().cloned().unwrap_or_else(Map::new),
         actor: "contract".into(),

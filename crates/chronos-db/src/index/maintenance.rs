@@ -23,6 +23,11 @@ pub trait RecordMaintenance: IndexBackend {
     /// moved.
     async fn roll_head_forward(&self, ns: &Namespace, id: &str) -> Result<bool>;
 
+    /// The ids of records whose head is missing or behind their latest committed version
+    /// (claims of queued writes do not count), found by one pass over the collection's
+    /// versions and heads in id order.
+    async fn lagging_heads(&self, ns: &Namespace) -> Result<Vec<String>>;
+
     /// Removes a record's head and every version. Returns the version rows removed.
     async fn erase(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>>;
 

@@ -33,7 +33,8 @@ pub use queue::{QueueClaim, QueueQuery, QueueRow, QueueStore};
 pub use records::{IndexBackend, RecordIndex};
 pub use rows::{
     BatchOutcome, CommitOptions, CommitOutcome, CvChoice, HeadQuery, HeadRow, Located, Namespace,
-    RecordRead, RecordState, VersionPick, VersionRef, VersionRow, CLAIM_KEY_PREFIX, CLAIM_SENTINEL,
+    PayloadRef, RecordRead, RecordState, VersionPick, VersionRef, VersionRow, CLAIM_KEY_PREFIX,
+    CLAIM_SENTINEL,
 };
 
 /// Every capability of an index store: what a route's index connection provides.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::query::{Filter, Sort};
@@ -32,8 +33,42 @@ pub struct VersionRef {
     pub at: i64,
     /// Logical delete marker.
     pub deleted: bool,
-    /// Key of the payload blob in the route's bucket.
-    pub blob_key: String,
+    /// Where the payload bytes are.
+    pub payload: PayloadRef,
+}
+
+/// Where a committed version's payload bytes are (`writeOptimization.payloadLayout`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum PayloadRef {
+    /// An object at this key in the route's bucket.
+    Object(String),
+    /// In the version row itself; a head keeps a copy of its latest version's.
+    Inline(Bytes),
+}
+
+impl PayloadRef {
+    /// The object key, when the payload is an object.
+    pub fn object_key(&self) -> Option<&str> {
+        match self {
+            PayloadRef::Object(key) => Some(key),
+            PayloadRef::Inline(_) => None,
+        }
+    }
+
+    /// Where the payload is, for messages: its key, or `(inline)`.
+    pub fn describe(&self) -> &str {
+        self.object_key().unwrap_or("(inline)")
+    }
+}
+
+impl std::fmt::Debug for PayloadRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the bytes: they are a user's record.
+        match self {
+            PayloadRef::Object(key) => f.debug_tuple("Object").field(key).finish(),
+            PayloadRef::Inline(bytes) => write!(f, "Inline({} bytes)", bytes.len()),
+        }
+    }
 }
 
 /// One version, as the index keeps it (a full read): the lean part plus the indexed
@@ -64,7 +99,9 @@ impl VersionRow {
     /// Whether this row is a queued write's claim rather than a committed version.
     #[cfg(any(test, feature = "backend-api"))]
     pub fn is_claim(&self) -> bool {
-        self.blob_key.starts_with(CLAIM_KEY_PREFIX)
+        self.payload
+            .object_key()
+            .is_some_and(|k| k.starts_with(CLAIM_KEY_PREFIX))
     }
 
     /// The claim row that holds version `ov` of `id` for the queued write `op_id`.
@@ -75,7 +112,7 @@ impl VersionRow {
             cv: CLAIM_SENTINEL as u64,
             at: CLAIM_SENTINEL,
             deleted,
-            blob_key: format!("{CLAIM_KEY_PREFIX}{op_id}"),
+            payload: PayloadRef::Object(format!("{CLAIM_KEY_PREFIX}{op_id}")),
         })
     }
 }
@@ -207,7 +244,7 @@ pub enum BatchOutcome {
     },
 }
 
-/// Marks the version row that holds a queued write's place (its `blob_key` starts with this,
+/// Marks the version row that holds a queued write's place (its object key starts with this,
 /// followed by the op id).
 pub const CLAIM_KEY_PREFIX: &str = "queued:";
 

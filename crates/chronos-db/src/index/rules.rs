@@ -120,7 +120,7 @@ mod tests {
             cv: 0,
             at,
             deleted: false,
-            blob_key: String::new(),
+            payload: crate::index::PayloadRef::Object(String::new()),
         })
     }
 

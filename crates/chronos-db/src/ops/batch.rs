@@ -12,7 +12,7 @@ use super::write::{from_micros, micros};
 use super::Collection;
 use crate::config::CounterEvent;
 use crate::error::{Error, Result};
-use crate::index::{BatchOutcome, VersionRef, VersionRow};
+use crate::index::{BatchOutcome, PayloadRef, VersionRef, VersionRow};
 use crate::model::{WriteMeta, WriteResult};
 
 /// Records per index commit unless `writeOptimization.batchSize` says otherwise.
@@ -92,7 +92,7 @@ impl Collection {
                 cv: 0,
                 at: 0,
                 deleted: false,
-                blob_key: String::new(),
+                payload: PayloadRef::Inline(bytes::Bytes::new()),
             },
             meta: props,
             actor: meta.actor.clone(),
@@ -177,29 +177,28 @@ impl Collection {
         Ok(results)
     }
 
-    /// Puts the payload (and side blobs) of one new record; returns it with its blob key and
+    /// Stores the payload (and side blobs) of one new record; returns it with its payload and
     /// shadow set.
     async fn put_new(&self, mut p: Prepared) -> Stored {
-        let (bytes, shadow) = match self.inner.codec.encode(&p.envelope, !p.side.is_empty()) {
+        let encoded = match self.inner.codec.encode(&p.envelope, !p.side.is_empty()) {
             Ok(encoded) => encoded,
             Err(e) => return Err((p, e)),
         };
-        match self.put_version_blob(&p.envelope.id, 0, bytes).await {
-            Ok(key) => p.row.blob_key = key,
+        p.shadow = encoded.shadow.clone();
+        match self
+            .store_payload(&p.envelope.id, 0, encoded, &p.side)
+            .await
+        {
+            Ok(payload) => p.row.payload = payload,
             Err(e) => return Err((p, e)),
         }
-        if let Err(e) = self.put_side_blobs(&p.row.blob_key, &p.side).await {
-            self.discard_version(&p.row.blob_key, &p.side).await;
-            return Err((p, e));
-        }
-        p.shadow = shadow;
         Ok(p)
     }
 
     async fn discard_batch(&self, stored: &[Prepared]) {
         let discards: Vec<_> = stored
             .iter()
-            .map(|p| self.discard_version(&p.row.blob_key, &p.side))
+            .map(|p| self.discard_version(&p.row.payload, &p.side))
             .collect();
         stream::iter(discards)
             .buffer_unordered(MAX_CONCURRENT_PUTS)

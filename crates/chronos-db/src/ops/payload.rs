@@ -40,6 +40,20 @@ pub struct PayloadCodec {
     base64: BTreeMap<String, Base64Prop>,
     /// `Some((ttl micros, max bytes))` when devShadow is on.
     shadow: Option<(i64, u64)>,
+    /// Largest stored payload kept in the version row (0: the `objects` layout).
+    inline_max: usize,
+}
+
+/// A version's payload as it will be stored.
+#[derive(Debug)]
+pub struct Encoded {
+    /// The stored bytes (the envelope JSON, gzip-compressed when that is on and pays).
+    pub bytes: Bytes,
+    /// Kept in the version row rather than as an object.
+    pub inline: bool,
+    /// The envelope JSON to keep in the head as a devShadow (never for an inline payload,
+    /// which the head holds already).
+    pub shadow: Option<String>,
 }
 
 fn gzip(bytes: &[u8]) -> Result<Bytes> {
@@ -74,23 +88,32 @@ impl PayloadCodec {
                     d.max_bytes_per_doc.unwrap_or(DEFAULT_SHADOW_MAX_BYTES),
                 )
             }),
+            inline_max: config.write_optimization.inline_limit(),
         }
     }
 
-    /// The stored bytes of an envelope, and its JSON text when it may be kept as a devShadow.
-    pub fn encode(&self, env: &Envelope, has_side_blobs: bool) -> Result<(Bytes, Option<String>)> {
+    /// How an envelope is stored: its bytes, whether they stay in the version row (they fit
+    /// the inline limit and no base64 property was moved out), and its devShadow.
+    pub fn encode(&self, env: &Envelope, has_side_blobs: bool) -> Result<Encoded> {
         let json = serde_json::to_string(env)
             .map_err(|e| Error::Validation(format!("payload cannot be serialised: {e}")))?;
-        let shadow = match self.shadow {
-            Some((_, max)) if !has_side_blobs && json.len() as u64 <= max => Some(json.clone()),
-            _ => None,
-        };
-        let bytes = if self.compress && json.len() >= COMPRESS_MIN_BYTES {
-            gzip(json.as_bytes())?
+        let shadow_fits = self
+            .shadow
+            .is_some_and(|(_, max)| !has_side_blobs && json.len() as u64 <= max);
+        let (bytes, json) = if self.compress && json.len() >= COMPRESS_MIN_BYTES {
+            (gzip(json.as_bytes())?, Some(json))
+        } else if shadow_fits {
+            (Bytes::from(json.clone()), Some(json))
         } else {
-            Bytes::from(json)
+            (Bytes::from(json), None)
         };
-        Ok((bytes, shadow))
+        let inline = !has_side_blobs && bytes.len() <= self.inline_max;
+        let shadow = json.filter(|_| shadow_fits && !inline);
+        Ok(Encoded {
+            bytes,
+            inline,
+            shadow,
+        })
     }
 
     /// Parses stored bytes (compressed or not) back into an envelope of `(id, ov)`.
@@ -119,8 +142,16 @@ impl PayloadCodec {
     pub fn extract(&self, data: &mut Value) -> Result<Vec<SideBlob>> {
         let mut out = Vec::new();
         for (path, prop) in &self.base64 {
-            let Some(Value::String(encoded)) = lookup(data, path) else {
-                continue;
+            let encoded = match lookup(data, path) {
+                Some(Value::String(encoded)) => encoded,
+                None | Some(Value::Null) => continue,
+                // Kept as is, it would read back as (or be taken for) a blob reference.
+                Some(other) => {
+                    return Err(Error::Validation(format!(
+                        "{path}: a base64 property must be a string (or null), not {}",
+                        json_kind(other)
+                    )))
+                }
             };
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(encoded.as_bytes())
@@ -165,6 +196,18 @@ impl PayloadCodec {
     }
 }
 
+/// The JSON type of a value, for messages.
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Puts the base64 text of a side blob back at `path`.
 pub fn restore_base64(data: &mut Value, path: &str, bytes: &[u8]) {
     let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
@@ -190,7 +233,7 @@ mod tests {
             function_ids: vec![],
             data: json!({"text": "z".repeat(5000)}),
         };
-        let (bytes, _) = codec.encode(&env, false).unwrap();
+        let bytes = codec.encode(&env, false).unwrap().bytes;
         assert!(bytes.starts_with(&GZIP_MAGIC));
         assert!(bytes.len() < 1000);
         let back = PayloadCodec::decode(&bytes, "k", "a", 0).unwrap();

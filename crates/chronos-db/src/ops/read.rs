@@ -12,7 +12,7 @@ use super::props::project;
 use super::{check_id, Collection};
 use crate::blob::side_key;
 use crate::error::{Error, Result};
-use crate::index::{Located, VersionPick, VersionRef};
+use crate::index::{Located, PayloadRef, VersionPick, VersionRef};
 use crate::model::{Item, ReadOptions, DEFAULT_PRESIGN_TTL, MAX_PRESIGN_TTL};
 
 impl Collection {
@@ -87,12 +87,22 @@ impl Collection {
         self.shape(item, row, opts).await
     }
 
-    /// Loads the payload of a committed version, with its base64 properties put back.
+    /// Loads the payload of a committed version (from its row, or its object), with its
+    /// base64 properties put back.
     pub(super) async fn load(&self, row: &VersionRef) -> Result<Item> {
-        let bytes = self.fetch(&row.blob_key, row).await?;
-        let mut env = PayloadCodec::decode(&bytes, &row.blob_key, &row.id, row.ov)?;
+        let (bytes, item_key) = match &row.payload {
+            PayloadRef::Inline(bytes) => (bytes.clone(), None),
+            PayloadRef::Object(key) => (self.fetch(key, row).await?, Some(key)),
+        };
+        let mut env = PayloadCodec::decode(&bytes, row.payload.describe(), &row.id, row.ov)?;
         for path in self.inner.codec.references(&env.data) {
-            let key = side_key(&row.blob_key, &path, "blob.bin");
+            let Some(item_key) = item_key else {
+                return Err(Error::Corrupt(format!(
+                    "inline payload of {}@v{} refers to a base64 blob at {path}",
+                    row.id, row.ov
+                )));
+            };
+            let key = side_key(item_key, &path, "blob.bin");
             let raw = self.fetch(&key, row).await?;
             restore_base64(&mut env.data, &path, &raw);
         }
@@ -117,13 +127,14 @@ impl Collection {
         row: &VersionRef,
         opts: &ReadOptions,
     ) -> Result<Item> {
-        if opts.presign {
+        // An inline payload has no object to point a URL at.
+        if let (true, Some(item_key)) = (opts.presign, row.payload.object_key()) {
             let ttl = opts.ttl.unwrap_or(DEFAULT_PRESIGN_TTL);
             let blobs = &self.inner.target.blobs;
-            item.url = Some(blobs.url(&row.blob_key, ttl).await?);
+            item.url = Some(blobs.url(item_key, ttl).await?);
             let mut urls = BTreeMap::new();
             for path in self.inner.codec.paths_in(&item.data) {
-                let key = side_key(&row.blob_key, &path, "blob.bin");
+                let key = side_key(item_key, &path, "blob.bin");
                 urls.insert(path, blobs.url(&key, ttl).await?);
             }
             item.blob_urls = urls;

@@ -96,15 +96,16 @@ impl RepairReport {
 }
 
 impl Collection {
-    /// Repairs the records whose blobs are listed in `blobs` (keys of this collection in its
-    /// bucket, with their write times): reports the orphans among them (the caller removes
-    /// them once its listing is done) and rolls lagging heads forward.
-    pub(crate) async fn repair_blobs(
+    /// Checks the records whose blobs are listed in `blobs` (keys of this collection in its
+    /// bucket, with their write times) and returns the orphans among them: payloads no
+    /// committed version points at, older than `opts.min_age`. The caller removes them once
+    /// its listing is done.
+    pub(crate) async fn orphans_among(
         &self,
         blobs: Vec<(PayloadKey, String, DateTime<Utc>)>,
         opts: &RepairOptions,
         now: DateTime<Utc>,
-    ) -> Result<RepairReport> {
+    ) -> Result<Vec<OrphanBlob>> {
         let ns = &self.inner.ns;
         let min_age = chrono::Duration::from_std(opts.min_age).unwrap_or(chrono::Duration::MAX);
         let mut by_record: BTreeMap<String, Vec<(PayloadKey, String, DateTime<Utc>)>> =
@@ -112,32 +113,39 @@ impl Collection {
         for blob in blobs {
             by_record.entry(blob.0.id.clone()).or_default().push(blob);
         }
-        let mut report = RepairReport::default();
+        let mut orphans = Vec::new();
         for (id, blobs) in by_record {
             let versions = self.index().versions(ns, &id).await?;
-            let committed: HashSet<&str> = versions.iter().map(|v| v.blob_key.as_str()).collect();
+            let committed: HashSet<&str> = versions
+                .iter()
+                .filter_map(|v| v.payload.object_key())
+                .collect();
             for (parsed, key, written_at) in &blobs {
                 if committed.contains(parsed.item_key.as_str()) || now - *written_at < min_age {
                     continue;
                 }
-                report.orphans.push(OrphanBlob {
+                orphans.push(OrphanBlob {
                     bucket: self.bucket().to_string(),
                     key: key.clone(),
                     written_at: *written_at,
                 });
             }
-            if !versions.is_empty() {
-                let head = self.head(&id).await?;
-                let latest = versions.iter().map(|v| v.ov).max();
-                if head.map(|h| h.latest.ov) < latest {
-                    report.heads_rolled_forward += 1;
-                    if !opts.dry_run {
-                        self.index().roll_head_forward(ns, &id).await?;
-                        info!(collection = %ns.collection, id = %id, "head rolled forward");
-                    }
+        }
+        Ok(orphans)
+    }
+
+    /// Rolls forward every head of this collection that lags behind its record's latest
+    /// committed version (only counts them in a dry run). Returns how many there were.
+    pub(crate) async fn roll_lagging_heads(&self, dry_run: bool) -> Result<u64> {
+        let ns = &self.inner.ns;
+        let lagging = self.index().lagging_heads(ns).await?;
+        if !dry_run {
+            for id in &lagging {
+                if self.index().roll_head_forward(ns, id).await? {
+                    info!(collection = %ns.collection, id = %id, "head rolled forward");
                 }
             }
         }
-        Ok(report)
+        Ok(lagging.len() as u64)
     }
 }

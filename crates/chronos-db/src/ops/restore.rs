@@ -99,7 +99,7 @@ pub struct RestoreReport {
 /// What one record needs to reach the target.
 enum Step {
     Keep,
-    Restore(VersionRow),
+    Restore(Box<VersionRow>),
     Delete,
 }
 
@@ -334,7 +334,7 @@ impl Collection {
                 return Ok(Step::Keep);
             }
         }
-        Ok(Step::Restore(source))
+        Ok(Step::Restore(Box::new(source)))
     }
 
     /// Appends a version with the data of `source` and the given deleted flag (a restore, or

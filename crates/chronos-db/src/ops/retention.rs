@@ -119,12 +119,10 @@ impl Collection {
                 }
             };
             out.versions_removed += removed.len() as u64;
-            for row in &removed {
-                match self.inner.target.blobs.delete(&row.blob_key).await {
+            for key in removed.iter().filter_map(|row| row.payload.object_key()) {
+                match self.inner.target.blobs.delete(key).await {
                     Ok(()) => out.blobs_removed += 1,
-                    Err(e) => {
-                        warn!(key = %row.blob_key, error = %e, "pruned version left its blob")
-                    }
+                    Err(e) => warn!(key, error = %e, "pruned version left its blob"),
                 }
             }
             tell(&out);
@@ -148,7 +146,7 @@ mod tests {
                 cv: ov,
                 at,
                 deleted: false,
-                blob_key: String::new(),
+                payload: crate::index::PayloadRef::Object(String::new()),
             },
             meta: serde_json::Map::new(),
             actor: String::new(),

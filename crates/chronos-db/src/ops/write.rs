@@ -1,9 +1,10 @@
 //! create, update and delete: the write half of the version protocol.
 //!
 //! 1. check the input (an update's new ov is the caller's expected ov + 1);
-//! 2. put the payload blob if absent (an uncommitted blob at the key moves the write to an
-//!    alternate key; a committed one means another writer won) while the collection version
-//!    is reserved, unless the index store takes it inside the commit;
+//! 2. encode the payload; with the `inline` layout a small one rides in the version row.
+//!    Otherwise put the payload blob if absent (an uncommitted blob at the key moves the write
+//!    to an alternate key; a committed one means another writer won). Meanwhile the
+//!    collection version is reserved, unless the index store takes it inside the commit;
 //! 3. commit the version row: the commit checks the head is at the expected ov (and live,
 //!    for an update) and the unique `(id, ov)` makes exactly one writer win. A loser removes
 //!    its blob and reports `Conflict` with the current ov (or `NotFound`).
@@ -13,7 +14,7 @@ use serde_json::Value;
 use tracing::{debug, warn};
 
 use super::envelope::Envelope;
-use super::payload::SideBlob;
+use super::payload::{Encoded, SideBlob};
 use super::props::check_payload;
 use super::queue::QueuedWrite;
 use super::{check_id, Collection};
@@ -22,7 +23,8 @@ use crate::blob::{alternate_version_key, version_key, PutOutcome};
 use crate::config::CounterEvent;
 use crate::error::{Error, Result};
 use crate::index::{
-    CommitOptions, CommitOutcome, CvChoice, Located, VersionPick, VersionRef, VersionRow,
+    CommitOptions, CommitOutcome, CvChoice, Located, PayloadRef, VersionPick, VersionRef,
+    VersionRow,
 };
 use crate::model::{WriteMeta, WriteResult};
 
@@ -281,7 +283,7 @@ impl Collection {
                 cv: fixed_cv.unwrap_or(0),
                 at: at.max(v.prev.at()),
                 deleted: v.deleted,
-                blob_key: String::new(),
+                payload: PayloadRef::Inline(bytes::Bytes::new()),
             },
             meta: props,
             actor: envelope.actor.clone(),
@@ -344,10 +346,11 @@ impl Collection {
         }
     }
 
-    /// Puts the blobs of a version (reserving its collection version meanwhile, unless the
-    /// index store takes it in the commit) and commits its row. A blob of a version that lost
-    /// (or was refused) is removed again; after a failed commit it is left, because the
-    /// commit may have gone through (an orphan is harmless, a missing payload is not).
+    /// Stores the payload of a version (reserving its collection version meanwhile, unless the
+    /// index store takes it in the commit) and commits its row. A payload that is an object
+    /// is removed again when its version lost (or was refused); after a failed commit it is
+    /// left, because the commit may have gone through (an orphan is harmless, a missing
+    /// payload is not). An inline payload goes in with the row or not at all.
     async fn store_version(
         &self,
         envelope: &Envelope,
@@ -357,17 +360,9 @@ impl Collection {
         live_only: bool,
         claim: Option<&str>,
     ) -> Result<()> {
-        let (bytes, shadow) = self.inner.codec.encode(envelope, !side.is_empty())?;
-        let put = async {
-            let key = self
-                .put_version_blob(&envelope.id, envelope.ov, bytes)
-                .await?;
-            if let Err(e) = self.put_side_blobs(&key, side).await {
-                self.discard_version(&key, side).await;
-                return Err(e);
-            }
-            Ok(key)
-        };
+        let encoded = self.inner.codec.encode(envelope, !side.is_empty())?;
+        let shadow = encoded.shadow.clone();
+        let put = self.store_payload(&envelope.id, envelope.ov, encoded, side);
         let known = cv_known.then_some(row.cv);
         let cv = async {
             match known {
@@ -375,16 +370,16 @@ impl Collection {
                 None => self.index().cv_for_commit(&self.inner.ns).await,
             }
         };
-        let (key, cv) = tokio::join!(put, cv);
+        let (payload, cv) = tokio::join!(put, cv);
         if let Ok(CvChoice::Given(cv)) = cv {
             row.cv = cv;
             *cv_known = true;
         }
-        row.blob_key = key?;
+        row.payload = payload?;
         let cv = match cv {
             Ok(cv) => cv,
             Err(e) => {
-                self.discard_version(&row.blob_key, side).await;
+                self.discard_version(&row.payload, side).await;
                 return Err(e);
             }
         };
@@ -411,8 +406,30 @@ impl Collection {
             )),
             refused => self.refusal(&row.id, row.ov, refused),
         };
-        self.discard_version(&row.blob_key, side).await;
+        self.discard_version(&row.payload, side).await;
         Err(refused)
+    }
+
+    /// Stores the encoded payload of `(id, ov)` where the layout puts it: inline payloads
+    /// stay with the row (nothing to do before the commit); others are put as an object,
+    /// with their base64 properties beside it.
+    pub(super) async fn store_payload(
+        &self,
+        id: &str,
+        ov: u64,
+        encoded: Encoded,
+        side: &[SideBlob],
+    ) -> Result<PayloadRef> {
+        if encoded.inline {
+            return Ok(PayloadRef::Inline(encoded.bytes));
+        }
+        let key = self.put_version_blob(id, ov, encoded.bytes).await?;
+        let payload = PayloadRef::Object(key);
+        if let Err(e) = self.put_side_blobs(&payload, side).await {
+            self.discard_version(&payload, side).await;
+            return Err(e);
+        }
+        Ok(payload)
     }
 
     /// The error that tells a caller why writing version `ov` of `id` was refused.
@@ -436,7 +453,10 @@ impl Collection {
     /// Stores the base64 properties of a version next to its item blob. Creating the item blob
     /// made this writer the owner of these keys, so a leftover from a crashed writer is
     /// overwritten.
-    pub(super) async fn put_side_blobs(&self, item_key: &str, side: &[SideBlob]) -> Result<()> {
+    async fn put_side_blobs(&self, payload: &PayloadRef, side: &[SideBlob]) -> Result<()> {
+        let Some(item_key) = payload.object_key() else {
+            return Ok(());
+        };
         let blobs = &self.inner.target.blobs;
         for s in side {
             blobs
@@ -456,12 +476,7 @@ impl Collection {
 
     /// Puts the payload of `(id, ov)` at its normal key, or at an alternate key when an
     /// uncommitted blob occupies it. Returns the key written.
-    pub(super) async fn put_version_blob(
-        &self,
-        id: &str,
-        ov: u64,
-        bytes: bytes::Bytes,
-    ) -> Result<String> {
+    async fn put_version_blob(&self, id: &str, ov: u64, bytes: bytes::Bytes) -> Result<String> {
         let ns = &self.inner.ns;
         let blobs = &self.inner.target.blobs;
         let key = version_key(&ns.db_name, &ns.collection, id, ov);
@@ -484,9 +499,12 @@ impl Collection {
         }
     }
 
-    /// Removes the blobs of a version that did not commit, side blobs first. A failure only
-    /// leaves orphans, which no committed row points at.
-    pub(super) async fn discard_version(&self, item_key: &str, side: &[SideBlob]) {
+    /// Removes the blobs of a version that did not commit, side blobs first (none for an
+    /// inline payload). A failure only leaves orphans, which no committed row points at.
+    pub(super) async fn discard_version(&self, payload: &PayloadRef, side: &[SideBlob]) {
+        let Some(item_key) = payload.object_key() else {
+            return;
+        };
         let mut keys: Vec<String> = side
             .iter()
             .flat_map(|s| {

@@ -17,6 +17,8 @@ pub struct Env {
     pub config: ChronosConfig,
     /// `local`, `memory` or `s3`.
     pub payloads: &'static str,
+    /// `writeOptimization.payloadLayout`: `inline` or `objects`.
+    pub layout: &'static str,
     _dir: TempDir,
 }
 
@@ -28,9 +30,19 @@ impl Env {
             .expect("configured tenant route")
     }
 
-    /// Another instance on the same databases with top-level configuration keys replaced.
+    /// Whether payloads are objects (`payloadLayout: objects`) rather than inline.
+    pub fn objects(&self) -> bool {
+        self.layout == "objects"
+    }
+
+    /// Another instance on the same databases with top-level configuration keys replaced
+    /// (the pair's payload layout is kept unless `changes` names one).
     pub async fn variant(&self, changes: serde_json::Value) -> Chronos {
         let mut json = serde_json::to_value(&self.config).expect("config to JSON");
+        let mut changes = changes;
+        if changes["writeOptimization"]["payloadLayout"].is_null() {
+            changes["writeOptimization"]["payloadLayout"] = json!(self.layout);
+        }
         if let (Some(c), Some(e)) = (json.as_object_mut(), changes.as_object()) {
             c.extend(e.clone());
         }
@@ -40,9 +52,11 @@ impl Env {
 
     /// Another instance on the same index databases whose object storage fails every write
     /// (an S3 endpoint nobody listens on; a local directory replaced by a file after start),
-    /// with top-level configuration keys replaced as in [`Env::variant`].
+    /// with top-level configuration keys replaced as in [`Env::variant`]. It keeps every
+    /// payload as an object, so every write meets the failure.
     pub async fn broken_payloads(&self, changes: serde_json::Value) -> Chronos {
         let mut changes = changes;
+        changes["writeOptimization"]["payloadLayout"] = json!("objects");
         let spaces = match self.payloads {
             "s3" => {
                 let mut conn = serde_json::to_value(&self.config.spaces_connections["payloads"])
@@ -124,14 +138,15 @@ impl Env {
 
 /// The suite's configuration on the given connections. Database names carry a unique prefix
 /// so pairs backed by shared servers never see another test's data.
-fn suite_config(db: DbConnection, spaces: SpacesConnection) -> ChronosConfig {
-    suite_config_with(db, spaces, json!({}))
+fn suite_config(db: DbConnection, spaces: SpacesConnection, layout: &str) -> ChronosConfig {
+    suite_config_with(db, spaces, layout, json!({}))
 }
 
 /// The suite's configuration with top-level `extra` keys merged in.
 fn suite_config_with(
     db: DbConnection,
     spaces: SpacesConnection,
+    layout: &str,
     extra: serde_json::Value,
 ) -> ChronosConfig {
     let p = format!("t{}", uuid_like());
@@ -151,6 +166,7 @@ fn suite_config_with(
         e
     };
     let config = json!({
+        "writeOptimization": { "payloadLayout": layout },
         "dbConnections": { "index": db },
         "spacesConnections": { "payloads": spaces },
         "databases": {
@@ -200,37 +216,45 @@ fn uuid_like() -> String {
     format!("{:x}{n:x}{:x}", nanos & 0xffff_ffff, std::process::id())
 }
 
-async fn start(config: ChronosConfig, dir: TempDir, payloads: &'static str) -> Env {
+async fn start(
+    config: ChronosConfig,
+    dir: TempDir,
+    payloads: &'static str,
+    layout: &'static str,
+) -> Env {
     let chronos = Chronos::init(config.clone()).await.expect("init");
     Env {
         chronos,
         config,
         payloads,
+        layout,
         _dir: dir,
     }
 }
 
 /// SQLite index + local-file payloads: the embedded default.
-pub async fn sqlite_local_files() -> Option<Env> {
+async fn sqlite_local(layout: &'static str) -> Option<Env> {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = suite_config(
         DbConnection::sqlite(dir.path().join("index")),
         SpacesConnection::local(dir.path().join("blobs")),
+        layout,
     );
-    Some(start(config, dir, "local").await)
+    Some(start(config, dir, "local", layout).await)
 }
 
 /// SQLite index + in-memory payloads.
-pub async fn sqlite_memory_payloads() -> Option<Env> {
+async fn sqlite_memory(layout: &'static str) -> Option<Env> {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = suite_config(
         DbConnection::sqlite(dir.path().join("index")),
         SpacesConnection::Memory,
+        layout,
     );
-    Some(start(config, dir, "memory").await)
+    Some(start(config, dir, "memory", layout).await)
 }
 
-async fn mongodb_s3(transactions: bool) -> Option<Env> {
+async fn mongodb_s3(transactions: bool, layout: &'static str) -> Option<Env> {
     if !cfg!(all(feature = "mongodb", feature = "s3")) {
         eprintln!("skipped: built without the mongodb and s3 features");
         return None;
@@ -240,17 +264,48 @@ async fn mongodb_s3(transactions: bool) -> Option<Env> {
     let config = suite_config_with(
         DbConnection::mongodb(servers.mongo_uri),
         servers.s3,
+        layout,
         json!({"transactions": {"enabled": transactions}}),
     );
-    Some(start(config, dir, "s3").await)
+    Some(start(config, dir, "s3", layout).await)
 }
 
-/// MongoDB (multi-document transactions) + S3.
+/// The embedded default: SQLite + local files, small payloads inline.
+pub async fn sqlite_local_files() -> Option<Env> {
+    sqlite_local("inline").await
+}
+
+/// SQLite + local files, one object per version.
+pub async fn sqlite_local_files_objects() -> Option<Env> {
+    sqlite_local("objects").await
+}
+
+/// SQLite + in-memory payloads, small payloads inline.
+pub async fn sqlite_memory_payloads() -> Option<Env> {
+    sqlite_memory("inline").await
+}
+
+/// SQLite + in-memory payloads, one object per version.
+pub async fn sqlite_memory_payloads_objects() -> Option<Env> {
+    sqlite_memory("objects").await
+}
+
+/// MongoDB (multi-document transactions) + S3, small payloads inline.
 pub async fn mongodb_s3_transactions() -> Option<Env> {
-    mongodb_s3(true).await
+    mongodb_s3(true, "inline").await
 }
 
-/// MongoDB without transactions (as on a standalone server) + S3.
+/// MongoDB (multi-document transactions) + S3, one object per version.
+pub async fn mongodb_s3_transactions_objects() -> Option<Env> {
+    mongodb_s3(true, "objects").await
+}
+
+/// MongoDB without transactions (as on a standalone server) + S3, small payloads inline.
 pub async fn mongodb_s3_no_transactions() -> Option<Env> {
-    mongodb_s3(false).await
+    mongodb_s3(false, "inline").await
+}
+
+/// MongoDB without transactions + S3, one object per version.
+pub async fn mongodb_s3_no_transactions_objects() -> Option<Env> {
+    mongodb_s3(false, "objects").await
 }

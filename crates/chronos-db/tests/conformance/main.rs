@@ -1,5 +1,6 @@
 //! The conformance suite: behaviour tests written once against the public API and run for
-//! every backend pair. A new pair is one line at the bottom of this file.
+//! every backend pair, in both payload layouts (`inline`, the default, and `objects`). A new
+//! pair is one line per layout at the bottom of this file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -69,6 +70,7 @@ macro_rules! conformance_suite {
                 history::restore_collection_resumes_in_steps,
                 history::restore_collection_to_a_time_follows_cv_order_under_clock_skew,
                 history::erase_removes_every_version_and_is_audited,
+                history::erase_leaves_no_bytes_behind,
                 history::delete_erases_when_logical_delete_is_off,
                 history::prune_keeps_the_newest_versions,
                 history::local_files_keep_nothing_of_refused_interrupted_or_erased_writes,
@@ -104,6 +106,10 @@ macro_rules! conformance_suite {
 }
 
 conformance_suite!(sqlite_local_files => crate::env::sqlite_local_files);
+conformance_suite!(sqlite_local_files_objects => crate::env::sqlite_local_files_objects);
 conformance_suite!(sqlite_memory_payloads => crate::env::sqlite_memory_payloads);
+conformance_suite!(sqlite_memory_payloads_objects => crate::env::sqlite_memory_payloads_objects);
 conformance_suite!(mongodb_s3_transactions => crate::env::mongodb_s3_transactions);
+conformance_suite!(mongodb_s3_transactions_objects => crate::env::mongodb_s3_transactions_objects);
 conformance_suite!(mongodb_s3_no_transactions => crate::env::mongodb_s3_no_transactions);
+conformance_suite!(mongodb_s3_no_transactions_objects => crate::env::mongodb_s3_no_transactions_objects);

@@ -84,6 +84,9 @@ pub async fn base64_props_live_in_their_own_blobs(env: &Env) {
     for bad in [
         json!({"title": "x", "file": "not base64 !!"}),
         json!({"title": "x", "note": {"body": b64(&[0xff, 0xfe, 0x00])}}),
+        // Not a string: it would be stored as is and read back as a blob reference.
+        json!({"title": "x", "file": {"$blob": {"size": 3}}}),
+        json!({"title": "x", "file": 42}),
     ] {
         let r = c.create(bad.clone(), meta()).await;
         assert!(matches!(r, Err(Error::Validation(_))), "{bad}: {r:?}");
@@ -93,8 +96,12 @@ pub async fn base64_props_live_in_their_own_blobs(env: &Env) {
 }
 
 pub async fn dev_shadow_serves_the_latest_without_a_payload_read(env: &Env) {
+    // A devShadow copies payload objects into the head (inline payloads are there already).
     let shadowed = env
-        .variant(json!({"devShadow": {"enabled": true, "ttlHours": 1, "maxBytesPerDoc": 400}}))
+        .variant(json!({
+            "devShadow": {"enabled": true, "ttlHours": 1, "maxBytesPerDoc": 400},
+            "writeOptimization": {"payloadLayout": "objects"}
+        }))
         .await;
     let c = shadowed
         .with(Route::tenant(DbType::Runtime, "tenant-a", "shadowed"))
@@ -203,8 +210,26 @@ pub async fn compression_is_transparent(env: &Env) {
     }
 }
 
-/// The stored bytes of a record's latest payload, fetched through its presigned URL.
+/// The stored bytes of a record's latest payload: from its version row when inline, else
+/// fetched through its presigned URL.
 async fn raw_payload(env: &Env, c: &chronos_db::Collection, id: &str) -> Vec<u8> {
-    let item = c.get_latest(id, presigned()).await.unwrap().unwrap();
-    env.fetch_url(&item.url.unwrap()).unwrap()
+    let ns = chronos_db::index::Namespace {
+        db_name: env.tenant_a_db(),
+        collection: c.name().to_string(),
+        indexed_props: std::sync::Arc::new(Vec::new()),
+    };
+    let found = env
+        .raw_index()
+        .await
+        .locate(&ns, id, chronos_db::index::VersionPick::Latest)
+        .await
+        .unwrap()
+        .unwrap();
+    match found.version.payload {
+        chronos_db::index::PayloadRef::Inline(bytes) => bytes.to_vec(),
+        _ => {
+            let item = c.get_latest(id, presigned()).await.unwrap().unwrap();
+            env.fetch_url(&item.url.unwrap()).unwrap()
+        }
+    }
 }

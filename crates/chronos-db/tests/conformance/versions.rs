@@ -222,7 +222,8 @@ pub async fn stale_delete_conflicts(env: &Env) {
 
 pub async fn presigned_reads_point_at_the_payload(env: &Env) {
     let c = env.coll("files");
-    let w = c.create(json!({"doc": "report"}), meta()).await.unwrap();
+    let small = json!({"doc": "report"});
+    let w = c.create(small.clone(), meta()).await.unwrap();
     let ttl = std::time::Duration::from_secs(300);
     for bad in [
         std::time::Duration::ZERO,
@@ -231,6 +232,17 @@ pub async fn presigned_reads_point_at_the_payload(env: &Env) {
         let r = c.get_latest(&w.id, ReadOptions::presigned(bad)).await;
         assert!(matches!(r, Err(Error::Validation(_))), "ttl {bad:?}: {r:?}");
     }
+    // An inline payload has no object to point at; one over the inline limit has.
+    let (w, data) = match env.objects() {
+        true => (w, small),
+        false => {
+            let read = c.get_latest(&w.id, ReadOptions::presigned(ttl)).await;
+            let item = read.unwrap().unwrap();
+            assert_eq!((item.url, item.data), (None, small));
+            let big = json!({"doc": "x".repeat(5000)});
+            (c.create(big.clone(), meta()).await.unwrap(), big)
+        }
+    };
     let read = c.get_latest(&w.id, ReadOptions::presigned(ttl)).await;
     let body = match env.payloads {
         "memory" => {
@@ -249,7 +261,7 @@ pub async fn presigned_reads_point_at_the_payload(env: &Env) {
         }
     };
     let stored: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(stored["data"], json!({"doc": "report"}));
+    assert_eq!(stored["data"], data);
     assert_eq!(stored["id"], json!(w.id));
     let plain = c
         .get_latest(&w.id, ReadOptions::default())

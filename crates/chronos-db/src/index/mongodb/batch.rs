@@ -59,18 +59,19 @@ pub async fn commit_in_transaction(
     }
 }
 
-/// Whether the batch's first version document is stored as this batch wrote it (same payload
-/// key): the transaction put all of them in, or none.
+/// Whether the batch's first version document is stored as this batch wrote it (same
+/// collection version, which only this batch reserved): the transaction put all of them in,
+/// or none.
 async fn batch_is_in(c: &Colls, vers: &[Document]) -> Result<bool> {
     let Some(first) = vers.first() else {
         return Ok(false);
     };
-    let (Ok(id), Ok(key)) = (first.get_str("id"), first.get_str("blobKey")) else {
+    let (Ok(id), Ok(cv)) = (first.get_str("id"), first.get_i64("cv")) else {
         return Ok(false);
     };
     let found = c
         .ver
-        .find_one(mongodb::bson::doc! {"id": id, "ov": 0_i64, "blobKey": key})
+        .find_one(mongodb::bson::doc! {"id": id, "ov": 0_i64, "cv": cv})
         .await
         .map_err(err("read version"))?;
     Ok(found.is_some())

@@ -71,12 +71,13 @@ impl MongoIndex {
         }
     }
 
-    /// Whether `row` itself is committed: the version `(id, ov)` exists and points at its
-    /// payload key, which only this writer used.
+    /// Whether `row` itself is committed: the version `(id, ov)` exists with its collection
+    /// version, which only this writer reserved (or, for a queued write, was acknowledged
+    /// with).
     async fn is_committed(&self, c: &Colls, row: &VersionRow) -> Result<bool> {
         let found = c
             .ver
-            .find_one(doc! {"id": &row.id, "ov": docs::int(row.ov)?, "blobKey": &row.blob_key})
+            .find_one(doc! {"id": &row.id, "ov": docs::int(row.ov)?, "cv": docs::int(row.cv)?})
             .await
             .map_err(err("read version"))?;
         Ok(found.is_some())

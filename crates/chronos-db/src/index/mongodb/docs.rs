@@ -4,11 +4,12 @@
 //! `customer.id` is stored as `customer~id` (`~` never occurs in a path), so MongoDB does not
 //! read the dots as nesting.
 
-use mongodb::bson::{doc, Bson, Document};
+use mongodb::bson::spec::BinarySubtype;
+use mongodb::bson::{doc, Binary, Bson, Document};
 use serde_json::{Map, Number, Value};
 
 use crate::error::{Error, Result};
-use crate::index::{HeadRow, Located, VersionRef, VersionRow};
+use crate::index::{HeadRow, Located, PayloadRef, VersionRef, VersionRow};
 
 /// The `meta` field name of an indexed path.
 pub fn meta_field(path: &str) -> String {
@@ -52,30 +53,50 @@ pub fn int(v: u64) -> Result<i64> {
     i64::try_from(v).map_err(|_| Error::Validation(format!("version {v} is out of range")))
 }
 
+/// The `blobKey` and `payload` fields of a version: an object's key, or the inline bytes
+/// (BinData) with an empty key.
+fn payload_fields(payload: &PayloadRef) -> (&str, Bson) {
+    match payload {
+        PayloadRef::Object(key) => (key, Bson::Null),
+        PayloadRef::Inline(bytes) => (
+            "",
+            Bson::Binary(Binary {
+                subtype: BinarySubtype::Generic,
+                bytes: bytes.to_vec(),
+            }),
+        ),
+    }
+}
+
 /// The document of a version row.
 pub fn version_doc(row: &VersionRow) -> Result<Document> {
+    let (key, inline) = payload_fields(&row.payload);
     Ok(doc! {
         "id": &row.id,
         "ov": int(row.ov)?,
         "cv": int(row.cv)?,
         "at": row.at,
         "deleted": row.deleted,
-        "blobKey": &row.blob_key,
+        "blobKey": key,
+        "payload": inline,
         "meta": meta_doc(&row.meta),
         "actor": &row.actor,
         "reason": &row.reason,
     })
 }
 
-/// The `$set` part of a head update pointing at `row`, with the devShadow envelope.
+/// The `$set` part of a head update pointing at `row` (with its inline payload, if any), with
+/// the devShadow envelope.
 pub fn head_fields(row: &VersionRow, shadow: Option<&str>) -> Result<Document> {
+    let (key, inline) = payload_fields(&row.payload);
     Ok(doc! {
         "shadow": shadow.map_or(Bson::Null, |s| Bson::String(s.to_string())),
         "ov": int(row.ov)?,
         "cv": int(row.cv)?,
         "at": row.at,
         "deleted": row.deleted,
-        "blobKey": &row.blob_key,
+        "blobKey": key,
+        "payload": inline,
         "meta": meta_doc(&row.meta),
         "actor": &row.actor,
         "reason": &row.reason,
@@ -112,7 +133,7 @@ fn read_i64(d: &Document, field: &str) -> Result<i64> {
 
 /// The fields a lean read needs ([`read_ref`], [`read_located`]), for projections.
 pub fn lean_projection() -> Document {
-    doc! {"id": 1, "ov": 1, "cv": 1, "at": 1, "deleted": 1, "blobKey": 1, "shadow": 1}
+    doc! {"id": 1, "ov": 1, "cv": 1, "at": 1, "deleted": 1, "blobKey": 1, "payload": 1, "shadow": 1}
 }
 
 /// Reads the lean part of a version or head document (`id_field` is `id` or `_id`).
@@ -123,10 +144,21 @@ pub fn read_ref(d: &Document, id_field: &str) -> Result<VersionRef> {
         cv: read_u64(d, "cv")?,
         at: read_i64(d, "at")?,
         deleted: d.get_bool("deleted").map_err(corrupt("deleted"))?,
-        blob_key: d
-            .get_str("blobKey")
-            .map_err(corrupt("blobKey"))?
-            .to_string(),
+        payload: match d.get("payload") {
+            Some(Bson::Binary(b)) => PayloadRef::Inline(b.bytes.clone().into()),
+            // Documents from before inline payloads have no field.
+            None | Some(Bson::Null) => PayloadRef::Object(
+                d.get_str("blobKey")
+                    .map_err(corrupt("blobKey"))?
+                    .to_string(),
+            ),
+            Some(other) => {
+                return Err(Error::Corrupt(format!(
+                    "index document field payload is a {:?}, not binary data",
+                    other.element_type()
+                )))
+            }
+        },
     })
 }
 

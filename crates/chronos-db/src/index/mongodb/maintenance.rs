@@ -8,9 +8,11 @@ use mongodb::bson::{doc, Document};
 
 use super::errors::err;
 use super::{docs, reads, MongoIndex};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::index::rules;
-use crate::index::{CommitOutcome, Namespace, RecordIndex, RecordMaintenance, VersionRow};
+use crate::index::{
+    CommitOutcome, Namespace, RecordIndex, RecordMaintenance, VersionRow, CLAIM_SENTINEL,
+};
 
 #[async_trait]
 impl RecordMaintenance for MongoIndex {
@@ -74,6 +76,55 @@ impl RecordMaintenance for MongoIndex {
             CommitOutcome::Conflict { current_ov } => Ok(rules::head_lags(before, current_ov)),
             _ => Ok(false),
         }
+    }
+
+    async fn lagging_heads(&self, ns: &Namespace) -> Result<Vec<String>> {
+        // Two cursors in id order, merged: each record's latest committed version (the first
+        // of its run, newest first) against its head.
+        let c = self.colls(ns).await?;
+        let mut versions = c
+            .ver
+            .find(doc! {"at": {"$lt": CLAIM_SENTINEL}})
+            .sort(doc! {"id": 1, "ov": -1})
+            .projection(doc! {"_id": 0, "id": 1, "ov": 1})
+            .await
+            .map_err(err("read versions"))?;
+        let mut heads = c
+            .head
+            .find(doc! {})
+            .sort(doc! {"_id": 1})
+            .projection(doc! {"_id": 1, "ov": 1})
+            .await
+            .map_err(err("read heads"))?;
+        let mut head: Option<(String, u64)> = None;
+        let mut last_id = String::new();
+        let mut lagging = Vec::new();
+        while let Some(v) = versions.try_next().await.map_err(err("read versions"))? {
+            let id = v
+                .get_str("id")
+                .map_err(|e| Error::Corrupt(format!("version document without an id: {e}")))?;
+            if id == last_id {
+                continue;
+            }
+            last_id = id.to_string();
+            let latest = docs::read_u64(&v, "ov")?;
+            while head.as_ref().is_none_or(|(h, _)| h.as_str() < id) {
+                match heads.try_next().await.map_err(err("read heads"))? {
+                    Some(h) => {
+                        let hid = h.get_str("_id").map_err(|e| {
+                            Error::Corrupt(format!("head document without an id: {e}"))
+                        })?;
+                        head = Some((hid.to_string(), docs::read_u64(&h, "ov")?));
+                    }
+                    None => break,
+                }
+            }
+            let head_ov = head.as_ref().filter(|(h, _)| h == id).map(|(_, ov)| *ov);
+            if rules::head_lags(head_ov, latest) {
+                lagging.push(last_id.clone());
+            }
+        }
+        Ok(lagging)
     }
 
     async fn erase(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {

@@ -68,12 +68,19 @@ pub fn delete_versions(
 }
 
 /// Deletes the head and every version of `id`; returns the versions.
+///
+/// Secure delete (set when the file is opened) zeroes the freed rows in the pages the
+/// transaction writes; a truncating checkpoint then copies those pages into the database file
+/// and empties the write-ahead log, whose older frames still held the record. A checkpoint
+/// that readers hold up is finished by a later one.
 pub fn erase(conn: &mut Connection, t: &Tables, id: &str) -> rusqlite::Result<Vec<VersionRow>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let removed = versions(&tx, t, id)?;
     tx.execute(&format!("DELETE FROM {} WHERE id = ?1", t.head), [id])?;
     tx.execute(&format!("DELETE FROM {} WHERE id = ?1", t.ver), [id])?;
     tx.commit()?;
+    conn.execute_batch("PRAGMA incremental_vacuum;")?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     Ok(removed)
 }
 
@@ -127,4 +134,16 @@ pub fn roll_head_forward(conn: &mut Connection, t: &Tables, id: &str) -> rusqlit
     rows::upsert_head(&tx, t, &latest, created_at, None)?;
     tx.commit()?;
     Ok(true)
+}
+
+/// Records whose head is missing or behind their latest committed version.
+pub fn lagging_heads(conn: &mut Connection, t: &Tables) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT v.id FROM (SELECT id, MAX(ov) AS ov FROM {ver} WHERE at < {CLAIM_SENTINEL} \
+         GROUP BY id) v LEFT JOIN {head} h ON h.id = v.id WHERE h.ov IS NULL OR h.ov < v.ov",
+        ver = t.ver,
+        head = t.head
+    ))?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
 }

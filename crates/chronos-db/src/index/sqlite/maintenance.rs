@@ -28,6 +28,13 @@ impl RecordMaintenance for SqliteIndex {
         .await
     }
 
+    async fn lagging_heads(&self, ns: &Namespace) -> Result<Vec<String>> {
+        self.run(ns, "find lagging heads", |conn, t| {
+            history::lagging_heads(conn, t)
+        })
+        .await
+    }
+
     async fn erase(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
         let id = id.to_string();
         self.run(ns, "erase record", move |conn, t| {

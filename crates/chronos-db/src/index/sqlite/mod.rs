@@ -131,10 +131,12 @@ impl SqliteIndex {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(backend_err("set busy timeout"))?;
         // Incremental auto-vacuum takes effect in new files only (before their first table):
-        // space freed by pruning and erasing is then given back to the file system.
+        // space freed by pruning and erasing is then given back to the file system. Secure
+        // delete overwrites what a delete or an update frees, so an erased record's inline
+        // payloads leave no bytes behind in the file.
         conn.execute_batch(&format!(
             "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous={}; \
-             PRAGMA wal_autocheckpoint={};",
+             PRAGMA wal_autocheckpoint={}; PRAGMA secure_delete=ON;",
             self.synchronous,
             checkpoint::BACKSTOP_PAGES
         ))

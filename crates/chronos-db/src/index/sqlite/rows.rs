@@ -4,18 +4,18 @@ use rusqlite::{Row, ToSql, Transaction};
 use serde_json::{Map, Value};
 
 use super::schema::Tables;
-use crate::index::{HeadRow, Located, VersionRef, VersionRow};
+use crate::index::{HeadRow, Located, PayloadRef, VersionRef, VersionRow};
 
 /// Columns read into a [`VersionRow`], in order.
-pub const VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, meta, actor, reason";
+pub const VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason";
 /// Columns read into a [`HeadRow`], in order.
 pub const HEAD_COLUMNS: &str =
-    "id, ov, cv, at, deleted, blob_key, meta, actor, reason, created_at, shadow";
+    "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason, created_at, shadow";
 
 /// The columns of a head a payload read needs, for [`read_located_head`].
-pub const LEAN_HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, shadow";
+pub const LEAN_HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload, shadow";
 /// The columns of a version a payload read needs, for [`read_ref`].
-pub const LEAN_VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key";
+pub const LEAN_VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload";
 
 fn to_sql_int(v: u64) -> rusqlite::Result<i64> {
     i64::try_from(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
@@ -29,30 +29,35 @@ fn read_u64(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
     })
 }
 
-/// Reads columns 0 to 5 (`id, ov, cv, at, deleted, blob_key`, as every row reader selects
-/// them first): a version from [`LEAN_VERSION_COLUMNS`].
+/// Reads columns 0 to 6 (`id, ov, cv, at, deleted, blob_key, payload`, as every row reader
+/// selects them first): a version from [`LEAN_VERSION_COLUMNS`]. An inline payload has an
+/// empty `blob_key`.
 pub fn read_ref(r: &Row<'_>) -> rusqlite::Result<VersionRef> {
+    let inline: Option<Vec<u8>> = r.get(6)?;
     Ok(VersionRef {
         id: r.get(0)?,
         ov: read_u64(r, 1)?,
         cv: read_u64(r, 2)?,
         at: r.get(3)?,
         deleted: r.get(4)?,
-        blob_key: r.get(5)?,
+        payload: match inline {
+            Some(bytes) => PayloadRef::Inline(bytes.into()),
+            None => PayloadRef::Object(r.get(5)?),
+        },
     })
 }
 
 /// Reads a version row from [`VERSION_COLUMNS`].
 pub fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
-    let meta_text: String = r.get(6)?;
+    let meta_text: String = r.get(7)?;
     let meta: Map<String, Value> = serde_json::from_str(&meta_text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e))
+        rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
     })?;
     Ok(VersionRow {
         version: read_ref(r)?,
         meta,
-        actor: r.get(7)?,
-        reason: r.get(8)?,
+        actor: r.get(8)?,
+        reason: r.get(9)?,
     })
 }
 
@@ -60,8 +65,8 @@ pub fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
 pub fn read_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
     Ok(HeadRow {
         latest: read_version(r)?,
-        created_at: r.get(9)?,
-        shadow: r.get(10)?,
+        created_at: r.get(10)?,
+        shadow: r.get(11)?,
     })
 }
 
@@ -69,7 +74,7 @@ pub fn read_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
 pub fn read_located_head(r: &Row<'_>) -> rusqlite::Result<Located> {
     Ok(Located {
         version: read_ref(r)?,
-        shadow: r.get(6)?,
+        shadow: r.get(7)?,
     })
 }
 
@@ -78,7 +83,7 @@ fn meta_json(row: &VersionRow) -> rusqlite::Result<String> {
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-/// Runs `sql` with the version columns of `row` bound to ?1..?9 (in `VERSION_COLUMNS`
+/// Runs `sql` with the version columns of `row` bound to ?1..?10 (in `VERSION_COLUMNS`
 /// order) and `extra` after them.
 fn execute_with_row(
     tx: &Transaction<'_>,
@@ -89,13 +94,18 @@ fn execute_with_row(
     let ov = to_sql_int(row.ov)?;
     let cv = to_sql_int(row.cv)?;
     let meta = meta_json(row)?;
+    let (key, inline) = match &row.payload {
+        PayloadRef::Object(key) => (key.as_str(), None),
+        PayloadRef::Inline(bytes) => ("", Some(bytes.as_ref())),
+    };
     let mut values: Vec<&dyn ToSql> = vec![
         &row.id,
         &ov,
         &cv,
         &row.at,
         &row.deleted,
-        &row.blob_key,
+        &key,
+        &inline,
         &meta,
         &row.actor,
         &row.reason,
@@ -108,7 +118,7 @@ fn execute_with_row(
 /// Inserts a version row (fails on a duplicate `(id, ov)`).
 pub fn insert_version(tx: &Transaction<'_>, t: &Tables, row: &VersionRow) -> rusqlite::Result<()> {
     let sql = format!(
-        "INSERT INTO {} ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO {} ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         t.ver
     );
     execute_with_row(tx, &sql, row, &[])
@@ -127,9 +137,11 @@ pub fn upsert_head(
     // rewriting the entry of every index, where an update only touches the indexes of the
     // columns it sets (never `created_at`, which callers carry over from the head).
     let sql = format!(
-        "INSERT INTO {} ({HEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        "INSERT INTO {} ({HEAD_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT(id) DO UPDATE SET ov = excluded.ov, cv = excluded.cv, at = excluded.at,
-             deleted = excluded.deleted, blob_key = excluded.blob_key, meta = excluded.meta,
+             deleted = excluded.deleted, blob_key = excluded.blob_key,
+             payload = excluded.payload, meta = excluded.meta,
              actor = excluded.actor, reason = excluded.reason, shadow = excluded.shadow",
         t.head
     );

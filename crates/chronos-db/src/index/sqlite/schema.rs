@@ -55,9 +55,14 @@ impl Tables {
             .then(|| key_columns(prop))
     }
 
-    /// The head table's name, unquoted.
-    fn prefix_head(&self) -> String {
-        format!("{}_head", self.prefix)
+    /// The names of the columns table `<coll>_<suffix>` has.
+    fn columns_of(&self, conn: &Connection, suffix: &str) -> rusqlite::Result<HashSet<String>> {
+        conn.prepare(&format!(
+            "SELECT name FROM pragma_table_xinfo('{}_{suffix}')",
+            self.prefix
+        ))?
+        .query_map([], |r| r.get(0))?
+        .collect()
     }
 
     fn index_name(&self, suffix: &str) -> String {
@@ -103,6 +108,7 @@ pub fn ensure_collection(
             at INTEGER NOT NULL,
             deleted INTEGER NOT NULL,
             blob_key TEXT NOT NULL,
+            payload BLOB,
             meta TEXT NOT NULL,
             actor TEXT NOT NULL,
             reason TEXT NOT NULL,
@@ -118,6 +124,7 @@ pub fn ensure_collection(
             created_at INTEGER NOT NULL,
             deleted INTEGER NOT NULL,
             blob_key TEXT NOT NULL,
+            payload BLOB,
             meta TEXT NOT NULL,
             actor TEXT NOT NULL,
             reason TEXT NOT NULL,
@@ -140,14 +147,14 @@ pub fn ensure_collection(
         locks = t.locks,
     );
     conn.execute_batch(&ddl)?;
-    let existing: HashSet<String> = conn
-        .prepare(&format!(
-            "SELECT name FROM pragma_table_xinfo('{}')",
-            t.prefix_head()
-        ))?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    // Files from before inline payloads get the column (NULL: the payload is an object).
     let mut keys = String::new();
+    for (table, suffix) in [(&t.ver, "ver"), (&t.head, "head")] {
+        if !t.columns_of(conn, suffix)?.contains("payload") {
+            keys.push_str(&format!("ALTER TABLE {table} ADD COLUMN payload BLOB;\n"));
+        }
+    }
+    let existing = t.columns_of(conn, "head")?;
     for prop in indexed_props {
         // Two virtual columns per declared property, its type bracket and its value, and one
         // index on them (then id): filters, sorts and keyset pages on the property seek it

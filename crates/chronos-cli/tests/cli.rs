@@ -65,7 +65,7 @@ fn arguments_that_name_no_configuration_are_refused() {
 async fn repair_lists_then_removes_an_orphan_payload() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    {
+    let id = {
         let chronos = Chronos::init(ChronosConfig::embedded(&data)).await.unwrap();
         let things = chronos
             .with(Route::generic(DbType::Runtime, "things"))
@@ -76,14 +76,13 @@ async fn repair_lists_then_removes_an_orphan_payload() {
             .unwrap();
         assert_eq!(made.ov, 0);
         chronos.shutdown().await.unwrap();
-    }
-    // A version-1 payload whose commit never happened (the writer died after its put).
-    let record_dir = std::fs::read_dir(data.join("blobs/runtime-generic/runtime_generic/things"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        made.id
+    };
+    // A version-1 payload whose commit never happened (the writer died after its put). The
+    // record's own small payload is inline, in its version row.
+    let record_dir = data
+        .join("blobs/runtime-generic/runtime_generic/things")
+        .join(&id);
     let orphan = record_dir.join("v1/item.json");
     std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
     std::fs::write(&orphan, br#"{"name":"never committed"}"#).unwrap();

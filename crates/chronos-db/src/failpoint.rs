@@ -8,6 +8,9 @@ pub const AFTER_BLOB_PUT: &str = "after-blob-put";
 /// Inside a MongoDB commit transaction, after its writes and before it commits: a writer
 /// killed here leaves the record held by an open transaction until the server times it out.
 pub const IN_MONGODB_TRANSACTION: &str = "in-mongodb-transaction";
+/// In a MongoDB commit without a transaction, after the version insert (the commit point) and
+/// before the head moves: a writer killed here leaves the head behind its latest version.
+pub const BEFORE_HEAD_MOVE: &str = "before-head-move";
 
 /// Stops here forever when the `failpoints` feature is on and `CHRONOS_FAILPOINT` is `name`.
 #[cfg(feature = "failpoints")]

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chronos_db::config::DbConnection;
-use chronos_db::failpoint::{AFTER_BLOB_PUT, IN_MONGODB_TRANSACTION};
+use chronos_db::failpoint::{AFTER_BLOB_PUT, BEFORE_HEAD_MOVE, IN_MONGODB_TRANSACTION};
 use chronos_db::{
     Chronos, ChronosConfig, DbType, Error, ListQuery, ReadOptions, RepairOptions, Route, WriteMeta,
 };
@@ -88,7 +88,17 @@ fn kill_at(config: &Path, action: &str, dir: &Path, failpoint: &str) {
     child.wait().unwrap();
 }
 
+/// `config` with `writeOptimization.payloadLayout` set to `layout`.
+fn with_layout(config: ChronosConfig, layout: &str) -> ChronosConfig {
+    let mut json = serde_json::to_value(config).unwrap();
+    json["writeOptimization"]["payloadLayout"] = json!(layout);
+    ChronosConfig::from_json_value(json).unwrap()
+}
+
 async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
+    // Inline payloads go in with the commit: a writer killed before it leaves nothing. Each
+    // payload object is an orphan.
+    let objects = config.write_optimization.inline_limit() == 0;
     let path = dir.join("config.json");
     std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
     let chronos = Chronos::init(config.clone()).await.unwrap();
@@ -138,13 +148,18 @@ async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
     assert_eq!(all.items.len(), 1, "{:?}", all.items);
 
     // Repair lists the 5 orphaned payloads (1 update, 1 create, 3 batched creates)...
+    let orphans = if objects { 5 } else { 0 };
     let found = reopened.repair(now.clone()).await.unwrap();
-    assert_eq!(found.orphans.len(), 5, "{found:#?}");
+    assert_eq!(found.orphans.len(), orphans, "{found:#?}");
     assert_eq!(found.removed, 0, "a dry run removes nothing");
-    assert!(found
-        .orphans
-        .iter()
-        .any(|o| o.key.contains(&kept.id) && o.key.ends_with("v1/item.json")));
+    assert_eq!(found.heads_rolled_forward, 0, "{found:#?}");
+    assert!(
+        !objects
+            || found
+                .orphans
+                .iter()
+                .any(|o| o.key.contains(&kept.id) && o.key.ends_with("v1/item.json"))
+    );
     // ...leaves them alone while they may still belong to a write in flight...
     let young = RepairOptions {
         dry_run: true,
@@ -160,7 +175,7 @@ async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
         })
         .await
         .unwrap();
-    assert_eq!(removed.removed, 5);
+    assert_eq!(removed.removed, orphans as u64);
     assert!(reopened.repair(now).await.unwrap().orphans.is_empty());
     // The record takes its next version at the normal key again.
     let w = c
@@ -178,9 +193,11 @@ async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill9_on_the_embedded_default() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = ChronosConfig::embedded(dir.path().join("data")).with_tenant("tenant-a");
-    crash_leaves_no_broken_record(config, dir.path()).await;
+    for layout in ["inline", "objects"] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ChronosConfig::embedded(dir.path().join("data")).with_tenant("tenant-a");
+        crash_leaves_no_broken_record(with_layout(config, layout), dir.path()).await;
+    }
 }
 
 /// The MongoDB + S3 configuration of these tests, on databases of their own (`tag`).
@@ -202,8 +219,14 @@ async fn kill9_on_mongodb_and_s3() {
     let Some(servers) = servers::servers() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    crash_leaves_no_broken_record(mongodb_config(servers, "kill"), dir.path()).await;
+    for layout in ["inline", "objects"] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = with_layout(
+            mongodb_config(servers.clone(), &format!("kill{layout}")),
+            layout,
+        );
+        crash_leaves_no_broken_record(config, dir.path()).await;
+    }
 }
 
 /// A writer killed inside its commit transaction leaves the record held by that transaction
@@ -215,7 +238,8 @@ async fn kill9_inside_a_mongodb_transaction() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let config = mongodb_config(servers, "killtx");
+    // Payload objects, so the dead writer's payload is there to find.
+    let config = with_layout(mongodb_config(servers, "killtx"), "objects");
     let path = dir.path().join("config.json");
     std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
     let chronos = Chronos::init(config).await.unwrap();
@@ -258,4 +282,70 @@ async fn kill9_inside_a_mongodb_transaction() {
         .orphans;
     assert_eq!(orphans.len(), 1, "{orphans:#?}");
     assert!(orphans[0].key.ends_with("v1/item.json"), "{orphans:#?}");
+}
+
+/// A writer without transactions killed between its version insert (the commit point) and
+/// its head move leaves the head behind. With inline payloads no object marks the record, so
+/// repair finds the head from the index and rolls it forward.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_before_the_head_moves_then_repair_rolls_it_forward() {
+    let Some(servers) = servers::servers() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut json = serde_json::to_value(mongodb_config(servers, "killhead")).unwrap();
+    json["transactions"] = json!({"enabled": false});
+    let config = ChronosConfig::from_json_value(json).unwrap();
+    assert!(
+        config.write_optimization.inline_limit() > 0,
+        "inline by default"
+    );
+    let path = dir.path().join("config.json");
+    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
+    let chronos = Chronos::init(config).await.unwrap();
+    let c = chronos.with(route()).unwrap();
+    let kept = c.create(json!({"v": "kept"}), meta()).await.unwrap();
+    let (p, d, id) = (path.clone(), dir.path().to_path_buf(), kept.id.clone());
+    tokio::task::spawn_blocking(move || kill_at(&p, &format!("update:{id}"), &d, BEFORE_HEAD_MOVE))
+        .await
+        .unwrap();
+
+    let latest = |c: chronos_db::Collection, id: String| async move {
+        let item = c
+            .get_latest(&id, ReadOptions::default())
+            .await
+            .unwrap()
+            .unwrap();
+        (item.ov, item.data)
+    };
+    assert_eq!(
+        latest(c.clone(), kept.id.clone()).await,
+        (0, json!({"v": "kept"}))
+    );
+    let dry = chronos
+        .repair(RepairOptions {
+            dry_run: true,
+            min_age: Duration::ZERO,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (dry.heads_rolled_forward, dry.orphans.len()),
+        (1, 0),
+        "{dry:#?}"
+    );
+    assert_eq!(
+        latest(c.clone(), kept.id.clone()).await.0,
+        0,
+        "a dry run moves nothing"
+    );
+    let done = chronos.repair(RepairOptions::default()).await.unwrap();
+    assert_eq!(done.heads_rolled_forward, 1, "{done:#?}");
+    assert_eq!(
+        latest(c.clone(), kept.id.clone()).await,
+        (1, json!({"v": "never committed"}))
+    );
+    let again = chronos.repair(RepairOptions::default()).await.unwrap();
+    assert_eq!(again.heads_rolled_forward, 0, "{again:#?}");
 }

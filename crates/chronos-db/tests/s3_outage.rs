@@ -35,7 +35,9 @@ fn config(mongo_uri: String, s3: SpacesConnection) -> ChronosConfig {
             "tenantId": "tenant-a", "dbConnRef": "mongo", "spaceConnRef": "s3",
             "bucket": "chronos-test-a", "dbName": format!("{prefix}_rt_a")
         }]}},
-        "fallback": {"enabled": true, "maxRetries": 1000, "retryDelayMs": 200, "maxDelayMs": 1000}
+        "fallback": {"enabled": true, "maxRetries": 1000, "retryDelayMs": 200, "maxDelayMs": 1000},
+        // Every payload an object, so every write meets the outage (inline ones would not).
+        "writeOptimization": {"payloadLayout": "objects"}
     }))
     .unwrap()
 }

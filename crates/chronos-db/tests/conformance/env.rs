@@ -295,11 +295,6 @@ pub async fn mongodb_s3_transactions() -> Option<Env> {
     mongodb_s3(true, "inline").await
 }
 
-/// MongoDB (multi-document transactions) + S3, one object per version.
-pub async fn mongodb_s3_transactions_objects() -> Option<Env> {
-    mongodb_s3(true, "objects").await
-}
-
 /// MongoDB without transactions (as on a standalone server) + S3, small payloads inline.
 pub async fn mongodb_s3_no_transactions() -> Option<Env> {
     mongodb_s3(false, "inline").await

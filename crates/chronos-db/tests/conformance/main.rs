@@ -1,6 +1,8 @@
 //! The conformance suite: behaviour tests written once against the public API and run for
-//! every backend pair, in both payload layouts (`inline`, the default, and `objects`). A new
-//! pair is one line per layout at the bottom of this file.
+//! every backend pair, in both payload layouts (`inline`, the default, and `objects`). The
+//! objects layout runs on MongoDB without transactions only: the layouts differ above the
+//! index (put before commit, discard after a refusal), and that is the MongoDB mode whose
+//! commit has two steps. A new pair is one line per layout at the bottom of this file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -110,6 +112,5 @@ conformance_suite!(sqlite_local_files_objects => crate::env::sqlite_local_files_
 conformance_suite!(sqlite_memory_payloads => crate::env::sqlite_memory_payloads);
 conformance_suite!(sqlite_memory_payloads_objects => crate::env::sqlite_memory_payloads_objects);
 conformance_suite!(mongodb_s3_transactions => crate::env::mongodb_s3_transactions);
-conformance_suite!(mongodb_s3_transactions_objects => crate::env::mongodb_s3_transactions_objects);
 conformance_suite!(mongodb_s3_no_transactions => crate::env::mongodb_s3_no_transactions);
 conformance_suite!(mongodb_s3_no_transactions_objects => crate::env::mongodb_s3_no_transactions_objects);

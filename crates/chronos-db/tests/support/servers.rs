@@ -5,6 +5,7 @@
 use chronos_db::config::{S3Connection, SpacesConnection};
 
 /// The servers' addresses and credentials, read from the environment.
+#[derive(Clone)]
 pub struct Servers {
     pub mongo_uri: String,
     pub s3: SpacesConnection,

@@ -189,6 +189,7 @@ impl MongoIndex {
             }
             return Err(fail("insert version", e));
         }
+        crate::failpoint::hit(crate::failpoint::BEFORE_HEAD_MOVE).await;
         self.move_head(c, row, created_at, shadow).await?;
         Ok(CommitOutcome::Committed)
     }

@@ -147,3 +147,52 @@ pub fn lagging_heads(conn: &mut Connection, t: &Tables) -> rusqlite::Result<Vec<
     let rows = stmt.query_map([], |r| r.get(0))?;
     rows.collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::sqlite::schema;
+    use crate::index::{PayloadRef, VersionRef};
+
+    fn row(id: &str, ov: u64) -> VersionRow {
+        VersionRow::bare(VersionRef {
+            id: id.into(),
+            ov,
+            cv: ov,
+            at: 10 + ov as i64,
+            deleted: false,
+            payload: PayloadRef::Inline(bytes::Bytes::from_static(b"{}")),
+        })
+    }
+
+    /// Heads behind their latest version, and records without a head, are found; a claim
+    /// beyond a head is not a version.
+    #[test]
+    fn lagging_heads_are_found_from_the_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let t = Tables::new("c");
+        schema::ensure_collection(&conn, &t, &[]).unwrap();
+        let tx = conn.transaction().unwrap();
+        for (id, versions, head) in [
+            ("ok", 2, Some(1)),
+            ("behind", 2, Some(0)),
+            ("headless", 1, None),
+        ] {
+            for ov in 0..versions {
+                rows::insert_version(&tx, &t, &row(id, ov)).unwrap();
+            }
+            if let Some(ov) = head {
+                rows::upsert_head(&tx, &t, &row(id, ov), 10, None).unwrap();
+            }
+        }
+        rows::insert_version(&tx, &t, &VersionRow::claim("ok", 2, false, "op")).unwrap();
+        tx.commit().unwrap();
+        let mut found = lagging_heads(&mut conn, &t).unwrap();
+        found.sort();
+        assert_eq!(found, vec!["behind".to_string(), "headless".to_string()]);
+        for id in ["behind", "headless"] {
+            assert!(roll_head_forward(&mut conn, &t, id).unwrap());
+        }
+        assert!(lagging_heads(&mut conn, &t).unwrap().is_empty());
+    }
+}

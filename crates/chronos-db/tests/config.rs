@@ -90,6 +90,7 @@ fn every_problem_is_reported_with_its_path() {
     c["retention"]["ver"]["maxPerItem"] = json!(0);
     c["fallback"]["deadLetterCollection"] = json!("chronos_fallback_ops");
     c["fallback"]["maxRetries"] = json!(0);
+    c["writeOptimization"]["inlineMaxBytes"] = json!(2 * 1024 * 1024);
     let p = problems(ChronosConfig::from_json_value(c));
     let t1 = "databases.runtime.tenantDatabases[1]";
     for (path, words) in [
@@ -132,6 +133,10 @@ fn every_problem_is_reported_with_its_path() {
             "chronos_fallback_ops",
         ),
         ("fallback.maxRetries".to_string(), "at least 1"),
+        (
+            "writeOptimization.inlineMaxBytes".to_string(),
+            "between 1 and 1048576",
+        ),
     ] {
         assert!(
             has(&p, &path, words),
@@ -140,6 +145,31 @@ fn every_problem_is_reported_with_its_path() {
     }
     let rendered = Error::Config(p.clone()).to_string();
     assert!(rendered.contains("databases.runtime.tenantDatabases[1].dbConnRef"));
+}
+
+/// The payload layout is one of two names; its inline limit is checked.
+#[test]
+fn payload_layouts_are_named_and_bounded() {
+    for (layout, limit) in [(json!("inline"), 4096), (json!("objects"), 0)] {
+        let mut c = seed_config();
+        c["writeOptimization"]["payloadLayout"] = layout;
+        let config = ChronosConfig::from_json_value(c).unwrap();
+        assert_eq!(config.write_optimization.inline_limit(), limit);
+    }
+    let mut c = seed_config();
+    c["writeOptimization"]["payloadLayout"] = json!("packs");
+    let p = problems(ChronosConfig::from_json_value(c));
+    assert!(
+        has(&p, "writeOptimization.payloadLayout", "unknown variant"),
+        "{p:#?}"
+    );
+    let mut c = seed_config();
+    c["writeOptimization"]["inlineMaxBytes"] = json!(0);
+    let p = problems(ChronosConfig::from_json_value(c));
+    assert!(
+        has(&p, "writeOptimization.inlineMaxBytes", "between 1"),
+        "{p:#?}"
+    );
 }
 
 #[test]

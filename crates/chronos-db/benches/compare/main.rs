@@ -9,6 +9,8 @@
 //! version protocol fixes (`<db>/<collection>/<id>/v<ov>/item.json`, as any implementation of
 //! the protocol must); a separate line shows what that layout costs against flat keys. The
 //! embedded pair runs at both durability levels, each against a baseline that syncs alike.
+//! chronos-db runs with `payloadLayout: objects` here, the layout the raw side mirrors; the
+//! growth benchmark (`benches/scale`) measures the inline default against an inline table.
 //!
 //! `./scripts/bench.sh` starts the test servers and runs this; `cargo bench --bench compare`
 //! alone measures the embedded pair. `CHRONOS_BENCH_N` sets the samples per operation
@@ -27,7 +29,9 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use chronos_db::config::{CollectionMap, DbConnection, Durability, S3Connection, SpacesConnection};
+use chronos_db::config::{
+    CollectionMap, DbConnection, Durability, PayloadLayout, S3Connection, SpacesConnection,
+};
 use chronos_db::{Chronos, ChronosConfig, DbType, Route};
 use object_store::ObjectStore;
 use serde_json::{json, Value};
@@ -264,6 +268,7 @@ async fn embedded(plan: &Plan, durability: Durability) -> BenchResult<()> {
         .collection_maps
         .insert(COLLECTION.into(), bench_map());
     config.write_optimization.durability = Some(durability);
+    config.write_optimization.payload_layout = Some(PayloadLayout::Objects);
     let chronos = Chronos::init(config).await?;
     let c = chronos.with(Route::tenant(DbType::Runtime, "bench", COLLECTION))?;
     let raw = raw_embedded::RawEmbedded::open(&dir.path().join("raw"), durability.syncs())?;
@@ -312,6 +317,7 @@ async fn mongodb_s3(plan: &Plan) -> BenchResult<()> {
     config
         .collection_maps
         .insert(COLLECTION.into(), bench_map());
+    config.write_optimization.payload_layout = Some(PayloadLayout::Objects);
     let chronos = Chronos::init(config).await?;
     let c = chronos.with(Route::tenant(DbType::Runtime, "bench", COLLECTION))?;
     let raw =

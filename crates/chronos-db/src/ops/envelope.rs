@@ -1,6 +1,7 @@
-//! The payload blob of a version: the record's JSON wrapped with its identity (id, ov) and
+//! The payload of a version: the record's JSON wrapped with its identity (id, ov) and
 //! provenance, so object storage alone can tell what each blob is. The collection version and
-//! the time live in the index, which assigns them at commit.
+//! the time live in the index, which assigns them at commit. A payload kept inline in its
+//! version row leaves out what the row says already (id, ov, deleted).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,7 +28,66 @@ pub struct Envelope {
     pub data: Value,
 }
 
+/// An inline payload as written: the envelope without id, ov and deleted.
+#[derive(Serialize)]
+struct InlineOut<'a> {
+    actor: &'a str,
+    reason: &'a str,
+    #[serde(rename = "functionIds", skip_serializing_if = "<[String]>::is_empty")]
+    function_ids: &'a [String],
+    data: &'a Value,
+}
+
+/// An inline payload as read back.
+#[derive(Deserialize)]
+struct InlineIn {
+    actor: String,
+    reason: String,
+    #[serde(default, rename = "functionIds")]
+    function_ids: Vec<String>,
+    data: Value,
+}
+
+fn unserialisable(e: serde_json::Error) -> Error {
+    Error::Validation(format!("payload cannot be serialised: {e}"))
+}
+
 impl Envelope {
+    /// The JSON of the whole envelope (`item.json`, devShadow).
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(unserialisable)
+    }
+
+    /// The JSON kept in a version row: the envelope without id, ov and deleted.
+    pub fn to_inline_json(&self) -> Result<String> {
+        serde_json::to_string(&InlineOut {
+            actor: &self.actor,
+            reason: &self.reason,
+            function_ids: &self.function_ids,
+            data: &self.data,
+        })
+        .map_err(unserialisable)
+    }
+
+    /// Parses an inline payload (uncompressed) of the version `(id, ov)` whose row says
+    /// `deleted`.
+    pub fn from_inline(bytes: &[u8], id: &str, ov: u64, deleted: bool) -> Result<Self> {
+        let inline: InlineIn = serde_json::from_slice(bytes).map_err(|e| {
+            Error::Corrupt(format!(
+                "inline payload of {id}@v{ov} is not a chronos payload: {e}"
+            ))
+        })?;
+        Ok(Envelope {
+            id: id.to_string(),
+            ov,
+            deleted,
+            actor: inline.actor,
+            reason: inline.reason,
+            function_ids: inline.function_ids,
+            data: inline.data,
+        })
+    }
+
     /// Parses a stored envelope and checks it belongs to `(id, ov)`.
     pub fn from_bytes(bytes: &[u8], key: &str, id: &str, ov: u64) -> Result<Self> {
         let env: Envelope = serde_json::from_slice(bytes)

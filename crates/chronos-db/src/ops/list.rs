@@ -2,6 +2,7 @@
 
 use futures::{StreamExt, TryStreamExt};
 
+use super::read::project_item;
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::index::HeadQuery;
@@ -19,7 +20,10 @@ impl Collection {
     pub async fn list_by_meta(&self, query: ListQuery, opts: ReadOptions) -> Result<Page> {
         let head_query = self.plan(&query)?;
         super::read::check_read_options(&opts)?;
-        if let Some(after) = &head_query.after_id {
+        let limit = head_query.limit - 1;
+        let mut heads = self.index().list_heads(&self.inner.ns, &head_query).await?;
+        // An empty page after an id is where a mistyped id shows: only then is it looked up.
+        if let (true, Some(after)) = (heads.is_empty(), &head_query.after_id) {
             if self.head(after).await?.is_none() {
                 return Err(Error::Validation(format!(
                     "after_id {after:?} is not a record of {}",
@@ -27,21 +31,46 @@ impl Collection {
                 )));
             }
         }
-        let limit = head_query.limit - 1;
-        let mut heads = self.index().list_heads(&self.inner.ns, &head_query).await?;
         let next_after_id = if heads.len() > limit {
             heads.truncate(limit);
             heads.last().map(|h| h.version.id.clone())
         } else {
             None
         };
+        // Payloads in the index (inline, or fresh devShadows) are decoded right away; the
+        // rest are read from object storage, up to LOAD_CONCURRENCY at a time.
+        let at_hand: Vec<Option<Result<Item>>> = match opts.presign {
+            true => heads.iter().map(|_| None).collect(),
+            false => heads.iter().map(|h| self.at_hand(h)).collect(),
+        };
         // The futures are built first: a stream mapping borrowed heads through a closure would
         // make this future lose `Send` (a higher-ranked lifetime the compiler cannot prove).
-        let loads: Vec<_> = heads.iter().map(|h| self.load_head(h, &opts)).collect();
-        let items: Vec<Item> = futures::stream::iter(loads)
-            .buffered(LOAD_CONCURRENCY)
-            .try_collect()
-            .await?;
+        let loads: Vec<_> = heads
+            .iter()
+            .zip(&at_hand)
+            .filter(|(_, ready)| ready.is_none())
+            .map(|(h, _)| self.load_head(h, &opts))
+            .collect();
+        let loaded: Vec<Item> = match loads.is_empty() {
+            true => Vec::new(),
+            false => {
+                futures::stream::iter(loads)
+                    .buffered(LOAD_CONCURRENCY)
+                    .try_collect()
+                    .await?
+            }
+        };
+        let mut loaded = loaded.into_iter();
+        let mut items = Vec::with_capacity(heads.len());
+        for ready in at_hand {
+            let item = match ready {
+                Some(item) => project_item(item?, &opts)?,
+                None => loaded
+                    .next()
+                    .ok_or_else(|| Error::internal("list records", "a loaded item went missing"))?,
+            };
+            items.push(item);
+        }
         Ok(Page {
             items,
             next_after_id,

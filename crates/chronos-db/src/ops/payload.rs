@@ -92,28 +92,39 @@ impl PayloadCodec {
         }
     }
 
-    /// How an envelope is stored: its bytes, whether they stay in the version row (they fit
-    /// the inline limit and no base64 property was moved out), and its devShadow.
+    /// How an envelope is stored: in the version row when no base64 property was moved out
+    /// and its inline form's stored bytes fit the inline limit; else as an object (the whole
+    /// envelope), with a devShadow when that is on and the JSON small enough.
     pub fn encode(&self, env: &Envelope, has_side_blobs: bool) -> Result<Encoded> {
-        let json = serde_json::to_string(env)
-            .map_err(|e| Error::Validation(format!("payload cannot be serialised: {e}")))?;
-        let shadow_fits = self
-            .shadow
-            .is_some_and(|(_, max)| !has_side_blobs && json.len() as u64 <= max);
-        let (bytes, json) = if self.compress && json.len() >= COMPRESS_MIN_BYTES {
-            (gzip(json.as_bytes())?, Some(json))
-        } else if shadow_fits {
-            (Bytes::from(json.clone()), Some(json))
-        } else {
-            (Bytes::from(json), None)
+        if self.inline_max > 0 && !has_side_blobs {
+            let bytes = self.compressed(env.to_inline_json()?)?;
+            if bytes.len() <= self.inline_max {
+                return Ok(Encoded {
+                    bytes,
+                    inline: true,
+                    shadow: None,
+                });
+            }
+        }
+        let json = env.to_json()?;
+        let shadow = match self.shadow {
+            Some((_, max)) if !has_side_blobs && json.len() as u64 <= max => Some(json.clone()),
+            _ => None,
         };
-        let inline = !has_side_blobs && bytes.len() <= self.inline_max;
-        let shadow = json.filter(|_| shadow_fits && !inline);
         Ok(Encoded {
-            bytes,
-            inline,
+            bytes: self.compressed(json)?,
+            inline: false,
             shadow,
         })
+    }
+
+    /// The stored bytes of a JSON text: gzip-compressed when compression is on and the text
+    /// is large enough for it to pay.
+    fn compressed(&self, json: String) -> Result<Bytes> {
+        match self.compress && json.len() >= COMPRESS_MIN_BYTES {
+            true => gzip(json.as_bytes()),
+            false => Ok(Bytes::from(json)),
+        }
     }
 
     /// Parses stored bytes (compressed or not) back into an envelope of `(id, ov)`.
@@ -122,6 +133,15 @@ impl PayloadCodec {
             Envelope::from_bytes(&gunzip(bytes, key)?, key, id, ov)
         } else {
             Envelope::from_bytes(bytes, key, id, ov)
+        }
+    }
+
+    /// Parses an inline payload (compressed or not) of `(id, ov)`, whose row says `deleted`.
+    pub fn decode_inline(bytes: &[u8], id: &str, ov: u64, deleted: bool) -> Result<Envelope> {
+        if bytes.starts_with(&GZIP_MAGIC) {
+            Envelope::from_inline(&gunzip(bytes, "(inline)")?, id, ov, deleted)
+        } else {
+            Envelope::from_inline(bytes, id, ov, deleted)
         }
     }
 
@@ -238,5 +258,62 @@ mod tests {
         assert!(bytes.len() < 1000);
         let back = PayloadCodec::decode(&bytes, "k", "a", 0).unwrap();
         assert_eq!(back.data, env.data);
+    }
+
+    /// A small payload is kept inline without what its row says (id, ov, deleted) and reads
+    /// back whole; one over the limit is a whole envelope for an object.
+    #[test]
+    fn inline_payloads_leave_out_what_the_row_says() {
+        let codec = PayloadCodec {
+            inline_max: 200,
+            ..PayloadCodec::default()
+        };
+        let env = |data: Value| Envelope {
+            id: "record-1".into(),
+            ov: 3,
+            deleted: true,
+            actor: "x".into(),
+            reason: "y".into(),
+            function_ids: vec!["f@1".into()],
+            data,
+        };
+        let small = codec.encode(&env(json!({"n": 1})), false).unwrap();
+        assert!(small.inline);
+        let text = std::str::from_utf8(&small.bytes).unwrap();
+        assert!(
+            !text.contains("record-1") && !text.contains("\"ov\""),
+            "{text}"
+        );
+        let back = PayloadCodec::decode_inline(&small.bytes, "record-1", 3, true).unwrap();
+        assert_eq!(
+            (
+                back.id,
+                back.ov,
+                back.deleted,
+                back.actor,
+                back.function_ids,
+                back.data
+            ),
+            (
+                "record-1".into(),
+                3,
+                true,
+                "x".into(),
+                vec!["f@1".to_string()],
+                json!({"n": 1})
+            )
+        );
+        let big = codec
+            .encode(&env(json!({"pad": "p".repeat(300)})), false)
+            .unwrap();
+        assert!(!big.inline);
+        assert_eq!(
+            PayloadCodec::decode(&big.bytes, "k", "record-1", 3)
+                .unwrap()
+                .ov,
+            3
+        );
+        let with_blobs = codec.encode(&env(json!({"n": 1})), true).unwrap();
+        assert!(!with_blobs.inline, "versions with base64 blobs are objects");
     }
 }

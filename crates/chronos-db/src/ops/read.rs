@@ -69,44 +69,70 @@ impl Collection {
         }
     }
 
-    /// The latest version of a head: from its devShadow when fresh, else from its payload.
+    /// The latest version of a head: from its inline payload or fresh devShadow when it has
+    /// one, else from its payload object.
     pub(super) async fn load_head(&self, head: &Located, opts: &ReadOptions) -> Result<Item> {
-        let row = &head.version;
-        let shadow = head.shadow.as_deref().filter(|_| {
-            self.inner
-                .codec
-                .shadow_fresh(row.at, Utc::now().timestamp_micros())
-        });
-        let item = match shadow {
-            Some(json) => item_of(
-                Envelope::from_bytes(json.as_bytes(), "(devShadow)", &row.id, row.ov)?,
-                row,
-            )?,
-            None => self.load(row).await?,
+        let item = match self.at_hand(head) {
+            Some(item) => item?,
+            None => self.load(&head.version).await?,
         };
-        self.shape(item, row, opts).await
+        self.shape(item, &head.version, opts).await
+    }
+
+    /// The item of a located version when its bytes came with it (an inline payload, or the
+    /// head's fresh devShadow): decoded without any I/O. `None` when they are in an object.
+    pub(super) fn at_hand(&self, located: &Located) -> Option<Result<Item>> {
+        let row = &located.version;
+        let env = match (&row.payload, located.shadow.as_deref()) {
+            (PayloadRef::Inline(bytes), _) => {
+                PayloadCodec::decode_inline(bytes, &row.id, row.ov, row.deleted)
+            }
+            (_, Some(json))
+                if self
+                    .inner
+                    .codec
+                    .shadow_fresh(row.at, Utc::now().timestamp_micros()) =>
+            {
+                Envelope::from_bytes(json.as_bytes(), "(devShadow)", &row.id, row.ov)
+            }
+            _ => return None,
+        };
+        Some(
+            env.and_then(|env| self.without_references(env, row))
+                .and_then(|env| item_of(env, row)),
+        )
     }
 
     /// Loads the payload of a committed version (from its row, or its object), with its
     /// base64 properties put back.
     pub(super) async fn load(&self, row: &VersionRef) -> Result<Item> {
-        let (bytes, item_key) = match &row.payload {
-            PayloadRef::Inline(bytes) => (bytes.clone(), None),
-            PayloadRef::Object(key) => (self.fetch(key, row).await?, Some(key)),
+        let item_key = match &row.payload {
+            PayloadRef::Object(key) => key,
+            PayloadRef::Inline(bytes) => {
+                let env = PayloadCodec::decode_inline(bytes, &row.id, row.ov, row.deleted)?;
+                return item_of(self.without_references(env, row)?, row);
+            }
         };
-        let mut env = PayloadCodec::decode(&bytes, row.payload.describe(), &row.id, row.ov)?;
+        let bytes = self.fetch(item_key, row).await?;
+        let mut env = PayloadCodec::decode(&bytes, item_key, &row.id, row.ov)?;
         for path in self.inner.codec.references(&env.data) {
-            let Some(item_key) = item_key else {
-                return Err(Error::Corrupt(format!(
-                    "inline payload of {}@v{} refers to a base64 blob at {path}",
-                    row.id, row.ov
-                )));
-            };
             let key = side_key(item_key, &path, "blob.bin");
             let raw = self.fetch(&key, row).await?;
             restore_base64(&mut env.data, &path, &raw);
         }
         item_of(env, row)
+    }
+
+    /// An envelope read from the index (inline, or a devShadow), which never refers to a
+    /// base64 blob: versions with base64 properties are always payload objects.
+    fn without_references(&self, env: Envelope, row: &VersionRef) -> Result<Envelope> {
+        match self.inner.codec.references(&env.data).first() {
+            None => Ok(env),
+            Some(path) => Err(Error::Corrupt(format!(
+                "payload of {}@v{} kept in the index refers to a base64 blob at {path}",
+                row.id, row.ov
+            ))),
+        }
     }
 
     async fn fetch(&self, key: &str, row: &VersionRef) -> Result<bytes::Bytes> {
@@ -139,11 +165,16 @@ impl Collection {
             }
             item.blob_urls = urls;
         }
-        if let Some(paths) = &opts.projection {
-            item.data = project(item.data, paths)?;
-        }
-        Ok(item)
+        project_item(item, opts)
     }
+}
+
+/// Keeps only the projected paths of an item's data, when a projection is asked for.
+pub(super) fn project_item(mut item: Item, opts: &ReadOptions) -> Result<Item> {
+    if let Some(paths) = &opts.projection {
+        item.data = project(item.data, paths)?;
+    }
+    Ok(item)
 }
 
 /// The item of a version: identity and history facts from the index row, the rest from its

@@ -4,7 +4,9 @@
 //!
 //! At each size it prints, per operation, the mean time of both stores, their ratio, and how
 //! each grew since the first size; then bytes on disk per version, and the time and peak
-//! memory of `repair` (a dry run). Records are about 200 bytes; every tenth has a second
+//! memory of `repair` (a dry run), and of `repair`, a `restore_collection` dry run and `prune`
+//! run again in a process of their own (this binary, started as a child), whose peak memory is
+//! theirs alone. Records are about 200 bytes; every tenth has a second
 //! version. `./scripts/bench.sh --scale` runs it; `CHRONOS_SCALE_SIZES` (comma-separated)
 //! and `CHRONOS_SCALE_SAMPLES` (per operation, default 50) scale it. Under `cargo test` it
 //! does a smoke run at two tiny sizes.
@@ -23,7 +25,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use chronos_db::config::CollectionMap;
-use chronos_db::{Chronos, ChronosConfig, DbType, RepairOptions, Route};
+use chronos_db::{
+    Chronos, ChronosConfig, DbType, RepairOptions, RestoreOptions, RestoreTarget, Route, WriteMeta,
+};
 use serde_json::{json, Value};
 
 use stats::{peak_memory_mib, reset_peak_memory, Samples};
@@ -207,7 +211,41 @@ fn line(name: &str, size: usize, ours: f64, inline: f64, first: Option<(f64, f64
     );
 }
 
+/// The environment variables that make this binary the maintenance child: the store's
+/// directory, and the collection version to restore back to.
+const CHILD_DIR: &str = "CHRONOS_SCALE_MAINTAIN";
+const CHILD_CV: &str = "CHRONOS_SCALE_BACK_TO_CV";
+
+fn people_map() -> BenchResult<CollectionMap> {
+    Ok(serde_json::from_value(
+        json!({"indexedProps": ["status", "score"]}),
+    )?)
+}
+
+/// Runs the maintenance child on `dir` and prints what it reports, one line per task.
+fn maintain_in_child(dir: &Path, size: usize, back_to_cv: u64) -> BenchResult<()> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .env(CHILD_DIR, dir)
+        .env(CHILD_CV, back_to_cv.to_string())
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "maintenance child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        println!("{:<24} {size:>9} | {line} (own process)", "");
+    }
+    Ok(())
+}
+
 fn main() -> BenchResult<()> {
+    if let (Ok(dir), Ok(cv)) = (std::env::var(CHILD_DIR), std::env::var(CHILD_CV)) {
+        let cv: u64 = cv.parse()?;
+        return tokio::runtime::Runtime::new()?.block_on(maintain(Path::new(&dir), cv));
+    }
     let measuring = std::env::args().any(|a| a == "--bench");
     let sizes: Vec<usize> = match std::env::var("CHRONOS_SCALE_SIZES") {
         Ok(v) => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
@@ -232,10 +270,9 @@ async fn run(sizes: &[usize], samples: usize) -> BenchResult<()> {
     let (ours_dir, inline_dir) = (dir.path().join("chronos"), dir.path().join("inline"));
     std::fs::create_dir_all(&inline_dir)?;
     let mut config = ChronosConfig::embedded(&ours_dir).with_tenant("t");
-    config.collection_maps.insert(
-        "people".into(),
-        serde_json::from_value::<CollectionMap>(json!({"indexedProps": ["status", "score"]}))?,
-    );
+    config
+        .collection_maps
+        .insert("people".into(), people_map()?);
     let chronos = Chronos::init(config).await?;
     let ours = subjects::Chronos(chronos.with(Route::tenant(DbType::Runtime, "t", "people"))?);
     let inline = Inline::open(&inline_dir)?;
@@ -287,7 +324,69 @@ async fn run(sizes: &[usize], samples: usize) -> BenchResult<()> {
             peak_memory_mib().unwrap_or(0.0),
             report.orphans.len()
         );
+        let back_to_cv = ours_written.versions.saturating_sub(1000);
+        maintain_in_child(&ours_dir, size, back_to_cv)?;
     }
+    chronos.shutdown().await?;
+    Ok(())
+}
+
+/// Maintenance in a process of its own, so its memory is its own: `repair` (dry run), a
+/// `restore_collection` dry run to 1,000 writes ago, and `prune` (keeping the newest 100
+/// versions per record: it walks every record, removing nothing) on the store at `dir`.
+/// Prints one line per task: its time and the child's peak resident memory meanwhile.
+async fn maintain(dir: &Path, back_to_cv: u64) -> BenchResult<()> {
+    let mut config = ChronosConfig::embedded(dir).with_tenant("t");
+    config
+        .collection_maps
+        .insert("people".into(), people_map()?);
+    config.retention.ver = Some(serde_json::from_value(json!({"maxPerItem": 100}))?);
+    let chronos = Chronos::init(config).await?;
+    let people = chronos.with(Route::tenant(DbType::Runtime, "t", "people"))?;
+    let task = |name: &str, start: Instant, detail: String| {
+        println!(
+            "{name}: {:.1} s, peak memory {:.0} MiB, {detail}",
+            start.elapsed().as_secs_f64(),
+            peak_memory_mib().unwrap_or(0.0)
+        );
+        reset_peak_memory();
+    };
+    reset_peak_memory();
+    let start = Instant::now();
+    let repaired = chronos
+        .repair(RepairOptions {
+            dry_run: true,
+            ..Default::default()
+        })
+        .await?;
+    task(
+        "repair (dry run)",
+        start,
+        format!("{} orphans", repaired.orphans.len()),
+    );
+    let start = Instant::now();
+    let restore = people
+        .restore_collection_with(
+            RestoreTarget::Cv(back_to_cv),
+            WriteMeta::new("bench", "dry run"),
+            RestoreOptions {
+                dry_run: true,
+                ..Default::default()
+            },
+        )
+        .await?;
+    task(
+        "restore_collection (dry run)",
+        start,
+        format!("{} records examined", restore.examined),
+    );
+    let start = Instant::now();
+    let pruned = chronos.prune().await?;
+    task(
+        "prune",
+        start,
+        format!("{} versions removed", pruned.versions_removed),
+    );
     chronos.shutdown().await?;
     Ok(())
 }

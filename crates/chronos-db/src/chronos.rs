@@ -217,7 +217,8 @@ impl Chronos {
 
     /// Finds payload blobs that no committed version points at (a writer died between its
     /// blob put and its commit) in every configured bucket and removes them, and rolls heads
-    /// left behind a committed version forward. Blobs younger than `opts.min_age` are left
+    /// left behind a committed version forward (found from the index: one pass over each
+    /// collection's versions and heads, since inline payloads leave no object to go by). Blobs younger than `opts.min_age` are left
     /// alone (a write may be in flight); `opts.dry_run` only reports.
     ///
     /// Each bucket is listed as a stream and checked a batch at a time, so memory stays

@@ -341,6 +341,11 @@ pub async fn claims_hold_a_version_and_stay_invisible(store: &dyn IndexStore, db
         .unwrap()
         .is_none());
     assert_eq!(store.versions(&ns, "q").await.unwrap().len(), 1);
+    // A claim beyond the head is not a version the head lags behind.
+    assert_eq!(
+        store.lagging_heads(&ns).await.unwrap(),
+        Vec::<String>::new()
+    );
     let mut replay = row("q", 1, 20, json!({}));
     let opts = CommitOptions {
         cv: CvChoice::AtCommit,
@@ -364,7 +369,7 @@ pub async fn claims_hold_a_version_and_stay_invisible(store: &dyn IndexStore, db
 }
 
 /// Pruning never removes the head's version; erase removes everything; a head that does
-/// not lag is not rolled.
+/// not lag is neither reported lagging nor rolled.
 pub async fn maintenance_keeps_the_head(store: &dyn IndexStore, db_name: &str) {
     let ns = namespace(db_name, &[]);
     for ov in 0..3 {
@@ -382,6 +387,10 @@ pub async fn maintenance_keeps_the_head(store: &dyn IndexStore, db_name: &str) {
     gone.sort();
     assert_eq!(gone, [("m".to_string(), 0), ("m2".to_string(), 0)]);
     assert!(!store.roll_head_forward(&ns, "m").await.unwrap());
+    assert_eq!(
+        store.lagging_heads(&ns).await.unwrap(),
+        Vec::<String>::new()
+    );
     assert!(store
         .collections(db_name)
         .await

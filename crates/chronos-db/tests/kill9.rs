@@ -25,6 +25,15 @@ fn route() -> Route {
     Route::tenant(DbType::Runtime, "tenant-a", "crashy")
 }
 
+/// Repair options that also take blobs written a moment ago.
+fn at_once(dry_run: bool) -> RepairOptions {
+    RepairOptions {
+        dry_run,
+        min_age: Duration::ZERO,
+        ..Default::default()
+    }
+}
+
 fn meta() -> WriteMeta {
     WriteMeta::new("writer", "crash test")
 }
@@ -104,11 +113,7 @@ async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
     let chronos = Chronos::init(config.clone()).await.unwrap();
     let c = chronos.with(route()).unwrap();
     let kept = c.create(json!({"v": "kept"}), meta()).await.unwrap();
-    let now = RepairOptions {
-        dry_run: true,
-        min_age: Duration::ZERO,
-        ..Default::default()
-    };
+    let now = at_once(true);
     assert!(chronos
         .repair(now.clone())
         .await
@@ -167,14 +172,7 @@ async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
     };
     assert!(reopened.repair(young).await.unwrap().orphans.is_empty());
     // ...and removes them.
-    let removed = reopened
-        .repair(RepairOptions {
-            dry_run: false,
-            min_age: Duration::ZERO,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let removed = reopened.repair(at_once(false)).await.unwrap();
     assert_eq!(removed.removed, orphans as u64);
     assert!(reopened.repair(now).await.unwrap().orphans.is_empty());
     // The record takes its next version at the normal key again.
@@ -271,15 +269,7 @@ async fn kill9_inside_a_mongodb_transaction() {
         }
     }
     eprintln!("{conflicts} writes answered Conflict while the dead transaction held the record");
-    let orphans = chronos
-        .repair(RepairOptions {
-            dry_run: true,
-            min_age: Duration::ZERO,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .orphans;
+    let orphans = chronos.repair(at_once(true)).await.unwrap().orphans;
     assert_eq!(orphans.len(), 1, "{orphans:#?}");
     assert!(orphans[0].key.ends_with("v1/item.json"), "{orphans:#?}");
 }
@@ -322,14 +312,7 @@ async fn kill9_before_the_head_moves_then_repair_rolls_it_forward() {
         latest(c.clone(), kept.id.clone()).await,
         (0, json!({"v": "kept"}))
     );
-    let dry = chronos
-        .repair(RepairOptions {
-            dry_run: true,
-            min_age: Duration::ZERO,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let dry = chronos.repair(at_once(true)).await.unwrap();
     assert_eq!(
         (dry.heads_rolled_forward, dry.orphans.len()),
         (1, 0),

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::envelope::Envelope;
 use crate::config::{Base64Prop, ChronosConfig};
 use crate::error::{Error, Result};
-use crate::query::filter::{insert_at, lookup};
+use crate::query::filter::{insert_at, kind, lookup};
 
 /// Payloads smaller than this are stored uncompressed (gzip would not pay off).
 pub const COMPRESS_MIN_BYTES: usize = 1024;
@@ -169,7 +169,7 @@ impl PayloadCodec {
                 Some(other) => {
                     return Err(Error::Validation(format!(
                         "{path}: a base64 property must be a string (or null), not {}",
-                        json_kind(other)
+                        kind(other)
                     )))
                 }
             };
@@ -213,18 +213,6 @@ impl PayloadCodec {
             .filter(|p| lookup(data, p).and_then(|v| v.get(BLOB_REF)).is_some())
             .cloned()
             .collect()
-    }
-}
-
-/// The JSON type of a value, for messages.
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -8,7 +8,7 @@
 //! run again in a process of their own (this binary, started as a child), whose peak memory is
 //! theirs alone. Records are about 200 bytes; every tenth has a second
 //! version. `./scripts/bench.sh --scale` runs it; `CHRONOS_SCALE_SIZES` (comma-separated)
-//! and `CHRONOS_SCALE_SAMPLES` (per operation, default 50) scale it. Under `cargo test` it
+//! and `CHRONOS_SCALE_SAMPLES` (per operation and store, default 100) scale it. Under `cargo test` it
 //! does a smoke run at two tiny sizes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -80,92 +80,123 @@ async fn grow(store: &dyn Store, written: &mut Written, size: usize) -> BenchRes
     Ok(start.elapsed())
 }
 
-async fn sample<F, Fut>(n: usize, mut op: F) -> BenchResult<Samples>
+/// Samples a side takes in a row before the other side's turn.
+const RUN: usize = 10;
+
+/// Times `op` on both stores (side 0 and 1) `n` times each, taking turns every [`RUN`]
+/// samples (and alternating which side starts), so a noisy stretch of the machine falls on
+/// both alike while each side still runs on caches of its own making.
+async fn sample<F, Fut>(n: usize, mut op: F) -> BenchResult<[Samples; 2]>
 where
-    F: FnMut(usize) -> Fut,
+    F: FnMut(usize, usize) -> Fut,
     Fut: Future<Output = BenchResult<()>>,
 {
-    let mut s = Samples::default();
-    for i in 0..n {
-        let start = Instant::now();
-        op(i).await?;
-        s.push(start.elapsed());
+    let mut s = [Samples::default(), Samples::default()];
+    for (turn, from) in (0..n).step_by(RUN).enumerate() {
+        for side in [turn % 2, 1 - turn % 2] {
+            for i in from..(from + RUN).min(n) {
+                let start = Instant::now();
+                op(side, i).await?;
+                s[side].push(start.elapsed());
+            }
+        }
     }
     Ok(s)
 }
 
-/// The mean time in ms of every measured operation on `store` at its current size.
+/// The mean time in ms of every measured operation on each of the two stores at its current
+/// size, measured side by side (see [`sample`]).
 async fn measure(
-    store: &dyn Store,
-    written: &Written,
+    stores: [&dyn Store; 2],
+    written: [&Written; 2],
     samples: usize,
-) -> BenchResult<BTreeMap<&'static str, f64>> {
-    let n = written.records.len();
+) -> BenchResult<[BTreeMap<&'static str, f64>; 2]> {
+    let n = written[0].records.len();
     let mut rng = stats::Lcg(n as u64);
     let picks: Vec<usize> = (0..samples).map(|_| rng.pick(n)).collect();
-    let ms = |s: Samples| s.mean().as_secs_f64() * 1000.0;
-    let mut out = BTreeMap::new();
-    let latest = sample(samples, |i| {
-        let id = written.records[picks[i]].0.clone();
-        async move { store.get_latest(&id).await.map(|_| ()) }
+    let mut out = [BTreeMap::new(), BTreeMap::new()];
+    let mut put = |name: &'static str, s: [Samples; 2]| {
+        for (side, s) in s.iter().enumerate() {
+            out[side].insert(name, s.mean().as_secs_f64() * 1000.0);
+        }
+    };
+    let latest = sample(samples, |side, i| {
+        let id = written[side].records[picks[i]].0.clone();
+        async move { stores[side].get_latest(&id).await.map(|_| ()) }
     })
     .await?;
-    out.insert("get_latest", ms(latest));
-    let as_of = sample(samples, |i| {
-        let (id, at) = written.records[picks[i]].clone();
-        async move { store.get_as_of(&id, at).await.map(|_| ()) }
+    put("get_latest", latest);
+    let as_of = sample(samples, |side, i| {
+        let (id, at) = written[side].records[picks[i]].clone();
+        async move { stores[side].get_as_of(&id, at).await.map(|_| ()) }
     })
     .await?;
-    out.insert("get_as_of", ms(as_of));
+    put("get_as_of", as_of);
     // s0 and s10 are the statuses every tenth record leaves for "updated".
-    let by_status = sample(samples, |i| async move {
-        let got = store
+    let by_status = sample(samples, |side, i| async move {
+        let got = stores[side]
             .list(&Listing::Status(format!("s{}", 1 + i % 9)))
             .await?;
         check_page(got.len(), PAGE.min(n / 40))
     })
     .await?;
-    out.insert("list status =", ms(by_status));
-    let first = sample(samples, |_| async move {
+    put("list status =", by_status);
+    let first = sample(samples, |side, _| async move {
         check_page(
-            store.list(&Listing::ByScore(None)).await?.len(),
+            stores[side].list(&Listing::ByScore(None)).await?.len(),
             PAGE.min(n),
         )
     })
     .await?;
-    out.insert("list by score, page 1", ms(first));
-    // The 10th page: the first nine are read to find where it starts.
-    let mut after = None;
-    for _ in 0..9 {
-        after = store.list(&Listing::ByScore(after)).await?.pop();
+    put("list by score, page 1", first);
+    // The id the tenth page starts after, on each side.
+    let mut after: [Option<String>; 2] = [None, None];
+    for (side, store) in stores.iter().enumerate() {
+        for _ in 0..9 {
+            after[side] = store
+                .list(&Listing::ByScore(after[side].clone()))
+                .await?
+                .pop();
+        }
     }
-    let tenth = sample(samples, |_| {
-        let after = after.clone();
+    let tenth = sample(samples, |side, _| {
+        let after = after[side].clone();
         let want = PAGE.min(n.saturating_sub(9 * PAGE));
-        async move { check_page(store.list(&Listing::ByScore(after)).await?.len(), want) }
+        async move {
+            check_page(
+                stores[side].list(&Listing::ByScore(after)).await?.len(),
+                want,
+            )
+        }
     })
     .await?;
-    out.insert("list by score, page 10", ms(tenth));
+    put("list by score, page 10", tenth);
     // About 50 matches whatever the size.
     let below = (PAGE as f64) * 1_000_000.0 / n as f64;
-    let range = sample(samples, |_| async move {
-        store.list(&Listing::ScoreBelow(below)).await.map(|_| ())
+    let range = sample(samples, |side, _| async move {
+        stores[side]
+            .list(&Listing::ScoreBelow(below))
+            .await
+            .map(|_| ())
     })
     .await?;
-    out.insert("list score < x (~50)", ms(range));
-    let creates = sample(samples, |i| async move {
-        store.create(&record(usize::MAX - i)).await.map(|_| ())
+    put("list score < x (~50)", range);
+    let creates = sample(samples, |side, i| async move {
+        stores[side]
+            .create(&record(usize::MAX - i))
+            .await
+            .map(|_| ())
     })
     .await?;
-    out.insert("create", ms(creates));
-    let batches = sample((samples / 10).max(1), |i| async move {
+    put("create", creates);
+    let batches = sample((samples / 10).max(1), |side, i| async move {
         let items: Vec<Value> = (0..BATCH)
             .map(|j| record(usize::MAX / 2 - i * BATCH - j))
             .collect();
-        store.create_many(&items).await.map(|_| ())
+        stores[side].create_many(&items).await.map(|_| ())
     })
     .await?;
-    out.insert("create_many (500)", ms(batches));
+    put("create_many (500)", batches);
     Ok(out)
 }
 
@@ -256,7 +287,7 @@ fn main() -> BenchResult<()> {
         true => std::env::var("CHRONOS_SCALE_SAMPLES")
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(50),
+            .unwrap_or(100),
         false => 2,
     };
     if !measuring {
@@ -287,8 +318,7 @@ async fn run(sizes: &[usize], samples: usize) -> BenchResult<()> {
             grow(&ours, &mut ours_written, size).await?,
             grow(&inline, &mut inline_written, size).await?,
         );
-        let a = measure(&ours, &ours_written, samples).await?;
-        let b = measure(&inline, &inline_written, samples).await?;
+        let [a, b] = measure([&ours, &inline], [&ours_written, &inline_written], samples).await?;
         let firsts = first.get_or_insert_with(|| a.iter().map(|(k, v)| (*k, (*v, b[k]))).collect());
         for (op, ours_ms) in &a {
             line(op, size, *ours_ms, b[op], Some(firsts[op]));

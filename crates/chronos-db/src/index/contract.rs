@@ -25,6 +25,7 @@ pub async fn run_all(store: &dyn IndexStore, db_name: &str) {
     time_never_goes_back_within_a_record(store, db_name).await;
     collection_versions_are_unique_and_given_ones_kept(store, db_name).await;
     reads_answer_full_and_lean(store, db_name).await;
+    version_pages_follow_ov(store, db_name).await;
     listings_filter_sort_and_page(store, db_name).await;
     batches_of_new_records_name_the_ids_taken(store, db_name).await;
     claims_hold_a_version_and_stay_invisible(store, db_name).await;
@@ -121,6 +122,35 @@ pub async fn commits_follow_the_sequence_rules(store: &dyn IndexStore, db_name: 
         .map(|v| v.ov)
         .collect();
     assert_eq!(ovs, [0, 1, 2], "refused commits leave no version");
+}
+
+/// The ovs of a history page of `id`.
+async fn page_ovs(
+    store: &dyn IndexStore,
+    ns: &Namespace,
+    id: &str,
+    after: Option<u64>,
+    limit: usize,
+) -> Vec<u64> {
+    let page = store.version_page(ns, id, after, limit).await.unwrap();
+    page.iter().map(|v| v.ov).collect()
+}
+
+/// History pages hold the versions above an ov, oldest first, at most `limit` of them, and
+/// only of their record.
+pub async fn version_pages_follow_ov(store: &dyn IndexStore, db_name: &str) {
+    let ns = namespace(db_name, &[]);
+    for ov in 0..5 {
+        commit(store, &ns, &mut row("h", ov, 10 + ov as i64, json!({}))).await;
+    }
+    commit(store, &ns, &mut row("other", 0, 10, json!({}))).await;
+    assert_eq!(page_ovs(store, &ns, "h", None, 2).await, [0, 1]);
+    assert_eq!(page_ovs(store, &ns, "h", Some(1), 2).await, [2, 3]);
+    assert_eq!(page_ovs(store, &ns, "h", Some(3), 10).await, [4]);
+    assert!(page_ovs(store, &ns, "h", Some(4), 10).await.is_empty());
+    assert!(page_ovs(store, &ns, "nobody", None, 10).await.is_empty());
+    let full = store.version_page(&ns, "h", Some(2), 1).await.unwrap();
+    assert_eq!(full[0].reason, "v3", "pages are full rows");
 }
 
 /// A version stamped before the record's latest is stored at the latest's time.
@@ -341,6 +371,11 @@ pub async fn claims_hold_a_version_and_stay_invisible(store: &dyn IndexStore, db
         .unwrap()
         .is_none());
     assert_eq!(store.versions(&ns, "q").await.unwrap().len(), 1);
+    assert_eq!(
+        store.version_page(&ns, "q", None, 10).await.unwrap().len(),
+        1,
+        "a claim is not a version of the record's history"
+    );
     // A claim beyond the head is not a version the head lags behind.
     assert_eq!(
         store.lagging_heads(&ns).await.unwrap(),

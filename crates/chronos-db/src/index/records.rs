@@ -76,6 +76,16 @@ pub trait RecordIndex: IndexBackend {
     /// Every version of a record, oldest first.
     async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>>;
 
+    /// Up to `limit` committed versions of a record with an ov above `after_ov` (all when
+    /// `None`), oldest first. Claims are never listed.
+    async fn version_page(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        after_ov: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<VersionRow>>;
+
     /// The lowest collection version of a committed write stamped after `at` (microseconds),
     /// if any: where the collection's timeline passes `at`.
     async fn first_cv_after(&self, ns: &Namespace, at: i64) -> Result<Option<u64>>;

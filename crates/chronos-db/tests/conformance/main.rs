@@ -10,6 +10,7 @@ mod bad_input;
 mod batch;
 mod concurrency;
 mod counters;
+mod diff;
 mod env;
 mod fallback;
 mod history;
@@ -63,6 +64,9 @@ macro_rules! conformance_suite {
                 bad_input::records_deeper_than_the_limit_are_refused_and_the_deepest_accepted_read_back,
                 bad_input::oversized_records_and_indexed_values_are_refused,
                 versions::presigned_reads_point_at_the_payload,
+                diff::history_lists_every_version_page_by_page,
+                diff::history_refuses_unknown_records_and_bad_limits,
+                diff::diff_patches_one_version_into_another,
                 history::enrich_merges_deeply_and_records_provenance,
                 history::enrich_is_conflict_checked,
                 history::restore_object_appends_the_target_state,

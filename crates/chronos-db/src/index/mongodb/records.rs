@@ -162,11 +162,28 @@ impl RecordIndex for MongoIndex {
     }
 
     async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
+        self.version_page(ns, id, None, usize::MAX).await
+    }
+
+    async fn version_page(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        after_ov: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<VersionRow>> {
         let c = self.colls(ns).await?;
-        let found: Vec<Document> = c
+        // ov is never negative, so -1 lists from the first version.
+        let after = after_ov.map_or(-1, |ov| i64::try_from(ov).unwrap_or(i64::MAX));
+        let mut find = c
             .ver
-            .find(doc! {"id": id, "at": {"$lt": CLAIM_SENTINEL}})
-            .sort(doc! {"ov": 1})
+            .find(doc! {"id": id, "ov": {"$gt": after}, "at": {"$lt": CLAIM_SENTINEL}})
+            .sort(doc! {"ov": 1});
+        // A limit beyond i64 is no limit (`versions`).
+        if let Ok(limit) = i64::try_from(limit) {
+            find = find.limit(limit);
+        }
+        let found: Vec<Document> = find
             .await
             .map_err(err("read versions"))?
             .try_collect()

@@ -10,11 +10,28 @@ use crate::index::{VersionRow, CLAIM_SENTINEL};
 
 /// Every committed version of `id`, oldest first (claims of queued writes left out).
 pub fn versions(conn: &Connection, t: &Tables, id: &str) -> rusqlite::Result<Vec<VersionRow>> {
+    version_page(conn, t, id, None, usize::MAX)
+}
+
+/// Up to `limit` committed versions of `id` above `after_ov`, oldest first. The limit is
+/// written into the SQL, as listings do it (a bound LIMIT makes SQLite re-prepare the
+/// statement on every call): `versions` and each page size keep a statement of their own.
+pub fn version_page(
+    conn: &Connection,
+    t: &Tables,
+    id: &str,
+    after_ov: Option<u64>,
+    limit: usize,
+) -> rusqlite::Result<Vec<VersionRow>> {
+    // ov is never negative, so -1 lists from the first version.
+    let after = after_ov.map_or(-1, |ov| i64::try_from(ov).unwrap_or(i64::MAX));
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 AND at < {CLAIM_SENTINEL} ORDER BY ov",
+        "SELECT {VERSION_COLUMNS} FROM {} WHERE id = ?1 AND ov > ?2 AND at < {CLAIM_SENTINEL} \
+         ORDER BY ov LIMIT {limit}",
         t.ver
     ))?;
-    let rows = stmt.query_map([id], rows::read_version)?;
+    let rows = stmt.query_map(params![id, after], rows::read_version)?;
     rows.collect()
 }
 

@@ -188,6 +188,20 @@ impl RecordIndex for SqliteIndex {
         .await
     }
 
+    async fn version_page(
+        &self,
+        ns: &Namespace,
+        id: &str,
+        after_ov: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<VersionRow>> {
+        let id = id.to_string();
+        self.run(ns, "read a page of versions", move |conn, t| {
+            history::version_page(conn, t, &id, after_ov, limit)
+        })
+        .await
+    }
+
     async fn first_cv_after(&self, ns: &Namespace, at: i64) -> Result<Option<u64>> {
         self.run(
             ns,

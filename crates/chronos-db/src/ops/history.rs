@@ -1,0 +1,224 @@
+//! A record's history: its versions page by page, and what changed between two of them as an
+//! RFC 6902 JSON Patch.
+
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::write::from_micros;
+use super::{check_id, Collection};
+use crate::error::{Error, Result};
+use crate::index::{VersionPick, VersionRow};
+
+/// The most versions one history page holds.
+pub const MAX_HISTORY_PAGE: usize = 1000;
+/// The page size of a [`HistoryQuery`] that does not set one.
+pub const DEFAULT_HISTORY_PAGE: usize = 100;
+/// Payloads loaded at once for one history page.
+const LOAD_CONCURRENCY: usize = 16;
+
+/// Which versions of a record [`Collection::history`] lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct HistoryQuery {
+    /// Versions after this object version (`None`: from the first one kept).
+    pub after_ov: Option<u64>,
+    /// At most this many versions, 1 to [`MAX_HISTORY_PAGE`].
+    pub limit: usize,
+    /// Whether each version comes with its data (and its enrichment function ids), which
+    /// reads its payload; without it the page is answered from the index alone.
+    pub include_data: bool,
+}
+
+impl Default for HistoryQuery {
+    fn default() -> Self {
+        HistoryQuery {
+            after_ov: None,
+            limit: DEFAULT_HISTORY_PAGE,
+            include_data: false,
+        }
+    }
+}
+
+impl HistoryQuery {
+    /// Continues after version `ov`.
+    pub fn after(mut self, ov: u64) -> Self {
+        self.after_ov = Some(ov);
+        self
+    }
+
+    /// At most `limit` versions.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// With each version's data.
+    pub fn with_data(mut self) -> Self {
+        self.include_data = true;
+        self
+    }
+}
+
+/// One version of a record, as its history lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Version {
+    /// Record id.
+    pub id: String,
+    /// Object version.
+    pub ov: u64,
+    /// Collection version of the write that produced it.
+    pub cv: u64,
+    /// When it was written.
+    pub at: DateTime<Utc>,
+    /// Whether it is a logical delete.
+    pub deleted: bool,
+    /// Who wrote it.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+    /// Its data and enrichment function ids, when [`HistoryQuery::include_data`] was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<VersionContent>,
+}
+
+/// What a version's payload holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct VersionContent {
+    /// The record's JSON.
+    pub data: Value,
+    /// Enrichment functions that produced this version (empty for plain writes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub function_ids: Vec<String>,
+}
+
+/// One page of a record's history, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct HistoryPage {
+    /// The versions, by ascending ov.
+    pub versions: Vec<Version>,
+    /// Pass as [`HistoryQuery::after_ov`] for the next page; `None` on the last page.
+    pub next_after_ov: Option<u64>,
+}
+
+/// What changed between two versions of a record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Diff {
+    /// Record id.
+    pub id: String,
+    /// The version the patch starts from.
+    pub from_ov: u64,
+    /// The version the patch leads to.
+    pub to_ov: u64,
+    /// The RFC 6902 JSON Patch that turns the data of `from_ov` into the data of `to_ov`
+    /// (`json_patch::patch` applies it).
+    pub patch: json_patch::Patch,
+    /// The JSON Pointers (RFC 6901) of every location the patch touches, sorted, each once.
+    pub changed_paths: Vec<String>,
+}
+
+impl Collection {
+    /// A page of a record's versions, oldest first (see [`HistoryQuery`]). Versions removed
+    /// by retention are not listed; an erased record, like one that never existed, is
+    /// [`Error::NotFound`].
+    pub async fn history(&self, id: &str, query: HistoryQuery) -> Result<HistoryPage> {
+        check_id(id)?;
+        if !(1..=MAX_HISTORY_PAGE).contains(&query.limit) {
+            return Err(Error::Validation(format!(
+                "history limit {} is outside 1..={MAX_HISTORY_PAGE}",
+                query.limit
+            )));
+        }
+        // One row more than asked tells whether another page follows.
+        let mut rows = self
+            .index()
+            .version_page(&self.inner.ns, id, query.after_ov, query.limit + 1)
+            .await?;
+        let more = rows.len() > query.limit;
+        rows.truncate(query.limit);
+        if rows.is_empty() && self.head(id).await?.is_none() {
+            return Err(Error::NotFound(format!("{}/{id}", self.name())));
+        }
+        let next_after_ov = match more {
+            true => rows.last().map(|r| r.ov),
+            false => None,
+        };
+        let contents: Vec<Option<VersionContent>> = match query.include_data {
+            false => rows.iter().map(|_| None).collect(),
+            true => {
+                let loads: Vec<_> = rows.iter().map(|r| self.load(&r.version)).collect();
+                futures::stream::iter(loads)
+                    .buffered(LOAD_CONCURRENCY)
+                    .map_ok(|item| {
+                        Some(VersionContent {
+                            data: item.data,
+                            function_ids: item.function_ids,
+                        })
+                    })
+                    .try_collect()
+                    .await?
+            }
+        };
+        let versions = rows
+            .into_iter()
+            .zip(contents)
+            .map(|(row, content)| version_of(row, content))
+            .collect::<Result<_>>()?;
+        Ok(HistoryPage {
+            versions,
+            next_after_ov,
+        })
+    }
+
+    /// The JSON Patch that turns the data of version `from_ov` of a record into the data of
+    /// version `to_ov` (either may be the older), and the paths it touches. A version that
+    /// does not exist (never written, pruned, erased) is [`Error::NotFound`].
+    pub async fn diff(&self, id: &str, from_ov: u64, to_ov: u64) -> Result<Diff> {
+        check_id(id)?;
+        let (from, to) = futures::try_join!(self.data_of(id, from_ov), self.data_of(id, to_ov))?;
+        let patch = json_patch::diff(&from, &to);
+        let mut changed_paths: Vec<String> = patch.iter().map(|op| op.path().to_string()).collect();
+        changed_paths.sort();
+        changed_paths.dedup();
+        Ok(Diff {
+            id: id.to_string(),
+            from_ov,
+            to_ov,
+            patch,
+            changed_paths,
+        })
+    }
+
+    /// The data of version `ov` of `id`.
+    async fn data_of(&self, id: &str, ov: u64) -> Result<Value> {
+        let found = self
+            .index()
+            .locate(&self.inner.ns, id, VersionPick::Ov(ov))
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("{}/{id}@v{ov}", self.name())))?;
+        Ok(self.load(&found.version).await?.data)
+    }
+}
+
+fn version_of(row: VersionRow, content: Option<VersionContent>) -> Result<Version> {
+    Ok(Version {
+        at: from_micros(row.at)?,
+        id: row.version.id,
+        ov: row.version.ov,
+        cv: row.version.cv,
+        deleted: row.version.deleted,
+        actor: row.actor,
+        reason: row.reason,
+        content,
+    })
+}

@@ -10,7 +10,7 @@
 #[path = "support/servers.rs"]
 mod servers;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -104,15 +104,38 @@ fn with_layout(config: ChronosConfig, layout: &str) -> ChronosConfig {
     ChronosConfig::from_json_value(json).unwrap()
 }
 
+/// Writes `config` to `dir/config.json` for the child writers to open, opens it here too, and
+/// creates the record whose updates the tests interrupt. Returns the instance, its
+/// collection, the config file and that record's id.
+async fn open_with_a_record(
+    config: ChronosConfig,
+    dir: &Path,
+) -> (Chronos, chronos_db::Collection, PathBuf, String) {
+    let path = dir.join("config.json");
+    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
+    let chronos = Chronos::init(config).await.unwrap();
+    let c = chronos.with(route()).unwrap();
+    let kept = c.create(json!({"v": "kept"}), meta()).await.unwrap();
+    (chronos, c, path, kept.id)
+}
+
+/// Kills a child writer updating record `id` (ov 0 -> 1) when it reaches `failpoint`.
+async fn kill_updating(config: &Path, dir: &Path, id: &str, failpoint: &'static str) {
+    let (config, dir, action) = (
+        config.to_path_buf(),
+        dir.to_path_buf(),
+        format!("update:{id}"),
+    );
+    tokio::task::spawn_blocking(move || kill_at(&config, &action, &dir, failpoint))
+        .await
+        .unwrap();
+}
+
 async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
     // Inline payloads go in with the commit: a writer killed before it leaves nothing. Each
     // payload object is an orphan.
     let objects = config.write_optimization.inline_limit() == 0;
-    let path = dir.join("config.json");
-    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
-    let chronos = Chronos::init(config.clone()).await.unwrap();
-    let c = chronos.with(route()).unwrap();
-    let kept = c.create(json!({"v": "kept"}), meta()).await.unwrap();
+    let (chronos, _, path, kept) = open_with_a_record(config.clone(), dir).await;
     let now = at_once(true);
     assert!(chronos
         .repair(now.clone())
@@ -121,9 +144,8 @@ async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
         .orphans
         .is_empty());
 
-    let path = path.clone();
     let dir = dir.to_path_buf();
-    let id = kept.id.clone();
+    let id = kept.clone();
     tokio::task::spawn_blocking(move || {
         kill_mid_write(&path, &format!("update:{id}"), &dir);
         kill_mid_write(&path, "create", &dir);
@@ -136,13 +158,13 @@ async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
     let reopened = Chronos::init(config).await.unwrap();
     let c = reopened.with(route()).unwrap();
     let latest = c
-        .get_latest(&kept.id, ReadOptions::default())
+        .get_latest(&kept, ReadOptions::default())
         .await
         .unwrap()
         .unwrap();
     assert_eq!((latest.ov, &latest.data), (0, &json!({"v": "kept"})));
     assert!(c
-        .get_version(&kept.id, 1, ReadOptions::default())
+        .get_version(&kept, 1, ReadOptions::default())
         .await
         .unwrap()
         .is_none());
@@ -163,7 +185,7 @@ async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
             || found
                 .orphans
                 .iter()
-                .any(|o| o.key.contains(&kept.id) && o.key.ends_with("v1/item.json"))
+                .any(|o| o.key.contains(&kept) && o.key.ends_with("v1/item.json"))
     );
     // ...leaves them alone while they may still belong to a write in flight...
     let young = RepairOptions {
@@ -177,12 +199,12 @@ async fn crash_leaves_no_broken_record(config: ChronosConfig, dir: &Path) {
     assert!(reopened.repair(now).await.unwrap().orphans.is_empty());
     // The record takes its next version at the normal key again.
     let w = c
-        .update(&kept.id, json!({"v": "next"}), 0, meta())
+        .update(&kept, json!({"v": "next"}), 0, meta())
         .await
         .unwrap();
     assert_eq!(w.ov, 1);
     let v1 = c
-        .get_latest(&kept.id, ReadOptions::default())
+        .get_latest(&kept, ReadOptions::default())
         .await
         .unwrap()
         .unwrap();
@@ -238,22 +260,13 @@ async fn kill9_inside_a_mongodb_transaction() {
     let dir = tempfile::tempdir().unwrap();
     // Payload objects, so the dead writer's payload is there to find.
     let config = with_layout(mongodb_config(servers, "killtx"), "objects");
-    let path = dir.path().join("config.json");
-    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
-    let chronos = Chronos::init(config).await.unwrap();
-    let c = chronos.with(route()).unwrap();
-    let kept = c.create(json!({"v": "kept"}), meta()).await.unwrap();
-    let (p, d, id) = (path.clone(), dir.path().to_path_buf(), kept.id.clone());
-    tokio::task::spawn_blocking(move || {
-        kill_at(&p, &format!("update:{id}"), &d, IN_MONGODB_TRANSACTION)
-    })
-    .await
-    .unwrap();
+    let (chronos, c, path, kept) = open_with_a_record(config, dir.path()).await;
+    kill_updating(&path, dir.path(), &kept, IN_MONGODB_TRANSACTION).await;
 
     let mut conflicts = 0;
     for attempt in 0..5 {
         let started = Instant::now();
-        let w = c.update(&kept.id, json!({"v": attempt}), 0, meta()).await;
+        let w = c.update(&kept, json!({"v": attempt}), 0, meta()).await;
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "a write waited {:?}",
@@ -290,15 +303,8 @@ async fn kill9_before_the_head_moves_then_repair_rolls_it_forward() {
         config.write_optimization.inline_limit() > 0,
         "inline by default"
     );
-    let path = dir.path().join("config.json");
-    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
-    let chronos = Chronos::init(config).await.unwrap();
-    let c = chronos.with(route()).unwrap();
-    let kept = c.create(json!({"v": "kept"}), meta()).await.unwrap();
-    let (p, d, id) = (path.clone(), dir.path().to_path_buf(), kept.id.clone());
-    tokio::task::spawn_blocking(move || kill_at(&p, &format!("update:{id}"), &d, BEFORE_HEAD_MOVE))
-        .await
-        .unwrap();
+    let (chronos, c, path, kept) = open_with_a_record(config, dir.path()).await;
+    kill_updating(&path, dir.path(), &kept, BEFORE_HEAD_MOVE).await;
 
     let latest = |c: chronos_db::Collection, id: String| async move {
         let item = c
@@ -309,7 +315,7 @@ async fn kill9_before_the_head_moves_then_repair_rolls_it_forward() {
         (item.ov, item.data)
     };
     assert_eq!(
-        latest(c.clone(), kept.id.clone()).await,
+        latest(c.clone(), kept.clone()).await,
         (0, json!({"v": "kept"}))
     );
     let dry = chronos.repair(at_once(true)).await.unwrap();
@@ -319,14 +325,14 @@ async fn kill9_before_the_head_moves_then_repair_rolls_it_forward() {
         "{dry:#?}"
     );
     assert_eq!(
-        latest(c.clone(), kept.id.clone()).await.0,
+        latest(c.clone(), kept.clone()).await.0,
         0,
         "a dry run moves nothing"
     );
     let done = chronos.repair(RepairOptions::default()).await.unwrap();
     assert_eq!(done.heads_rolled_forward, 1, "{done:#?}");
     assert_eq!(
-        latest(c.clone(), kept.id.clone()).await,
+        latest(c.clone(), kept.clone()).await,
         (1, json!({"v": "never committed"}))
     );
     let again = chronos.repair(RepairOptions::default()).await.unwrap();

@@ -83,24 +83,28 @@ impl Collection {
     /// head's fresh devShadow): decoded without any I/O. `None` when they are in an object.
     pub(super) fn at_hand(&self, located: &Located) -> Option<Result<Item>> {
         let row = &located.version;
-        let env = match (&row.payload, located.shadow.as_deref()) {
-            (PayloadRef::Inline(bytes), _) => {
-                PayloadCodec::decode_inline(bytes, &row.id, row.ov, row.deleted)
-            }
+        match (&row.payload, located.shadow.as_deref()) {
+            (PayloadRef::Inline(bytes), _) => Some(self.inline_item(bytes, row)),
             (_, Some(json))
                 if self
                     .inner
                     .codec
                     .shadow_fresh(row.at, Utc::now().timestamp_micros()) =>
             {
-                Envelope::from_bytes(json.as_bytes(), "(devShadow)", &row.id, row.ov)
+                Some(
+                    Envelope::from_bytes(json.as_bytes(), "(devShadow)", &row.id, row.ov)
+                        .and_then(|env| self.without_references(env, row))
+                        .and_then(|env| item_of(env, row)),
+                )
             }
-            _ => return None,
-        };
-        Some(
-            env.and_then(|env| self.without_references(env, row))
-                .and_then(|env| item_of(env, row)),
-        )
+            _ => None,
+        }
+    }
+
+    /// The item of a version whose payload is kept in its row.
+    fn inline_item(&self, bytes: &[u8], row: &VersionRef) -> Result<Item> {
+        let env = PayloadCodec::decode_inline(bytes, &row.id, row.ov, row.deleted)?;
+        item_of(self.without_references(env, row)?, row)
     }
 
     /// Loads the payload of a committed version (from its row, or its object), with its
@@ -108,10 +112,7 @@ impl Collection {
     pub(super) async fn load(&self, row: &VersionRef) -> Result<Item> {
         let item_key = match &row.payload {
             PayloadRef::Object(key) => key,
-            PayloadRef::Inline(bytes) => {
-                let env = PayloadCodec::decode_inline(bytes, &row.id, row.ov, row.deleted)?;
-                return item_of(self.without_references(env, row)?, row);
-            }
+            PayloadRef::Inline(bytes) => return self.inline_item(bytes, row),
         };
         let bytes = self.fetch(item_key, row).await?;
         let mut env = PayloadCodec::decode(&bytes, item_key, &row.id, row.ov)?;

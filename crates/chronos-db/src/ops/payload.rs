@@ -2,6 +2,7 @@
 //! `writeOptimization.compressionEnabled` and large enough), base64 properties
 //! (`collectionMaps.<coll>.base64Props`) moved out into their own blobs, and the devShadow copy.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
@@ -64,12 +65,17 @@ fn gzip(bytes: &[u8]) -> Result<Bytes> {
         .map_err(|e| Error::internal("compress payload", e))
 }
 
-fn gunzip(bytes: &[u8], key: &str) -> Result<Vec<u8>> {
+/// The JSON text of stored bytes: gunzipped when they are compressed (they start with the
+/// gzip magic, which JSON text never does), as they are otherwise.
+fn uncompressed<'a>(bytes: &'a [u8], key: &str) -> Result<Cow<'a, [u8]>> {
+    if !bytes.starts_with(&GZIP_MAGIC) {
+        return Ok(Cow::Borrowed(bytes));
+    }
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes)
         .read_to_end(&mut out)
         .map_err(|e| Error::Corrupt(format!("payload {key} is not valid gzip: {e}")))?;
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 impl PayloadCodec {
@@ -129,20 +135,12 @@ impl PayloadCodec {
 
     /// Parses stored bytes (compressed or not) back into an envelope of `(id, ov)`.
     pub fn decode(bytes: &[u8], key: &str, id: &str, ov: u64) -> Result<Envelope> {
-        if bytes.starts_with(&GZIP_MAGIC) {
-            Envelope::from_bytes(&gunzip(bytes, key)?, key, id, ov)
-        } else {
-            Envelope::from_bytes(bytes, key, id, ov)
-        }
+        Envelope::from_bytes(&uncompressed(bytes, key)?, key, id, ov)
     }
 
     /// Parses an inline payload (compressed or not) of `(id, ov)`, whose row says `deleted`.
     pub fn decode_inline(bytes: &[u8], id: &str, ov: u64, deleted: bool) -> Result<Envelope> {
-        if bytes.starts_with(&GZIP_MAGIC) {
-            Envelope::from_inline(&gunzip(bytes, "(inline)")?, id, ov, deleted)
-        } else {
-            Envelope::from_inline(bytes, id, ov, deleted)
-        }
+        Envelope::from_inline(&uncompressed(bytes, "(inline)")?, id, ov, deleted)
     }
 
     /// Whether a head's shadow written at `at` (microseconds) may still be served at `now`.

@@ -74,13 +74,15 @@ pub use fallback::{FallbackQueue, QueueKind, QueuedWrite, ReplayReport};
 pub use health::{BackendHealth, HealthReport};
 /// The RFC 6902 JSON Patch crate whose [`json_patch::Patch`] a [`Diff`] holds.
 pub use json_patch;
+pub use model::VersionKind;
 pub use model::{Item, ReadOptions, WriteMeta, WriteResult};
 pub use ops::{
-    Collection, CollectionLock, CollectionPrune, Diff, EnrichMeta, EraseReport, HistoryPage,
-    HistoryQuery, OrphanBlob, Progress, ProgressFn, RepairOptions, RepairReport, RestoreAction,
-    RestoreOptions, RestoreReport, RestoreTarget, Version, VersionContent, DEFAULT_BATCH_SIZE,
-    DEFAULT_HISTORY_PAGE, DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES,
-    MAX_CONCURRENT_PUTS, MAX_HISTORY_PAGE, MAX_LOCK_TTL, MAX_NESTING_DEPTH,
+    BrokenLink, ChainBreak, Collection, CollectionLock, CollectionPrune, Diff, EnrichMeta,
+    EraseReport, HistoryPage, HistoryQuery, OrphanBlob, Progress, ProgressFn, RecordVerification,
+    RepairOptions, RepairReport, RestoreAction, RestoreOptions, RestoreReport, RestoreTarget,
+    VerifyReport, Version, VersionContent, DEFAULT_BATCH_SIZE, DEFAULT_HISTORY_PAGE,
+    DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MAX_CONCURRENT_PUTS,
+    MAX_HISTORY_PAGE, MAX_LOCK_TTL, MAX_NESTING_DEPTH,
 };
 pub use query::{ListQuery, Page, Sort, SortBy};
 pub use route::{Route, Tier};

@@ -113,3 +113,79 @@ impl ReadOptions {
         }
     }
 }
+
+/// What kind of write produced a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum VersionKind {
+    /// Version 0 of a record (`create`, `create_with_id`, `create_many`).
+    Create,
+    /// A new version written by `update` (also one that brings a deleted record back).
+    Update,
+    /// A logical delete.
+    Delete,
+    /// A version written by `enrich`.
+    Enrich,
+    /// A version written by `restore_object` or `restore_collection`.
+    Restore,
+}
+
+impl VersionKind {
+    /// Every kind, in the order of their [`VersionKind::code`].
+    pub const ALL: [VersionKind; 5] = [
+        VersionKind::Create,
+        VersionKind::Update,
+        VersionKind::Delete,
+        VersionKind::Enrich,
+        VersionKind::Restore,
+    ];
+
+    /// Its name: `create`, `update`, `delete`, `enrich` or `restore`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionKind::Create => "create",
+            VersionKind::Update => "update",
+            VersionKind::Delete => "delete",
+            VersionKind::Enrich => "enrich",
+            VersionKind::Restore => "restore",
+        }
+    }
+
+    /// The kind named `name` (see [`VersionKind::as_str`]).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The small integer an index row stores (1 to 5).
+    pub fn code(self) -> i64 {
+        match self {
+            VersionKind::Create => 1,
+            VersionKind::Update => 2,
+            VersionKind::Delete => 3,
+            VersionKind::Enrich => 4,
+            VersionKind::Restore => 5,
+        }
+    }
+
+    /// The kind stored as `code`.
+    pub fn from_code(code: i64) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The kind of a version written before kinds were stored, as far as its row tells:
+    /// version 0 is a create, a logical delete a delete, any other an update.
+    pub fn inferred(ov: u64, deleted: bool) -> Self {
+        match (ov, deleted) {
+            (0, _) => VersionKind::Create,
+            (_, true) => VersionKind::Delete,
+            _ => VersionKind::Update,
+        }
+    }
+}
+
+impl std::fmt::Display for VersionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -12,11 +12,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
+use super::chain;
 use super::{
     AuditEntry, BatchOutcome, CommitOptions, CommitOutcome, CountKey, CountScope, CvChoice,
     HeadQuery, IndexStore, Namespace, PayloadRef, QueueClaim, QueueQuery, QueueRow, RecordRead,
     VersionPick, VersionRef, VersionRow,
 };
+use crate::model::VersionKind;
 use crate::query::{Filter, Sort, SortBy};
 
 /// Runs every check against `store`, in database `db_name`.
@@ -26,6 +28,7 @@ pub async fn run_all(store: &dyn IndexStore, db_name: &str) {
     collection_versions_are_unique_and_given_ones_kept(store, db_name).await;
     reads_answer_full_and_lean(store, db_name).await;
     version_pages_follow_ov(store, db_name).await;
+    commits_link_each_version_to_the_one_before(store, db_name).await;
     listings_filter_sort_and_page(store, db_name).await;
     batches_of_new_records_name_the_ids_taken(store, db_name).await;
     claims_hold_a_version_and_stay_invisible(store, db_name).await;
@@ -64,6 +67,9 @@ fn row(id: &str, ov: u64, at: i64, meta: Value) -> VersionRow {
         meta: meta.as_object().cloned().unwrap_or_else(Map::new),
         actor: "contract".into(),
         reason: format!("v{ov}"),
+        kind: VersionKind::inferred(ov, false),
+        digest: Some(chain::digest(format!("payload of {id} v{ov}").as_bytes())),
+        hash: None,
     }
 }
 
@@ -151,6 +157,61 @@ pub async fn version_pages_follow_ov(store: &dyn IndexStore, db_name: &str) {
     assert!(page_ovs(store, &ns, "nobody", None, 10).await.is_empty());
     let full = store.version_page(&ns, "h", Some(2), 1).await.unwrap();
     assert_eq!(full[0].reason, "v3", "pages are full rows");
+}
+
+/// A commit stores the row's kind and links its hash to the previous version's hash, with
+/// the time the commit stored; batches link their new records; a row without a digest keeps
+/// no hash, and the next one links to none.
+pub async fn commits_link_each_version_to_the_one_before(store: &dyn IndexStore, db_name: &str) {
+    let ns = namespace(db_name, &[]);
+    let mut rows = Vec::new();
+    for (ov, at, kind) in [
+        (0, 100, VersionKind::Create),
+        (1, 50, VersionKind::Enrich),
+        (2, 300, VersionKind::Restore),
+    ] {
+        let mut r = row("c", ov, at, json!({}));
+        r.kind = kind;
+        assert_eq!(commit(store, &ns, &mut r).await, CommitOutcome::Committed);
+        rows.push(r);
+    }
+    let stored = store.versions(&ns, "c").await.unwrap();
+    let mut prev = None;
+    for (want, got) in rows.iter().zip(&stored) {
+        assert_eq!((got.kind, got.at), (want.kind, want.at), "v{}", got.ov);
+        let digest = chain::digest(format!("payload of c v{}", got.ov).as_bytes());
+        let link = chain::link(prev.as_ref(), got, &digest);
+        assert_eq!(
+            got.hash,
+            Some(link),
+            "v{} links to v{}",
+            got.ov,
+            got.ov.wrapping_sub(1)
+        );
+        assert_eq!(want.hash, Some(link), "the committed row reports its hash");
+        prev = got.hash;
+    }
+    let head = read_head(store, &ns, "c").await;
+    assert_eq!(head.latest.hash, prev, "the head keeps its version's hash");
+    let mut unhashed = row("c", 3, 400, json!({}));
+    unhashed.digest = None;
+    commit(store, &ns, &mut unhashed).await;
+    let mut after = row("c", 4, 500, json!({}));
+    commit(store, &ns, &mut after).await;
+    let digest = chain::digest(b"payload of c v4");
+    let stored = store.versions(&ns, "c").await.unwrap();
+    assert_eq!(stored[3].hash, None);
+    assert_eq!(stored[4].hash, Some(chain::link(None, &stored[4], &digest)));
+    let mut new = row("n", 0, 10, json!({}));
+    new.cv = 0;
+    store.commit_new(&ns, &[(new.clone(), None)]).await.unwrap();
+    let n = store.versions(&ns, "n").await.unwrap();
+    let digest = chain::digest(b"payload of n v0");
+    assert_eq!(
+        n[0].hash,
+        Some(chain::link(None, &new, &digest)),
+        "a batch links too"
+    );
 }
 
 /// A version stamped before the record's latest is stored at the latest's time.

@@ -12,6 +12,7 @@
 //! database (by name).
 
 mod audit;
+pub mod chain;
 #[cfg(feature = "backend-api")]
 pub mod contract;
 mod counts;

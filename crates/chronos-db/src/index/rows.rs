@@ -6,6 +6,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use super::chain::Hash;
+use crate::model::VersionKind;
 use crate::query::{Filter, Sort};
 
 /// One collection in one index database.
@@ -83,16 +85,31 @@ pub struct VersionRow {
     pub actor: String,
     /// Why.
     pub reason: String,
+    /// What kind of write produced it (inferred from `ov` and `deleted` for rows written
+    /// before kinds were stored).
+    pub kind: VersionKind,
+    /// The digest of its payload bytes ([`super::chain::digest`]), given to a commit so that
+    /// the commit links the row's `hash` once it has fixed its time. Never stored; `None`
+    /// in rows read back.
+    pub digest: Option<Hash>,
+    /// Its link in the record's hash chain ([`super::chain::link`]), set by the commit;
+    /// `None` for versions written before versions had hashes, and for rows committed
+    /// without a `digest`.
+    pub hash: Option<Hash>,
 }
 
 impl VersionRow {
-    /// A version row of `version` without indexed properties or provenance.
+    /// A version row of `version` without indexed properties, provenance or hash, of the
+    /// kind its ov and delete marker suggest.
     pub fn bare(version: VersionRef) -> Self {
         VersionRow {
+            kind: VersionKind::inferred(version.ov, version.deleted),
             version,
             meta: Map::new(),
             actor: String::new(),
             reason: String::new(),
+            digest: None,
+            hash: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! inside its own atomic step (a transaction, or the single-document write that is the
 //! commit point without one) and calls the rule there; no backend restates a rule.
 
+use super::chain::{self, Hash};
 use super::rows::{CommitOutcome, VersionRow};
 use crate::error::{Error, Result};
 
@@ -16,6 +17,8 @@ pub(crate) struct Last {
     pub at: i64,
     /// When the record was created (microseconds).
     pub created_at: i64,
+    /// Its hash, when it has one.
+    pub hash: Option<Hash>,
 }
 
 /// Whether version `ov` may follow a record whose last version (committed or claimed) is
@@ -41,8 +44,8 @@ pub(crate) fn sequence_outcome(
 
 /// Admits `row` after `last` (the record's head, read in the commit's atomic step): the
 /// sequence rule, then time never goes back within a record (`row.at` is raised to the last
-/// version's). Returns the record's creation time for the head, or the outcome that refuses
-/// the row.
+/// version's), then the row is linked to the last version's hash ([`link`]). Returns the
+/// record's creation time for the head, or the outcome that refuses the row.
 pub(crate) fn admit(
     last: Option<Last>,
     row: &mut VersionRow,
@@ -51,13 +54,23 @@ pub(crate) fn admit(
     if let Some(refused) = sequence_outcome(last.map(|l| (l.ov, l.deleted)), row.ov, require_live) {
         return Err(refused);
     }
-    match last {
+    let created_at = match last {
         Some(l) => {
             row.at = row.at.max(l.at);
-            Ok(l.created_at)
+            l.created_at
         }
-        None => Ok(row.at),
-    }
+        None => row.at,
+    };
+    link(row, last.and_then(|l| l.hash).as_ref());
+    Ok(created_at)
+}
+
+/// Sets `row.hash` to its link after the version whose hash is `prev` (`None` for a new
+/// record), once its time is final; a row given no payload digest stays without a hash.
+/// Backends call it in the atomic step of every commit: [`admit`] does for rows that follow
+/// a head, and commits of new records call it directly.
+pub(crate) fn link(row: &mut VersionRow, prev: Option<&Hash>) {
+    row.hash = row.digest.map(|d| chain::link(prev, row, &d));
 }
 
 /// The first of `n` collection versions reserved by a counter that reads `next` after adding
@@ -131,6 +144,7 @@ mod tests {
             deleted: false,
             at,
             created_at: 5,
+            hash: None,
         };
         // (last version's time, the row's time, the time stored)
         for (last_at, at, stored) in [(10, 20, 20), (20, 10, 20), (20, 20, 20)] {
@@ -146,6 +160,37 @@ mod tests {
             Err(CommitOutcome::Conflict { current_ov: 0 })
         );
         assert_eq!(stale.at, 7, "a refused row is left as it was");
+    }
+
+    #[test]
+    fn admitted_rows_are_linked_after_their_time_is_final() {
+        let prev = chain::digest(b"previous version's hash");
+        let last = Last {
+            ov: 0,
+            deleted: false,
+            at: 50,
+            created_at: 5,
+            hash: Some(prev),
+        };
+        let mut r = row(1, 10);
+        r.digest = Some(chain::digest(b"payload"));
+        assert_eq!(admit(Some(last), &mut r, true), Ok(5));
+        let mut want = r.clone();
+        want.at = 50;
+        assert_eq!(
+            r.hash,
+            Some(chain::link(Some(&prev), &want, &chain::digest(b"payload")))
+        );
+        let mut unhashed = row(1, 10);
+        assert_eq!(admit(Some(last), &mut unhashed, true), Ok(5));
+        assert_eq!(unhashed.hash, None, "no digest, no hash");
+        let mut first = row(0, 7);
+        first.digest = Some(chain::digest(b"payload"));
+        admit(None, &mut first, false).unwrap();
+        assert_eq!(
+            first.hash,
+            Some(chain::link(None, &first, &chain::digest(b"payload")))
+        );
     }
 
     #[test]

@@ -12,8 +12,8 @@ use super::write::{from_micros, micros};
 use super::Collection;
 use crate::config::CounterEvent;
 use crate::error::{Error, Result};
-use crate::index::{BatchOutcome, PayloadRef, VersionRef, VersionRow};
-use crate::model::{WriteMeta, WriteResult};
+use crate::index::{chain, BatchOutcome, PayloadRef, VersionRef, VersionRow};
+use crate::model::{VersionKind, WriteMeta, WriteResult};
 
 /// Records per index commit unless `writeOptimization.batchSize` says otherwise.
 pub const DEFAULT_BATCH_SIZE: usize = 500;
@@ -97,6 +97,9 @@ impl Collection {
             meta: props,
             actor: meta.actor.clone(),
             reason: meta.reason.clone(),
+            kind: VersionKind::Create,
+            digest: None,
+            hash: None,
         };
         Ok(Prepared {
             envelope,
@@ -185,6 +188,7 @@ impl Collection {
             Err(e) => return Err((p, e)),
         };
         p.shadow = encoded.shadow.clone();
+        p.row.digest = Some(chain::digest(&encoded.bytes));
         match self
             .store_payload(&p.envelope.id, 0, encoded, &p.side)
             .await

@@ -9,7 +9,7 @@ use super::merge::deep_merge;
 use super::write::{AppendMode, NewVersion, Prev};
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
-use crate::model::{WriteMeta, WriteResult};
+use crate::model::{VersionKind, WriteMeta, WriteResult};
 use crate::names;
 
 /// Attempts of an enrich without an expected ov, each on the latest version.
@@ -104,6 +104,7 @@ impl Collection {
                     data,
                     deleted: false,
                     meta: WriteMeta::new(meta.actor.clone(), meta.reason.clone()),
+                    kind: VersionKind::Enrich,
                     function_ids: meta.function_id.iter().cloned().collect(),
                     mode: AppendMode::Queueable,
                 })

@@ -10,6 +10,7 @@ use super::write::from_micros;
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::index::{VersionPick, VersionRow};
+use crate::model::VersionKind;
 
 /// The most versions one history page holds.
 pub const MAX_HISTORY_PAGE: usize = 1000;
@@ -77,6 +78,8 @@ pub struct Version {
     pub at: DateTime<Utc>,
     /// Whether it is a logical delete.
     pub deleted: bool,
+    /// What kind of write produced it.
+    pub kind: VersionKind,
     /// Who wrote it.
     pub actor: String,
     /// Why.
@@ -217,6 +220,7 @@ fn version_of(row: VersionRow, content: Option<VersionContent>) -> Result<Versio
         ov: row.version.ov,
         cv: row.version.cv,
         deleted: row.version.deleted,
+        kind: row.kind,
         actor: row.actor,
         reason: row.reason,
         content,

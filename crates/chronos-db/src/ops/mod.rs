@@ -18,6 +18,7 @@ mod read;
 mod repair;
 mod restore;
 mod retention;
+mod verify;
 mod write;
 
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub use queue::{
 pub use repair::{OrphanBlob, Progress, ProgressFn, RepairOptions, RepairReport};
 pub use restore::{RestoreAction, RestoreOptions, RestoreReport, RestoreTarget};
 pub use retention::CollectionPrune;
+pub use verify::{BrokenLink, ChainBreak, RecordVerification, VerifyReport};
 
 /// One collection of one route: create, update, delete, read, time-travel and list records.
 ///

@@ -9,7 +9,7 @@ use super::write::{AppendMode, NewVersion, Prev};
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::index::{HeadQuery, Located, RecordRead, VersionPick, VersionRef, VersionRow};
-use crate::model::{WriteMeta, WriteResult};
+use crate::model::{VersionKind, WriteMeta, WriteResult};
 use crate::query::Sort;
 
 /// Records examined per batch of a collection restore.
@@ -134,6 +134,7 @@ impl Collection {
             data: item.data,
             deleted: source.deleted,
             meta,
+            kind: VersionKind::Restore,
             function_ids: Vec::new(),
             mode: AppendMode::Direct,
         })
@@ -354,6 +355,7 @@ impl Collection {
                 data: item.data,
                 deleted,
                 meta: meta.clone(),
+                kind: VersionKind::Restore,
                 function_ids: Vec::new(),
                 mode: AppendMode::Direct,
             })

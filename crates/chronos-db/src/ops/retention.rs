@@ -139,19 +139,14 @@ mod tests {
     use super::*;
 
     fn v(ov: u64, at: i64) -> VersionRow {
-        VersionRow {
-            version: crate::index::VersionRef {
-                id: "r".into(),
-                ov,
-                cv: ov,
-                at,
-                deleted: false,
-                payload: crate::index::PayloadRef::Object(String::new()),
-            },
-            meta: serde_json::Map::new(),
-            actor: String::new(),
-            reason: String::new(),
-        }
+        VersionRow::bare(crate::index::VersionRef {
+            id: "r".into(),
+            ov,
+            cv: ov,
+            at,
+            deleted: false,
+            payload: crate::index::PayloadRef::Object(String::new()),
+        })
     }
 
     #[test]

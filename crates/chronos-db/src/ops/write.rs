@@ -22,11 +22,12 @@ use crate::blob::side_key;
 use crate::blob::{alternate_version_key, version_key, PutOutcome};
 use crate::config::CounterEvent;
 use crate::error::{Error, Result};
+use crate::index::chain;
 use crate::index::{
     CommitOptions, CommitOutcome, CvChoice, Located, PayloadRef, VersionPick, VersionRef,
     VersionRow,
 };
-use crate::model::{WriteMeta, WriteResult};
+use crate::model::{VersionKind, WriteMeta, WriteResult};
 
 /// What a new version will hold.
 pub(super) struct NewVersion<'a> {
@@ -35,6 +36,8 @@ pub(super) struct NewVersion<'a> {
     pub data: Value,
     pub deleted: bool,
     pub meta: WriteMeta,
+    /// What kind of write it is.
+    pub kind: VersionKind,
     /// Enrichment functions that produced this version (provenance).
     pub function_ids: Vec<String>,
     /// How the version is written.
@@ -130,6 +133,7 @@ impl Collection {
             data,
             deleted: false,
             meta,
+            kind: VersionKind::Create,
             function_ids: Vec::new(),
             mode: AppendMode::Queueable,
         })
@@ -177,6 +181,7 @@ impl Collection {
             data,
             deleted: false,
             meta,
+            kind: VersionKind::Update,
             function_ids: Vec::new(),
             mode: AppendMode::Queueable,
         })
@@ -220,6 +225,7 @@ impl Collection {
             data: last.data,
             deleted: true,
             meta,
+            kind: VersionKind::Delete,
             function_ids: Vec::new(),
             mode: AppendMode::Queueable,
         })
@@ -288,6 +294,9 @@ impl Collection {
             meta: props,
             actor: envelope.actor.clone(),
             reason: envelope.reason.clone(),
+            kind: v.kind,
+            digest: None,
+            hash: None,
         };
         let mut cv_known = fixed_cv.is_some();
         let stored = self
@@ -336,6 +345,7 @@ impl Collection {
                     actor: envelope.actor,
                     reason: envelope.reason,
                     function_ids: envelope.function_ids,
+                    kind: Some(row.kind),
                     attempts: 0,
                     next_attempt_at: at,
                     last_error: e.to_string(),
@@ -361,6 +371,7 @@ impl Collection {
         claim: Option<&str>,
     ) -> Result<()> {
         let encoded = self.inner.codec.encode(envelope, !side.is_empty())?;
+        row.digest = Some(chain::digest(&encoded.bytes));
         let shadow = encoded.shadow.clone();
         let put = self.store_payload(&envelope.id, envelope.ov, encoded, side);
         let known = cv_known.then_some(row.cv);

@@ -661,19 +661,16 @@ pub async fn restore_collection_to_a_time_follows_cv_order_under_clock_skew(env:
     };
     let skewed_at = a.at.timestamp_micros() - 1_000_000;
     let cv = raw.reserve_cvs(&ns, 1).await.unwrap();
-    let mut row = chronos_db::index::VersionRow {
-        version: chronos_db::index::VersionRef {
-            id: "c".into(),
-            ov: 0,
-            cv,
-            at: skewed_at,
-            deleted: false,
-            payload: chronos_db::index::PayloadRef::Object("never-read".into()),
-        },
-        meta: serde_json::Map::new(),
-        actor: "skewed".into(),
-        reason: "clock behind".into(),
-    };
+    let mut row = chronos_db::index::VersionRow::bare(chronos_db::index::VersionRef {
+        id: "c".into(),
+        ov: 0,
+        cv,
+        at: skewed_at,
+        deleted: false,
+        payload: chronos_db::index::PayloadRef::Object("never-read".into()),
+    });
+    row.actor = "skewed".into();
+    row.reason = "clock behind".into();
     let committed = raw
         .commit(
             &ns,

@@ -105,6 +105,7 @@ impl MongoIndex {
         }
         if row.ov == 0 {
             // A new record: the inserts themselves fail on an existing one (duplicate key).
+            rules::link(row, None);
             c.ver
                 .insert_one(docs::version_doc(row).map_err(to_driver_error)?)
                 .session(&mut *s)
@@ -282,6 +283,7 @@ fn last_of(head: Option<&HeadRow>) -> Option<Last> {
         deleted: h.latest.deleted,
         at: h.latest.at,
         created_at: h.created_at,
+        hash: h.latest.hash,
     })
 }
 

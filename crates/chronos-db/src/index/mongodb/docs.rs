@@ -9,7 +9,9 @@ use mongodb::bson::{doc, Binary, Bson, Document};
 use serde_json::{Map, Number, Value};
 
 use crate::error::{Error, Result};
+use crate::index::chain::Hash;
 use crate::index::{HeadRow, Located, PayloadRef, VersionRef, VersionRow};
+use crate::model::VersionKind;
 
 /// The `meta` field name of an indexed path.
 pub fn meta_field(path: &str) -> String {
@@ -68,6 +70,16 @@ fn payload_fields(payload: &PayloadRef) -> (&str, Bson) {
     }
 }
 
+/// A hash as BinData (`null` when there is none).
+fn hash_field(hash: Option<&Hash>) -> Bson {
+    hash.map_or(Bson::Null, |h| {
+        Bson::Binary(Binary {
+            subtype: BinarySubtype::Generic,
+            bytes: h.to_vec(),
+        })
+    })
+}
+
 /// The document of a version row.
 pub fn version_doc(row: &VersionRow) -> Result<Document> {
     let (key, inline) = payload_fields(&row.payload);
@@ -82,6 +94,8 @@ pub fn version_doc(row: &VersionRow) -> Result<Document> {
         "meta": meta_doc(&row.meta),
         "actor": &row.actor,
         "reason": &row.reason,
+        "kind": row.kind.as_str(),
+        "hash": hash_field(row.hash.as_ref()),
     })
 }
 
@@ -100,6 +114,8 @@ pub fn head_fields(row: &VersionRow, shadow: Option<&str>) -> Result<Document> {
         "meta": meta_doc(&row.meta),
         "actor": &row.actor,
         "reason": &row.reason,
+        "kind": row.kind.as_str(),
+        "hash": hash_field(row.hash.as_ref()),
     })
 }
 
@@ -181,11 +197,41 @@ pub fn read_version(d: &Document, id_field: &str) -> Result<VersionRow> {
             }
         }
     }
+    let kind = match d.get("kind") {
+        // Documents from before kinds were stored have none.
+        None | Some(Bson::Null) => VersionKind::inferred(r.ov, r.deleted),
+        Some(Bson::String(name)) => VersionKind::parse(name)
+            .ok_or_else(|| Error::Corrupt(format!("index document field kind is {name:?}")))?,
+        Some(other) => {
+            return Err(Error::Corrupt(format!(
+                "index document field kind is a {:?}, not a string",
+                other.element_type()
+            )))
+        }
+    };
+    let hash = match d.get("hash") {
+        None | Some(Bson::Null) => None,
+        Some(Bson::Binary(b)) => Some(Hash::try_from(b.bytes.as_slice()).map_err(|_| {
+            Error::Corrupt(format!(
+                "index document field hash has {} bytes",
+                b.bytes.len()
+            ))
+        })?),
+        Some(other) => {
+            return Err(Error::Corrupt(format!(
+                "index document field hash is a {:?}, not binary data",
+                other.element_type()
+            )))
+        }
+    };
     Ok(VersionRow {
         version: r,
         meta,
         actor: d.get_str("actor").map_err(corrupt("actor"))?.to_string(),
         reason: d.get_str("reason").map_err(corrupt("reason"))?.to_string(),
+        kind,
+        digest: None,
+        hash,
     })
 }
 

@@ -76,8 +76,10 @@ impl RecordIndex for MongoIndex {
         let mut vers = Vec::with_capacity(rows.len());
         let mut heads = Vec::with_capacity(rows.len());
         for (row, shadow) in rows {
-            vers.push(docs::version_doc(row)?);
-            heads.push(docs::new_head_doc(row, shadow.as_deref())?);
+            let mut row = row.clone();
+            rules::link(&mut row, None);
+            vers.push(docs::version_doc(&row)?);
+            heads.push(docs::new_head_doc(&row, shadow.as_deref())?);
         }
         if self.use_transactions().await? {
             batch::commit_in_transaction(&self.client, &c, vers, heads).await

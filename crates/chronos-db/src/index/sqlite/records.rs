@@ -35,12 +35,13 @@ impl RecordIndex for SqliteIndex {
         ns: &Namespace,
         rows: &[(VersionRow, Option<String>)],
     ) -> Result<BatchOutcome> {
-        let rows = rows.to_vec();
+        let mut rows = rows.to_vec();
         self.run(ns, "commit new records", move |conn, t| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let find_head = format!("SELECT 1 FROM {} WHERE id = ?1", t.head);
             let mut taken = Vec::new();
-            for (row, shadow) in &rows {
+            for (row, shadow) in &mut rows {
+                rules::link(row, None);
                 let exists = tx
                     .prepare_cached(&find_head)?
                     .query_row([&row.id], |_| Ok(()))
@@ -81,7 +82,7 @@ impl RecordIndex for SqliteIndex {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let last = tx
                     .prepare_cached(&format!(
-                        "SELECT ov, created_at, at, deleted FROM {} WHERE id = ?1",
+                        "SELECT ov, created_at, at, deleted, hash FROM {} WHERE id = ?1",
                         t.head
                     ))?
                     .query_row([&r.id], |x| {
@@ -90,6 +91,7 @@ impl RecordIndex for SqliteIndex {
                             created_at: x.get(1)?,
                             at: x.get(2)?,
                             deleted: x.get(3)?,
+                            hash: rows::read_hash(x, 4)?,
                         })
                     })
                     .optional()?;

@@ -4,13 +4,16 @@ use rusqlite::{Row, ToSql, Transaction};
 use serde_json::{Map, Value};
 
 use super::schema::Tables;
+use crate::index::chain::Hash;
 use crate::index::{HeadRow, Located, PayloadRef, VersionRef, VersionRow};
+use crate::model::VersionKind;
 
 /// Columns read into a [`VersionRow`], in order.
-pub const VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason";
+pub const VERSION_COLUMNS: &str =
+    "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason, kind, hash";
 /// Columns read into a [`HeadRow`], in order.
 pub const HEAD_COLUMNS: &str =
-    "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason, created_at, shadow";
+    "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason, kind, hash, created_at, shadow";
 
 /// The columns of a head a payload read needs, for [`read_located_head`].
 pub const LEAN_HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload, shadow";
@@ -53,11 +56,39 @@ pub fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
     let meta: Map<String, Value> = serde_json::from_str(&meta_text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
     })?;
+    let version = read_ref(r)?;
+    let kind = match r.get::<_, Option<i64>>(10)? {
+        Some(code) => VersionKind::from_code(code).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                10,
+                rusqlite::types::Type::Integer,
+                format!("unknown version kind {code}").into(),
+            )
+        })?,
+        None => VersionKind::inferred(version.ov, version.deleted),
+    };
     Ok(VersionRow {
-        version: read_ref(r)?,
+        kind,
+        version,
         meta,
         actor: r.get(8)?,
         reason: r.get(9)?,
+        digest: None,
+        hash: read_hash(r, 11)?,
+    })
+}
+
+/// Reads a hash column (NULL: the version has none).
+pub fn read_hash(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<Hash>> {
+    let Some(bytes) = r.get::<_, Option<Vec<u8>>>(i)? else {
+        return Ok(None);
+    };
+    Hash::try_from(bytes.as_slice()).map(Some).map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Blob,
+            format!("a hash of {} bytes", bytes.len()).into(),
+        )
     })
 }
 
@@ -65,8 +96,8 @@ pub fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
 pub fn read_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
     Ok(HeadRow {
         latest: read_version(r)?,
-        created_at: r.get(10)?,
-        shadow: r.get(11)?,
+        created_at: r.get(12)?,
+        shadow: r.get(13)?,
     })
 }
 
@@ -83,7 +114,7 @@ fn meta_json(row: &VersionRow) -> rusqlite::Result<String> {
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-/// Runs `sql` with the version columns of `row` bound to ?1..?10 (in `VERSION_COLUMNS`
+/// Runs `sql` with the version columns of `row` bound to ?1..?12 (in `VERSION_COLUMNS`
 /// order) and `extra` after them.
 fn execute_with_row(
     tx: &Transaction<'_>,
@@ -98,6 +129,8 @@ fn execute_with_row(
         PayloadRef::Object(key) => (key.as_str(), None),
         PayloadRef::Inline(bytes) => ("", Some(bytes.as_ref())),
     };
+    let kind = row.kind.code();
+    let hash = row.hash.as_ref().map(|h| h.as_slice());
     let mut values: Vec<&dyn ToSql> = vec![
         &row.id,
         &ov,
@@ -109,6 +142,8 @@ fn execute_with_row(
         &meta,
         &row.actor,
         &row.reason,
+        &kind,
+        &hash,
     ];
     values.extend_from_slice(extra);
     tx.prepare_cached(sql)?.execute(values.as_slice())?;
@@ -118,7 +153,8 @@ fn execute_with_row(
 /// Inserts a version row (fails on a duplicate `(id, ov)`).
 pub fn insert_version(tx: &Transaction<'_>, t: &Tables, row: &VersionRow) -> rusqlite::Result<()> {
     let sql = format!(
-        "INSERT INTO {} ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO {} ({VERSION_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         t.ver
     );
     execute_with_row(tx, &sql, row, &[])
@@ -138,11 +174,12 @@ pub fn upsert_head(
     // columns it sets (never `created_at`, which callers carry over from the head).
     let sql = format!(
         "INSERT INTO {} ({HEAD_COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT(id) DO UPDATE SET ov = excluded.ov, cv = excluded.cv, at = excluded.at,
              deleted = excluded.deleted, blob_key = excluded.blob_key,
              payload = excluded.payload, meta = excluded.meta,
-             actor = excluded.actor, reason = excluded.reason, shadow = excluded.shadow",
+             actor = excluded.actor, reason = excluded.reason, kind = excluded.kind,
+             hash = excluded.hash, shadow = excluded.shadow",
         t.head
     );
     execute_with_row(tx, &sql, row, &[&created_at, &shadow])

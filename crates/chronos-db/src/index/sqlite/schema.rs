@@ -112,6 +112,8 @@ pub fn ensure_collection(
             meta TEXT NOT NULL,
             actor TEXT NOT NULL,
             reason TEXT NOT NULL,
+            kind INTEGER,
+            hash BLOB,
             PRIMARY KEY (id, ov)
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS {ver_at} ON {ver}(id, at, ov);
@@ -128,7 +130,9 @@ pub fn ensure_collection(
             meta TEXT NOT NULL,
             actor TEXT NOT NULL,
             reason TEXT NOT NULL,
-            shadow TEXT
+            shadow TEXT,
+            kind INTEGER,
+            hash BLOB
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS {locks} (
             name TEXT PRIMARY KEY,
@@ -147,11 +151,15 @@ pub fn ensure_collection(
         locks = t.locks,
     );
     conn.execute_batch(&ddl)?;
-    // Files from before inline payloads get the column (NULL: the payload is an object).
+    // Files from before inline payloads get the column (NULL: the payload is an object),
+    // and files from before kinds and hashes get theirs (NULL: inferred, and unhashed).
     let mut keys = String::new();
     for (table, suffix) in [(&t.ver, "ver"), (&t.head, "head")] {
-        if !t.columns_of(conn, suffix)?.contains("payload") {
-            keys.push_str(&format!("ALTER TABLE {table} ADD COLUMN payload BLOB;\n"));
+        let columns = t.columns_of(conn, suffix)?;
+        for (column, ty) in [("payload", "BLOB"), ("kind", "INTEGER"), ("hash", "BLOB")] {
+            if !columns.contains(column) {
+                keys.push_str(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty};\n"));
+            }
         }
     }
     let existing = t.columns_of(conn, "head")?;

@@ -18,7 +18,7 @@ use super::write::{AppendMode, NewVersion, Prev};
 use super::Collection;
 use crate::error::{Error, Result};
 use crate::index::{CommitOutcome, QueueClaim, QueueQuery, VersionPick};
-use crate::model::{WriteMeta, WriteResult};
+use crate::model::{VersionKind, WriteMeta, WriteResult};
 
 /// What replaying a queued write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +87,11 @@ impl Collection {
             actor: meta.actor,
             reason: meta.reason,
             function_ids: Vec::new(),
+            kind: Some(if deleted {
+                VersionKind::Delete
+            } else {
+                VersionKind::Update
+            }),
             attempts: 0,
             next_attempt_at: at,
             last_error: format!("queued behind write {}", tail.op_id),
@@ -138,6 +143,7 @@ impl Collection {
                     data: w.data.clone(),
                     deleted: w.deleted,
                     meta: WriteMeta::new(w.actor.clone(), w.reason.clone()),
+                    kind: w.version_kind(),
                     function_ids: w.function_ids.clone(),
                     mode: AppendMode::Replay {
                         op_id: &w.op_id,

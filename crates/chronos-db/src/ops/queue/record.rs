@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::index::QueueRow;
+use crate::model::VersionKind;
 use crate::route::Route;
 
 /// A write that was acknowledged while storage failed, waiting to be replayed. It commits as
@@ -40,6 +41,10 @@ pub struct QueuedWrite {
     /// Enrichment functions that produced it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub function_ids: Vec<String>,
+    /// What kind of write it is (absent from writes queued before kinds were stored: see
+    /// [`QueuedWrite::version_kind`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<VersionKind>,
     /// Failed replay attempts so far.
     pub attempts: u32,
     /// When the next replay is due.
@@ -49,6 +54,17 @@ pub struct QueuedWrite {
 }
 
 impl QueuedWrite {
+    /// What kind of write it is: as stored, or as its version and content tell for a write
+    /// queued before kinds were stored (an enrichment carries function ids).
+    pub fn version_kind(&self) -> VersionKind {
+        self.kind.unwrap_or(match (self.ov, self.deleted) {
+            (0, _) => VersionKind::Create,
+            (_, true) => VersionKind::Delete,
+            _ if !self.function_ids.is_empty() => VersionKind::Enrich,
+            _ => VersionKind::Update,
+        })
+    }
+
     /// The stored form.
     pub(crate) fn to_row(&self) -> Result<QueueRow> {
         let body =

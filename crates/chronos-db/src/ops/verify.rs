@@ -1,0 +1,262 @@
+//! Verification of the version chain: every version's payload bytes and index row are read
+//! back, its hash recomputed from them and the hash of the version before it, and the first
+//! version that does not match is reported, per record.
+
+use serde::{Deserialize, Serialize};
+
+use super::repair::{Progress, ProgressFn};
+use super::{check_id, Collection};
+use crate::error::{Error, Result};
+use crate::index::chain::{self, Hash};
+use crate::index::{HeadQuery, PayloadRef, VersionRow};
+use crate::query::Sort;
+
+/// Records whose chains are verified per page of heads.
+const VERIFY_BATCH: usize = 200;
+/// Versions of one record read per page.
+const VERSION_PAGE: usize = 500;
+
+/// Why a version breaks its record's chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "problem")]
+#[non_exhaustive]
+pub enum ChainBreak {
+    /// The hash recomputed from the version's payload bytes, its index row and the previous
+    /// version's hash is not the one stored: the payload, the row or the stored hash was
+    /// changed after the commit.
+    HashMismatch {
+        /// The hash stored in the row (lowercase hex).
+        stored: String,
+        /// The hash its bytes and row give now (lowercase hex).
+        computed: String,
+    },
+    /// The version has no hash although an earlier version of the record has one: its hash
+    /// was removed.
+    HashMissing,
+    /// The payload object the row points at is gone.
+    PayloadMissing {
+        /// Its key.
+        key: String,
+    },
+}
+
+/// The first version of a record that breaks its chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct BrokenLink {
+    /// Record id.
+    pub id: String,
+    /// Object version.
+    pub ov: u64,
+    /// What is wrong with it.
+    #[serde(flatten)]
+    pub problem: ChainBreak,
+}
+
+/// What verifying one record's chain found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct RecordVerification {
+    /// Record id.
+    pub id: String,
+    /// Versions whose hash was recomputed and matched.
+    pub verified: u64,
+    /// Versions written before versions had hashes (nothing to check them against).
+    pub unhashed: u64,
+    /// Whether the oldest kept version follows versions removed by retention: its own hash
+    /// is then taken as the start of the chain, since the hash it links to is gone.
+    pub anchored_after_prune: bool,
+    /// The hash of the record's latest version (lowercase hex), to keep elsewhere: a chain
+    /// rewritten as a whole ends in another hash.
+    pub latest_hash: Option<String>,
+    /// The first version that breaks the chain; `None` when every version matched.
+    pub broken: Option<BrokenLink>,
+}
+
+/// What [`Collection::verify_all`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct VerifyReport {
+    /// Records checked.
+    pub records: u64,
+    /// Versions whose hash matched.
+    pub verified: u64,
+    /// Versions without a hash (written before versions had hashes).
+    pub unhashed: u64,
+    /// The first broken version of every record that has one, by record id.
+    pub broken: Vec<BrokenLink>,
+}
+
+impl VerifyReport {
+    /// Whether every chain is whole.
+    pub fn is_whole(&self) -> bool {
+        self.broken.is_empty()
+    }
+}
+
+impl Collection {
+    /// Verifies the version chain of one record: reads every kept version's payload bytes and
+    /// index row, recomputes its hash and reports the first version that does not match.
+    /// An unknown or erased record is [`Error::NotFound`].
+    pub async fn verify(&self, id: &str) -> Result<RecordVerification> {
+        check_id(id)?;
+        if self.head(id).await?.is_none() {
+            return Err(Error::NotFound(format!("{}/{id}", self.name())));
+        }
+        self.verify_record(id).await
+    }
+
+    /// Verifies the chain of every record of the collection, a page of records at a time
+    /// (memory stays bounded by a page, whatever the collection's size), telling `progress`
+    /// after every page: records checked so far and broken chains found so far.
+    pub async fn verify_all(&self, progress: Option<ProgressFn>) -> Result<VerifyReport> {
+        let mut report = VerifyReport::default();
+        let mut after_id = None;
+        loop {
+            let query = HeadQuery {
+                filter: None,
+                sort: Sort::default(),
+                limit: VERIFY_BATCH,
+                after_id: after_id.take(),
+                include_deleted: true,
+                written_after_cv: None,
+            };
+            let heads = self.index().list_heads(&self.inner.ns, &query).await?;
+            for head in &heads {
+                let checked = self.verify_record(&head.version.id).await?;
+                report.records += 1;
+                report.verified += checked.verified;
+                report.unhashed += checked.unhashed;
+                report.broken.extend(checked.broken);
+            }
+            if let Some(tell) = &progress {
+                tell(Progress {
+                    scanned: report.records,
+                    found: report.broken.len() as u64,
+                });
+            }
+            match heads.last() {
+                Some(last) if heads.len() == VERIFY_BATCH => {
+                    after_id = Some(last.version.id.clone())
+                }
+                _ => return Ok(report),
+            }
+        }
+    }
+
+    /// Walks the kept versions of `id`, oldest first, a page at a time.
+    async fn verify_record(&self, id: &str) -> Result<RecordVerification> {
+        let mut out = RecordVerification {
+            id: id.to_string(),
+            verified: 0,
+            unhashed: 0,
+            anchored_after_prune: false,
+            latest_hash: None,
+            broken: None,
+        };
+        let mut walk = ChainWalk::default();
+        let mut after = None;
+        loop {
+            let rows = self
+                .index()
+                .version_page(&self.inner.ns, id, after, VERSION_PAGE)
+                .await?;
+            for row in &rows {
+                let digest = match self.stored_digest(row).await? {
+                    Ok(digest) => digest,
+                    Err(problem) => {
+                        out.broken = Some(broken(row, problem));
+                        return Ok(out);
+                    }
+                };
+                match walk.step(row, &digest) {
+                    Step::Verified => out.verified += 1,
+                    Step::Anchored => out.anchored_after_prune = true,
+                    Step::Unhashed => out.unhashed += 1,
+                    Step::Broken(problem) => {
+                        out.broken = Some(broken(row, problem));
+                        return Ok(out);
+                    }
+                }
+            }
+            match rows.last() {
+                Some(last) if rows.len() == VERSION_PAGE => after = Some(last.ov),
+                _ => break,
+            }
+        }
+        out.latest_hash = walk.prev.as_ref().map(chain::hex);
+        Ok(out)
+    }
+
+    /// The digest of a version's stored payload bytes, or why they cannot be had.
+    async fn stored_digest(
+        &self,
+        row: &VersionRow,
+    ) -> Result<std::result::Result<Hash, ChainBreak>> {
+        match &row.payload {
+            PayloadRef::Inline(bytes) => Ok(Ok(chain::digest(bytes))),
+            PayloadRef::Object(key) => match self.inner.target.blobs.get(key).await? {
+                Some(bytes) => Ok(Ok(chain::digest(&bytes))),
+                None => Ok(Err(ChainBreak::PayloadMissing { key: key.clone() })),
+            },
+        }
+    }
+}
+
+fn broken(row: &VersionRow, problem: ChainBreak) -> BrokenLink {
+    BrokenLink {
+        id: row.id.clone(),
+        ov: row.ov,
+        problem,
+    }
+}
+
+/// What one version did to a chain being walked.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    Verified,
+    /// The oldest kept version after pruned ones: taken as the start.
+    Anchored,
+    Unhashed,
+    Broken(ChainBreak),
+}
+
+/// A record's chain as it is walked oldest first: the hash the next version links to.
+#[derive(Debug, Default)]
+struct ChainWalk {
+    /// The previous version's hash.
+    prev: Option<Hash>,
+    /// Whether a version was seen (the first kept one may follow pruned versions).
+    started: bool,
+}
+
+impl ChainWalk {
+    fn step(&mut self, row: &VersionRow, digest: &Hash) -> Step {
+        let first = !self.started;
+        self.started = true;
+        let prev = self.prev;
+        let Some(stored) = row.hash else {
+            if prev.is_some() {
+                return Step::Broken(ChainBreak::HashMissing);
+            }
+            return Step::Unhashed;
+        };
+        self.prev = Some(stored);
+        if first && row.ov > 0 {
+            // Its predecessor was pruned: the hash it links to is gone with it.
+            return Step::Anchored;
+        }
+        let computed = chain::link(prev.as_ref(), row, digest);
+        if computed == stored {
+            Step::Verified
+        } else {
+            Step::Broken(ChainBreak::HashMismatch {
+                stored: chain::hex(&stored),
+                computed: chain::hex(&computed),
+            })
+        }
+    }
+}

@@ -53,6 +53,13 @@ pub enum Command {
     },
     /// Apply the configured retention (versions and counter buckets).
     Prune,
+    /// Re-read every version's payload and index row, recompute its hash and report the
+    /// first broken link of every record's chain; exit code 1 when one is broken.
+    Verify {
+        /// Only the collections of this name (in every database that has one).
+        #[arg(long)]
+        collection: Option<String>,
+    },
     /// Inspect and manage the fallback queue.
     Queue {
         /// What to do with the queue.

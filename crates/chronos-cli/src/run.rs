@@ -99,6 +99,16 @@ async fn dispatch(chronos: &Chronos, command: &Command) -> CliResult<Outcome> {
             end_progress();
             done(json(report?)?)
         }
+        Command::Verify { collection } => {
+            let progress = terminal_progress("verify", "records checked", "broken chains");
+            let reports = chronos.verify_all(collection.as_deref(), progress).await;
+            end_progress();
+            let reports = reports?;
+            Ok(Outcome {
+                healthy: reports.iter().all(|c| c.report.is_whole()),
+                output: json(&reports)?,
+            })
+        }
         Command::Queue { action } => {
             let queue = chronos.fallback();
             match action {

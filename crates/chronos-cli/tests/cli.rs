@@ -142,6 +142,61 @@ async fn repair_lists_then_removes_an_orphan_payload() {
     chronos.shutdown().await.unwrap();
 }
 
+#[tokio::test]
+async fn verify_names_a_version_changed_in_the_index_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let id = {
+        let chronos = Chronos::init(ChronosConfig::embedded(&data)).await.unwrap();
+        let things = chronos
+            .with(Route::generic(DbType::Runtime, "things"))
+            .unwrap();
+        let made = things
+            .create(json!({ "n": 0 }), WriteMeta::new("ann", "first"))
+            .await
+            .unwrap();
+        things
+            .update(
+                &made.id,
+                json!({ "n": 1 }),
+                0,
+                WriteMeta::new("ann", "second"),
+            )
+            .await
+            .unwrap();
+        chronos.shutdown().await.unwrap();
+        made.id
+    };
+    let dir = dir_arg(&data);
+    let (code, report, err) = cli(&["verify", "--data-dir", &dir]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report[0]["collection"], "things", "{report}");
+    assert_eq!(report[0]["records"], 1);
+    assert_eq!(report[0]["verified"], 2);
+    assert_eq!(report[0]["broken"], json!([]));
+
+    // Someone edits the reason of version 0 in the SQLite file.
+    let file = data.join("index/runtime_generic.sqlite3");
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE \"things_ver\" SET reason = 'rewritten' WHERE id = ?1 AND ov = 0",
+            [&id],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(conn);
+    let (code, report, err) = cli(&["verify", "--data-dir", &dir, "--collection", "things"]);
+    assert_eq!(code, 1, "a broken chain exits 1: {err}");
+    let broken = &report[0]["broken"];
+    assert_eq!(broken.as_array().map(Vec::len), Some(1), "{report}");
+    assert_eq!(broken[0]["id"], json!(id));
+    assert_eq!(broken[0]["ov"], 0);
+    assert_eq!(broken[0]["problem"], "hashMismatch");
+    let (code, report, err) = cli(&["verify", "--data-dir", &dir, "--collection", "other"]);
+    assert_eq!((code, report), (0, json!([])), "{err}");
+}
+
 /// Against the MongoDB + S3 test servers (when they run), the command line exits cleanly every
 /// time: its MongoDB client is shut down before the runtime stops, so no driver worker panics
 /// at exit (it did about once in fifty runs when the client was only dropped).

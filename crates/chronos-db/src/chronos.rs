@@ -14,8 +14,8 @@ use crate::error::Result;
 use crate::fallback::{start_worker, FallbackQueue};
 use crate::health::{self, HealthReport};
 use crate::ops::{
-    Collection, CollectionPrune, Collections, FallbackPolicy, Progress, ProgressFn, RepairOptions,
-    RepairReport, Shared,
+    Collection, CollectionPrune, CollectionVerification, Collections, FallbackPolicy, Progress,
+    ProgressFn, RepairOptions, RepairReport, Shared,
 };
 use crate::route::{Route, Router};
 
@@ -152,6 +152,43 @@ impl Chronos {
             "prune done"
         );
         Ok(report)
+    }
+
+    /// Verifies the version chain of every record ([`Collection::verify_all`]) of every
+    /// collection stored in a configured database, or of the collections named `only`,
+    /// telling `progress` after every page of records: records checked and broken chains
+    /// found so far, over all collections.
+    pub async fn verify_all(
+        &self,
+        only: Option<&str>,
+        progress: Option<ProgressFn>,
+    ) -> Result<Vec<CollectionVerification>> {
+        let mut out = Vec::new();
+        let (mut records, mut broken) = (0, 0);
+        for coll in self.stored_collections().await? {
+            if only.is_some_and(|name| name != coll.name()) {
+                continue;
+            }
+            let tell: Option<ProgressFn> = progress.clone().map(|tell| {
+                let f: ProgressFn = Arc::new(move |p: Progress| {
+                    tell(Progress {
+                        scanned: records + p.scanned,
+                        found: broken + p.found,
+                    })
+                });
+                f
+            });
+            let report = coll.verify_all(tell).await?;
+            records += report.records;
+            broken += report.broken.len() as u64;
+            out.push(CollectionVerification {
+                db_name: coll.db_name().to_string(),
+                collection: coll.name().to_string(),
+                report,
+            });
+        }
+        info!(records, broken, "verify done");
+        Ok(out)
     }
 
     /// Every collection that has records in a configured database, opened where routing puts

@@ -49,7 +49,9 @@ pub use queue::{
 pub use repair::{OrphanBlob, Progress, ProgressFn, RepairOptions, RepairReport};
 pub use restore::{RestoreAction, RestoreOptions, RestoreReport, RestoreTarget};
 pub use retention::CollectionPrune;
-pub use verify::{BrokenLink, ChainBreak, RecordVerification, VerifyReport};
+pub use verify::{
+    BrokenLink, ChainBreak, CollectionVerification, RecordVerification, VerifyReport,
+};
 
 /// One collection of one route: create, update, delete, read, time-travel and list records.
 ///

@@ -90,6 +90,20 @@ pub struct VerifyReport {
     pub broken: Vec<BrokenLink>,
 }
 
+/// What verifying one collection found, for reports over several.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CollectionVerification {
+    /// Index database.
+    pub db_name: String,
+    /// Collection.
+    pub collection: String,
+    /// What its chains gave.
+    #[serde(flatten)]
+    pub report: VerifyReport,
+}
+
 impl VerifyReport {
     /// Whether every chain is whole.
     pub fn is_whole(&self) -> bool {

@@ -118,6 +118,82 @@ impl Env {
         }
     }
 
+    /// A second handle on `tenant-a`'s bucket, opened directly (no `Chronos`), to change
+    /// payload objects behind chronos-db's back; `None` for in-memory payloads, which only
+    /// the suite's instance can reach.
+    pub fn raw_tenant_a_blobs(&self) -> Option<chronos_db::blob::BlobStore> {
+        let bucket = "chronos-test-a";
+        match &self.config.spaces_connections["payloads"] {
+            SpacesConnection::Local { path } => {
+                Some(chronos_db::blob::BlobStore::local(path, bucket).expect("open local bucket"))
+            }
+            SpacesConnection::Memory => None,
+            #[cfg(not(feature = "s3"))]
+            SpacesConnection::S3(_) => panic!("built without the s3 feature"),
+            #[cfg(feature = "s3")]
+            SpacesConnection::S3(conn) => {
+                use chronos_db::blob::s3::{build, SharedHttp};
+                let http = std::sync::Arc::new(SharedHttp::default());
+                let s3 = build(conn, bucket, http, "s3").expect("connect s3");
+                Some(chronos_db::blob::BlobStore::s3(s3, bucket))
+            }
+        }
+    }
+
+    /// Changes the stored version `ov` of `id` in `tenant-a`'s collection `collection`
+    /// directly in the index database (SQLite or MongoDB), behind chronos-db's back: sets
+    /// its `actor`, or, with `append_to_payload`, appends a space to its inline payload bytes.
+    pub async fn tamper_row(&self, collection: &str, id: &str, ov: u64, append_to_payload: bool) {
+        let db = self.tenant_a_db();
+        match &self.config.db_connections["index"] {
+            DbConnection::Sqlite { dir } => {
+                let conn = rusqlite::Connection::open(dir.join(format!("{db}.sqlite3")))
+                    .expect("open index file");
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .unwrap();
+                let set = match append_to_payload {
+                    true => "payload = payload || x'20'",
+                    false => "actor = 'mallory'",
+                };
+                let changed = conn
+                    .execute(
+                        &format!("UPDATE \"{collection}_ver\" SET {set} WHERE id = ?1 AND ov = ?2"),
+                        rusqlite::params![id, ov as i64],
+                    )
+                    .expect("tamper with a version row");
+                assert_eq!(changed, 1, "one row changed");
+            }
+            #[cfg(not(feature = "mongodb"))]
+            DbConnection::MongoDb { .. } => panic!("built without the mongodb feature"),
+            #[cfg(feature = "mongodb")]
+            DbConnection::MongoDb { uri, .. } => {
+                use mongodb::bson::{doc, Bson};
+                let client = mongodb::Client::with_uri_str(uri).await.expect("connect");
+                let ver = client
+                    .database(&db)
+                    .collection::<mongodb::bson::Document>(&format!("{collection}_ver"));
+                let filter = doc! {"id": id, "ov": ov as i64};
+                let update = match append_to_payload {
+                    false => doc! {"$set": {"actor": "mallory"}},
+                    true => {
+                        let found = ver
+                            .find_one(filter.clone())
+                            .await
+                            .unwrap()
+                            .expect("version");
+                        let Some(Bson::Binary(mut bin)) = found.get("payload").cloned() else {
+                            panic!("version {ov} of {id} has no inline payload");
+                        };
+                        bin.bytes.push(b' ');
+                        doc! {"$set": {"payload": Bson::Binary(bin)}}
+                    }
+                };
+                let changed = ver.update_one(filter, update).await.expect("tamper");
+                assert_eq!(changed.modified_count, 1, "one document changed");
+            }
+        }
+    }
+
     /// The record (and analytics) database of `tenant-a`'s runtime entry.
     pub fn tenant_a_db(&self) -> String {
         self.config

@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod batch;
+mod chain;
 mod concurrency;
 mod counters;
 mod diff;
@@ -67,6 +68,9 @@ macro_rules! conformance_suite {
                 diff::history_lists_every_version_page_by_page,
                 diff::history_refuses_unknown_records_and_bad_limits,
                 diff::diff_patches_one_version_into_another,
+                chain::every_kind_of_write_is_hashed_and_verifies,
+                chain::verify_names_a_changed_index_row,
+                chain::verify_names_a_changed_payload,
                 history::enrich_merges_deeply_and_records_provenance,
                 history::enrich_is_conflict_checked,
                 history::restore_object_appends_the_target_state,

@@ -1,5 +1,6 @@
 //! Mapping between SQLite rows and [`VersionRow`] / [`HeadRow`] and their lean forms.
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Row, ToSql, Transaction};
 use serde_json::{Map, Value};
 
@@ -36,7 +37,19 @@ fn read_u64(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
 /// selects them first): a version from [`LEAN_VERSION_COLUMNS`]. An inline payload has an
 /// empty `blob_key`.
 pub fn read_ref(r: &Row<'_>) -> rusqlite::Result<VersionRef> {
-    let inline: Option<Vec<u8>> = r.get(6)?;
+    // chronos-db writes a blob; text (a row edited by hand) is read as its bytes, so that
+    // `verify` can name the row rather than fail the whole read.
+    let inline: Option<Vec<u8>> = match r.get_ref(6)? {
+        ValueRef::Null => None,
+        ValueRef::Blob(b) | ValueRef::Text(b) => Some(b.to_vec()),
+        other => {
+            return Err(rusqlite::Error::InvalidColumnType(
+                6,
+                "payload".into(),
+                other.data_type(),
+            ))
+        }
+    };
     Ok(VersionRef {
         id: r.get(0)?,
         ov: read_u64(r, 1)?,

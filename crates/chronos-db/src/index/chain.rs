@@ -75,14 +75,14 @@ mod tests {
         let prev = digest(b"prev");
         let base = link(Some(&prev), &row(), &d);
         assert_eq!(base, link(Some(&prev), &row(), &d), "deterministic");
-        let changes: [Box<dyn Fn(&mut VersionRow)>; 7] = [
-            Box::new(|r| r.id = "r2".into()),
-            Box::new(|r| r.ov = 4),
-            Box::new(|r| r.at += 1),
-            Box::new(|r| r.kind = VersionKind::Restore),
-            Box::new(|r| r.deleted = true),
-            Box::new(|r| r.actor = "bob".into()),
-            Box::new(|r| r.reason = "fi".into()),
+        let changes: [fn(&mut VersionRow); 7] = [
+            |r| r.id = "r2".into(),
+            |r| r.ov = 4,
+            |r| r.at += 1,
+            |r| r.kind = VersionKind::Restore,
+            |r| r.deleted = true,
+            |r| r.actor = "bob".into(),
+            |r| r.reason = "fi".into(),
         ];
         for (i, change) in changes.iter().enumerate() {
             let mut r = row();

@@ -56,11 +56,6 @@ impl PayloadRef {
             PayloadRef::Inline(_) => None,
         }
     }
-
-    /// Where the payload is, for messages: its key, or `(inline)`.
-    pub fn describe(&self) -> &str {
-        self.object_key().unwrap_or("(inline)")
-    }
 }
 
 impl std::fmt::Debug for PayloadRef {

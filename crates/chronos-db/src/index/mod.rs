@@ -33,9 +33,9 @@ pub use maintenance::RecordMaintenance;
 pub use queue::{QueueClaim, QueueQuery, QueueRow, QueueStore};
 pub use records::{IndexBackend, RecordIndex};
 pub use rows::{
-    BatchOutcome, CommitOptions, CommitOutcome, CvChoice, HeadQuery, HeadRow, Located, Namespace,
-    PayloadRef, RecordRead, RecordState, VersionPick, VersionRef, VersionRow, CLAIM_KEY_PREFIX,
-    CLAIM_SENTINEL,
+    Anchor, BatchOutcome, CommitOptions, CommitOutcome, CvChoice, HeadQuery, HeadRow, Located,
+    Namespace, PayloadRef, RecordRead, RecordState, VersionPick, VersionRef, VersionRow,
+    CLAIM_KEY_PREFIX, CLAIM_SENTINEL,
 };
 
 /// Every capability of an index store: what a route's index connection provides.

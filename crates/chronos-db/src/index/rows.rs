@@ -152,6 +152,19 @@ pub struct HeadRow {
     pub created_at: i64,
     /// The latest payload envelope kept in the head (`devShadow`), when small enough.
     pub shadow: Option<String>,
+    /// The newest version retention removed, when it removed any: the record's hash chain
+    /// now starts after it.
+    pub anchor: Option<Anchor>,
+}
+
+/// What the record's chain links to after retention removed its oldest versions: the last
+/// removed version's ov and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Anchor {
+    /// The removed version's ov.
+    pub ov: u64,
+    /// Its hash (`None`: it was written before versions had hashes).
+    pub hash: Option<Hash>,
 }
 
 /// A version found by a lean read ([`crate::index::RecordIndex::locate`], listings).

@@ -8,7 +8,7 @@ use super::repair::{Progress, ProgressFn};
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::index::chain::{self, Hash};
-use crate::index::{HeadQuery, PayloadRef, VersionRow};
+use crate::index::{Anchor, HeadQuery, PayloadRef, VersionRow};
 use crate::query::Sort;
 
 /// Records whose chains are verified per page of heads.
@@ -33,6 +33,9 @@ pub enum ChainBreak {
     /// The version has no hash although an earlier version of the record has one: its hash
     /// was removed.
     HashMissing,
+    /// The version before it is gone although retention did not remove it (a row deleted
+    /// behind chronos-db's back).
+    PredecessorMissing,
     /// The payload object the row points at is gone.
     PayloadMissing {
         /// Its key.
@@ -65,9 +68,9 @@ pub struct RecordVerification {
     pub verified: u64,
     /// Versions written before versions had hashes (nothing to check them against).
     pub unhashed: u64,
-    /// Whether the oldest kept version follows versions removed by retention: its own hash
-    /// is then taken as the start of the chain, since the hash it links to is gone.
-    pub anchored_after_prune: bool,
+    /// Whether the oldest kept version follows versions removed by retention: it is then
+    /// checked against the hash of the last removed one, which the record's head keeps.
+    pub starts_after_prune: bool,
     /// The hash of the record's latest version (lowercase hex), to keep elsewhere: a chain
     /// rewritten as a whole ends in another hash.
     pub latest_hash: Option<String>,
@@ -117,10 +120,9 @@ impl Collection {
     /// An unknown or erased record is [`Error::NotFound`].
     pub async fn verify(&self, id: &str) -> Result<RecordVerification> {
         check_id(id)?;
-        if self.head(id).await?.is_none() {
-            return Err(Error::NotFound(format!("{}/{id}", self.name())));
-        }
-        self.verify_record(id).await
+        self.verify_record(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("{}/{id}", self.name())))
     }
 
     /// Verifies the chain of every record of the collection, a page of records at a time
@@ -140,7 +142,10 @@ impl Collection {
             };
             let heads = self.index().list_heads(&self.inner.ns, &query).await?;
             for head in &heads {
-                let checked = self.verify_record(&head.version.id).await?;
+                // A record erased since the page was read is skipped.
+                let Some(checked) = self.verify_record(&head.version.id).await? else {
+                    continue;
+                };
                 report.records += 1;
                 report.verified += checked.verified;
                 report.unhashed += checked.unhashed;
@@ -162,16 +167,23 @@ impl Collection {
     }
 
     /// Walks the kept versions of `id`, oldest first, a page at a time.
-    async fn verify_record(&self, id: &str) -> Result<RecordVerification> {
+    /// `None` when the record does not exist.
+    async fn verify_record(&self, id: &str) -> Result<Option<RecordVerification>> {
+        let Some(head) = self.head(id).await? else {
+            return Ok(None);
+        };
         let mut out = RecordVerification {
             id: id.to_string(),
             verified: 0,
             unhashed: 0,
-            anchored_after_prune: false,
+            starts_after_prune: false,
             latest_hash: None,
             broken: None,
         };
-        let mut walk = ChainWalk::default();
+        let mut walk = ChainWalk {
+            anchor: head.anchor,
+            ..ChainWalk::default()
+        };
         let mut after = None;
         loop {
             let rows = self
@@ -183,16 +195,15 @@ impl Collection {
                     Ok(digest) => digest,
                     Err(problem) => {
                         out.broken = Some(broken(row, problem));
-                        return Ok(out);
+                        return Ok(Some(out));
                     }
                 };
                 match walk.step(row, &digest) {
                     Step::Verified => out.verified += 1,
-                    Step::Anchored => out.anchored_after_prune = true,
                     Step::Unhashed => out.unhashed += 1,
                     Step::Broken(problem) => {
                         out.broken = Some(broken(row, problem));
-                        return Ok(out);
+                        return Ok(Some(out));
                     }
                 }
             }
@@ -201,8 +212,9 @@ impl Collection {
                 _ => break,
             }
         }
+        out.starts_after_prune = walk.after_prune;
         out.latest_hash = walk.prev.as_ref().map(chain::hex);
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// The digest of a version's stored payload bytes, or why they cannot be had.
@@ -232,37 +244,46 @@ fn broken(row: &VersionRow, problem: ChainBreak) -> BrokenLink {
 #[derive(Debug, PartialEq, Eq)]
 enum Step {
     Verified,
-    /// The oldest kept version after pruned ones: taken as the start.
-    Anchored,
     Unhashed,
     Broken(ChainBreak),
 }
 
-/// A record's chain as it is walked oldest first: the hash the next version links to.
+/// A record's chain as it is walked oldest first.
 #[derive(Debug, Default)]
 struct ChainWalk {
-    /// The previous version's hash.
+    /// Where retention left the chain to start (from the record's head).
+    anchor: Option<Anchor>,
+    /// The previous version's ov and hash, once a version was seen.
+    last: Option<(u64, Option<Hash>)>,
+    /// The hash of the last version seen.
     prev: Option<Hash>,
-    /// Whether a version was seen (the first kept one may follow pruned versions).
-    started: bool,
+    /// Whether the first kept version followed the anchor.
+    after_prune: bool,
 }
 
 impl ChainWalk {
     fn step(&mut self, row: &VersionRow, digest: &Hash) -> Step {
-        let first = !self.started;
-        self.started = true;
-        let prev = self.prev;
+        // What this version links to: the version before it, or, for the oldest kept one
+        // after a prune, the last version removed.
+        let prev = match (self.last, row.ov.checked_sub(1)) {
+            (None, None) => None,
+            (Some((ov, hash)), Some(before)) if ov == before => hash,
+            (None, Some(before)) if self.anchor.is_some_and(|a| a.ov == before) => {
+                self.after_prune = true;
+                self.anchor.and_then(|a| a.hash)
+            }
+            // Versions written before hashes were pruned before anchors were kept.
+            (None, Some(_)) if row.hash.is_none() => None,
+            _ => return Step::Broken(ChainBreak::PredecessorMissing),
+        };
+        self.last = Some((row.ov, row.hash));
+        self.prev = row.hash;
         let Some(stored) = row.hash else {
             if prev.is_some() {
                 return Step::Broken(ChainBreak::HashMissing);
             }
             return Step::Unhashed;
         };
-        self.prev = Some(stored);
-        if first && row.ov > 0 {
-            // Its predecessor was pruned: the hash it links to is gone with it.
-            return Step::Anchored;
-        }
         let computed = chain::link(prev.as_ref(), row, digest);
         if computed == stored {
             Step::Verified

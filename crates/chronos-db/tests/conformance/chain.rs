@@ -7,6 +7,7 @@ use chronos_db::{
 };
 use serde_json::json;
 
+use crate::env::Tamper;
 use crate::Env;
 
 fn meta(reason: &str) -> WriteMeta {
@@ -63,7 +64,7 @@ pub async fn every_kind_of_write_is_hashed_and_verifies(env: &Env) {
     let checked = c.verify(&w.id).await.unwrap();
     assert_eq!(checked.broken, None);
     assert_eq!((checked.verified, checked.unhashed), (5, 0));
-    assert!(!checked.anchored_after_prune);
+    assert!(!checked.starts_after_prune);
     let latest = checked.latest_hash.expect("a latest hash");
     assert_eq!(latest.len(), 64);
     // The latest hash changes with every write.
@@ -107,7 +108,7 @@ pub async fn verify_names_a_changed_index_row(env: &Env) {
     let c = env.coll("rowtamper");
     three_records(&c).await;
     assert!(c.verify_all(None).await.unwrap().is_whole());
-    env.tamper_row("rowtamper", "b", 1, false).await;
+    env.tamper_row("rowtamper", "b", 1, Tamper::Actor).await;
     let b = c.verify("b").await.unwrap();
     let broken = b.broken.expect("b is broken");
     assert_eq!((broken.id.as_str(), broken.ov), ("b", 1));
@@ -136,7 +137,7 @@ pub async fn verify_names_a_changed_payload(env: &Env) {
     let versions = raw.versions(&ns, "c").await.unwrap();
     match (versions[2].payload.object_key(), env.raw_tenant_a_blobs()) {
         // The payload in the index row.
-        (None, _) => env.tamper_row("blobtamper", "c", 2, true).await,
+        (None, _) => env.tamper_row("blobtamper", "c", 2, Tamper::Payload).await,
         // The payload object on disk or on S3.
         (Some(key), Some(blobs)) => {
             let mut bytes = blobs.get(key).await.unwrap().expect("payload").to_vec();
@@ -166,4 +167,56 @@ pub async fn verify_names_a_changed_payload(env: &Env) {
     } else {
         assert_eq!(named, [("c", 2)]);
     }
+}
+
+pub async fn verify_follows_a_chain_that_retention_shortened(env: &Env) {
+    let c = env.coll("prunedchain");
+    let w = c.create(json!({"v": 0}), meta("v0")).await.unwrap();
+    for ov in 0..4 {
+        c.update(&w.id, json!({"v": ov + 1}), ov, meta("next"))
+            .await
+            .unwrap();
+    }
+    let pruner = env
+        .variant(json!({"retention": {"ver": {"maxPerItem": 2}}}))
+        .await;
+    assert_eq!(pruner.prune().await.unwrap().versions_removed, 3);
+    let checked = c.verify(&w.id).await.unwrap();
+    assert_eq!(checked.broken, None);
+    assert_eq!(checked.verified, 2, "v3 and v4");
+    assert!(checked.starts_after_prune);
+    // A second prune moves the anchor on.
+    let tighter = env
+        .variant(json!({"retention": {"ver": {"maxPerItem": 1}}}))
+        .await;
+    assert_eq!(tighter.prune().await.unwrap().versions_removed, 1);
+    let checked = c.verify(&w.id).await.unwrap();
+    assert_eq!((checked.verified, checked.broken), (1, None));
+    // The oldest kept version is checked too: against the hash of the last one removed.
+    env.tamper_row("prunedchain", &w.id, 4, Tamper::Actor).await;
+    let broken = c.verify(&w.id).await.unwrap().broken.expect("broken");
+    assert_eq!(broken.ov, 4);
+    assert!(matches!(broken.problem, ChainBreak::HashMismatch { .. }));
+}
+
+pub async fn verify_names_a_version_removed_behind_its_back(env: &Env) {
+    let c = env.coll("holes");
+    three_records(&c).await;
+    // A middle version, and a first one.
+    env.tamper_row("holes", "a", 1, Tamper::Remove).await;
+    env.tamper_row("holes", "b", 0, Tamper::Remove).await;
+    let all = c.verify_all(None).await.unwrap();
+    let named: Vec<(&str, u64, &ChainBreak)> = all
+        .broken
+        .iter()
+        .map(|b| (b.id.as_str(), b.ov, &b.problem))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("a", 2, &ChainBreak::PredecessorMissing),
+            ("b", 1, &ChainBreak::PredecessorMissing)
+        ]
+    );
+    assert_eq!(c.verify("c").await.unwrap().broken, None);
 }

@@ -141,9 +141,9 @@ impl Env {
     }
 
     /// Changes the stored version `ov` of `id` in `tenant-a`'s collection `collection`
-    /// directly in the index database (SQLite or MongoDB), behind chronos-db's back: sets
-    /// its `actor`, or, with `append_to_payload`, appends a space to its inline payload bytes.
-    pub async fn tamper_row(&self, collection: &str, id: &str, ov: u64, append_to_payload: bool) {
+    /// directly in the index database (SQLite or MongoDB), behind chronos-db's back, as
+    /// `how` says.
+    pub async fn tamper_row(&self, collection: &str, id: &str, ov: u64, how: Tamper) {
         let db = self.tenant_a_db();
         match &self.config.db_connections["index"] {
             DbConnection::Sqlite { dir } => {
@@ -151,13 +151,15 @@ impl Env {
                     .expect("open index file");
                 conn.busy_timeout(std::time::Duration::from_secs(10))
                     .unwrap();
-                let set = match append_to_payload {
-                    true => "payload = payload || x'20'",
-                    false => "actor = 'mallory'",
-                };
+                let change = match how {
+                    Tamper::Payload => "UPDATE {} SET payload = payload || x'20'",
+                    Tamper::Actor => "UPDATE {} SET actor = 'mallory'",
+                    Tamper::Remove => "DELETE FROM {}",
+                }
+                .replace("{}", &format!("\"{collection}_ver\""));
                 let changed = conn
                     .execute(
-                        &format!("UPDATE \"{collection}_ver\" SET {set} WHERE id = ?1 AND ov = ?2"),
+                        &format!("{change} WHERE id = ?1 AND ov = ?2"),
                         rusqlite::params![id, ov as i64],
                     )
                     .expect("tamper with a version row");
@@ -173,9 +175,14 @@ impl Env {
                     .database(&db)
                     .collection::<mongodb::bson::Document>(&format!("{collection}_ver"));
                 let filter = doc! {"id": id, "ov": ov as i64};
-                let update = match append_to_payload {
-                    false => doc! {"$set": {"actor": "mallory"}},
-                    true => {
+                if how == Tamper::Remove {
+                    let removed = ver.delete_one(filter).await.expect("tamper");
+                    assert_eq!(removed.deleted_count, 1, "one document removed");
+                    return;
+                }
+                let update = match how {
+                    Tamper::Actor | Tamper::Remove => doc! {"$set": {"actor": "mallory"}},
+                    Tamper::Payload => {
                         let found = ver
                             .find_one(filter.clone())
                             .await
@@ -210,6 +217,17 @@ impl Env {
     pub fn coll(&self, collection: &str) -> Collection {
         self.tenant("tenant-a", collection)
     }
+}
+
+/// How [`Env::tamper_row`] changes a version row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    /// Sets its actor to `mallory`.
+    Actor,
+    /// Appends a space to its inline payload bytes.
+    Payload,
+    /// Deletes it.
+    Remove,
 }
 
 /// The suite's configuration on the given connections. Database names carry a unique prefix

@@ -71,6 +71,8 @@ macro_rules! conformance_suite {
                 chain::every_kind_of_write_is_hashed_and_verifies,
                 chain::verify_names_a_changed_index_row,
                 chain::verify_names_a_changed_payload,
+                chain::verify_follows_a_chain_that_retention_shortened,
+                chain::verify_names_a_version_removed_behind_its_back,
                 history::enrich_merges_deeply_and_records_provenance,
                 history::enrich_is_conflict_checked,
                 history::restore_object_appends_the_target_state,

@@ -137,8 +137,10 @@ impl MongoIndex {
         c.ver.insert_one(ver).session(&mut *s).await?;
         let mut fields = docs::head_fields(row, shadow).map_err(to_driver_error)?;
         fields.insert("createdAt", created_at);
+        // `$set`, not a replacement: the head keeps what retention wrote into it (its
+        // chain's anchor).
         c.head
-            .replace_one(doc! {"_id": &row.id}, fields)
+            .update_one(doc! {"_id": &row.id}, doc! {"$set": fields})
             .upsert(true)
             .session(&mut *s)
             .await?;

@@ -10,7 +10,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::error::{Error, Result};
 use crate::index::chain::Hash;
-use crate::index::{HeadRow, Located, PayloadRef, VersionRef, VersionRow};
+use crate::index::{Anchor, HeadRow, Located, PayloadRef, VersionRef, VersionRow};
 use crate::model::VersionKind;
 
 /// The `meta` field name of an indexed path.
@@ -119,6 +119,12 @@ pub fn head_fields(row: &VersionRow, shadow: Option<&str>) -> Result<Document> {
     })
 }
 
+/// The `$set` part of a head update anchoring its chain after `removed`, the newest version
+/// retention removed.
+pub fn anchor_fields(removed: &VersionRow) -> Result<Document> {
+    Ok(doc! {"anchorOv": int(removed.ov)?, "anchor": hash_field(removed.hash.as_ref())})
+}
+
 /// The whole head document of a new record (version 0), for inserting.
 pub fn new_head_doc(row: &VersionRow, shadow: Option<&str>) -> Result<Document> {
     let mut d = doc! {"_id": &row.id, "createdAt": row.at};
@@ -186,6 +192,23 @@ pub fn read_located(d: &Document) -> Result<Located> {
     })
 }
 
+/// Reads a hash field (absent or `null`: none).
+fn read_hash(d: &Document, field: &str) -> Result<Option<Hash>> {
+    match d.get(field) {
+        None | Some(Bson::Null) => Ok(None),
+        Some(Bson::Binary(b)) => Hash::try_from(b.bytes.as_slice()).map(Some).map_err(|_| {
+            Error::Corrupt(format!(
+                "index document field {field} has {} bytes",
+                b.bytes.len()
+            ))
+        }),
+        Some(other) => Err(Error::Corrupt(format!(
+            "index document field {field} is a {:?}, not binary data",
+            other.element_type()
+        ))),
+    }
+}
+
 /// Reads a version row from a version or head document (`id_field` is `id` or `_id`).
 pub fn read_version(d: &Document, id_field: &str) -> Result<VersionRow> {
     let r = read_ref(d, id_field)?;
@@ -209,21 +232,7 @@ pub fn read_version(d: &Document, id_field: &str) -> Result<VersionRow> {
             )))
         }
     };
-    let hash = match d.get("hash") {
-        None | Some(Bson::Null) => None,
-        Some(Bson::Binary(b)) => Some(Hash::try_from(b.bytes.as_slice()).map_err(|_| {
-            Error::Corrupt(format!(
-                "index document field hash has {} bytes",
-                b.bytes.len()
-            ))
-        })?),
-        Some(other) => {
-            return Err(Error::Corrupt(format!(
-                "index document field hash is a {:?}, not binary data",
-                other.element_type()
-            )))
-        }
-    };
+    let hash = read_hash(d, "hash")?;
     Ok(VersionRow {
         version: r,
         meta,
@@ -241,5 +250,12 @@ pub fn read_head(d: &Document) -> Result<HeadRow> {
         latest: read_version(d, "_id")?,
         created_at: read_i64(d, "createdAt")?,
         shadow: d.get_str("shadow").ok().map(str::to_string),
+        anchor: match d.get("anchorOv") {
+            None | Some(Bson::Null) => None,
+            Some(_) => Some(Anchor {
+                ov: read_u64(d, "anchorOv")?,
+                hash: read_hash(d, "anchor")?,
+            }),
+        },
     })
 }

@@ -62,11 +62,34 @@ impl RecordMaintenance for MongoIndex {
             .try_collect()
             .await
             .map_err(err("read versions to delete"))?;
+        let removed: Vec<VersionRow> = found
+            .iter()
+            .map(|d| docs::read_version(d, "id"))
+            .collect::<Result<_>>()?;
+        // Each record's chain starts after the newest version removed; the anchor goes first,
+        // and is only taken as the start where that version is gone.
+        let mut newest: HashMap<&str, &VersionRow> = HashMap::new();
+        for row in &removed {
+            let slot = newest.entry(row.id.as_str()).or_insert(row);
+            if row.ov > slot.ov {
+                *slot = row;
+            }
+        }
+        for (id, row) in newest {
+            let ov = docs::int(row.ov)?;
+            c.head
+                .update_one(
+                    doc! {"_id": id, "anchorOv": {"$not": {"$gte": ov}}},
+                    doc! {"$set": docs::anchor_fields(row)?},
+                )
+                .await
+                .map_err(err("anchor a pruned chain"))?;
+        }
         c.ver
             .delete_many(filter)
             .await
             .map_err(err("delete versions"))?;
-        found.iter().map(|d| docs::read_version(d, "id")).collect()
+        Ok(removed)
     }
 
     async fn roll_head_forward(&self, ns: &Namespace, id: &str) -> Result<bool> {

@@ -6,15 +6,20 @@ use serde_json::{Map, Value};
 
 use super::schema::Tables;
 use crate::index::chain::Hash;
-use crate::index::{HeadRow, Located, PayloadRef, VersionRef, VersionRow};
+use crate::index::{Anchor, HeadRow, Located, PayloadRef, VersionRef, VersionRow};
 use crate::model::VersionKind;
 
 /// Columns read into a [`VersionRow`], in order.
 pub const VERSION_COLUMNS: &str =
     "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason, kind, hash";
 /// Columns read into a [`HeadRow`], in order.
-pub const HEAD_COLUMNS: &str =
-    "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason, kind, hash, created_at, shadow";
+pub const HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason, \
+     kind, hash, created_at, shadow, anchor_ov, anchor";
+
+/// The columns of a head a commit writes (the anchor is retention's).
+const HEAD_WRITTEN_COLUMNS: &str =
+    "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason, \
+     kind, hash, created_at, shadow";
 
 /// The columns of a head a payload read needs, for [`read_located_head`].
 pub const LEAN_HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload, shadow";
@@ -111,6 +116,13 @@ pub fn read_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
         latest: read_version(r)?,
         created_at: r.get(12)?,
         shadow: r.get(13)?,
+        anchor: match r.get::<_, Option<i64>>(14)? {
+            None => None,
+            Some(_) => Some(Anchor {
+                ov: read_u64(r, 14)?,
+                hash: read_hash(r, 15)?,
+            }),
+        },
     })
 }
 
@@ -186,7 +198,7 @@ pub fn upsert_head(
     // rewriting the entry of every index, where an update only touches the indexes of the
     // columns it sets (never `created_at`, which callers carry over from the head).
     let sql = format!(
-        "INSERT INTO {} ({HEAD_COLUMNS})
+        "INSERT INTO {} ({HEAD_WRITTEN_COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT(id) DO UPDATE SET ov = excluded.ov, cv = excluded.cv, at = excluded.at,
              deleted = excluded.deleted, blob_key = excluded.blob_key,

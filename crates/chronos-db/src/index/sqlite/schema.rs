@@ -132,7 +132,9 @@ pub fn ensure_collection(
             reason TEXT NOT NULL,
             shadow TEXT,
             kind INTEGER,
-            hash BLOB
+            hash BLOB,
+            anchor_ov INTEGER,
+            anchor BLOB
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS {locks} (
             name TEXT PRIMARY KEY,
@@ -152,12 +154,20 @@ pub fn ensure_collection(
     );
     conn.execute_batch(&ddl)?;
     // Files from before inline payloads get the column (NULL: the payload is an object),
-    // and files from before kinds and hashes get theirs (NULL: inferred, and unhashed).
+    // and files from before kinds, hashes and anchors get theirs (NULL: inferred, unhashed,
+    // never pruned).
     let mut keys = String::new();
+    let added: [(&str, &str, bool); 5] = [
+        ("payload", "BLOB", true),
+        ("kind", "INTEGER", true),
+        ("hash", "BLOB", true),
+        ("anchor_ov", "INTEGER", false),
+        ("anchor", "BLOB", false),
+    ];
     for (table, suffix) in [(&t.ver, "ver"), (&t.head, "head")] {
         let columns = t.columns_of(conn, suffix)?;
-        for (column, ty) in [("payload", "BLOB"), ("kind", "INTEGER"), ("hash", "BLOB")] {
-            if !columns.contains(column) {
+        for (column, ty, in_both) in added {
+            if (in_both || suffix == "head") && !columns.contains(column) {
                 keys.push_str(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty};\n"));
             }
         }

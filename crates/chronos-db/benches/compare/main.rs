@@ -161,6 +161,7 @@ async fn run_pair(
     row("get_latest", &samples[0], &samples[1], Some(1.1));
 
     let mut as_of_means = Vec::new();
+    let mut deepest = Vec::new();
     for depth in [1, 100, plan.deep] {
         let build = Instant::now();
         let mut records = Vec::new();
@@ -180,7 +181,51 @@ async fn run_pair(
         let label = format!("get_as_of ({depth} versions)");
         row(&label, &samples[0], &samples[1], Some(1.1));
         as_of_means.push((depth, samples[0].mean(), samples[1].mean(), built));
+        deepest = records;
     }
+    // The deepest record's history: its first page with data, diffs, and a verification of
+    // every version (per 1,000 versions).
+    let mut samples = [Samples::default(), Samples::default()];
+    for i in 0..n.min(200) {
+        for k in turns(i) {
+            let (d, got) = timed(subjects[k].history(&deepest[k].0)).await?;
+            assert_eq!(
+                got,
+                100.min(plan.deep as usize),
+                "{name}: a full history page"
+            );
+            samples[k].push(d);
+        }
+    }
+    row(
+        "history (page of 100, data)",
+        &samples[0],
+        &samples[1],
+        None,
+    );
+    let mut samples = [Samples::default(), Samples::default()];
+    for i in 0..n {
+        let (a, b) = (rng.pick(plan.deep as usize), rng.pick(plan.deep as usize));
+        for k in turns(i) {
+            let (d, _) = timed(subjects[k].diff(&deepest[k].0, a as u64, b as u64)).await?;
+            samples[k].push(d);
+        }
+    }
+    row("diff (two versions)", &samples[0], &samples[1], None);
+    let mut samples = [Samples::default(), Samples::default()];
+    for i in 0..5 {
+        for k in turns(i) {
+            let (d, checked) = timed(subjects[k].verify(&deepest[k].0)).await?;
+            assert_eq!(checked, plan.deep, "{name}: every version verified");
+            samples[k].push(d * 1000 / plan.deep.max(1) as u32);
+        }
+    }
+    row(
+        "verify (per 1,000 versions)",
+        &samples[0],
+        &samples[1],
+        None,
+    );
 
     let mut samples = [Samples::default(), Samples::default()];
     for i in 0..n {

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as Key;
-use object_store::{ObjectStore, PutMode};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode};
 use serde_json::Value;
 
 use crate::subject::BenchResult;
@@ -64,4 +64,52 @@ pub async fn put_new_records<'a>(
         .buffered(BATCH_PUTS)
         .try_collect()
         .await
+}
+
+/// Payloads read at once by the history baselines (as chronos-db's history page).
+const LOADS: usize = 16;
+
+/// The bytes at `keys`, in order, `LOADS` at a time.
+async fn load_all(store: &dyn ObjectStore, keys: Vec<String>) -> BenchResult<Vec<Bytes>> {
+    let loads = keys.into_iter().map(|key| async move {
+        BenchResult::Ok(store.get(&Key::from(key)).await?.bytes().await?)
+    });
+    futures::stream::iter(loads.collect::<Vec<_>>())
+        .buffered(LOADS)
+        .try_collect()
+        .await
+}
+
+/// A history page's data: the JSON at every key.
+pub async fn parse_all(store: &dyn ObjectStore, keys: Vec<String>) -> BenchResult<usize> {
+    let mut n = 0;
+    for bytes in load_all(store, keys).await? {
+        let _: Value = serde_json::from_slice(&bytes)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// A verification's reading: the SHA-256 of the bytes at every key (without a chain to
+/// check them against); returns how many.
+pub async fn digest_all(store: &dyn ObjectStore, keys: Vec<String>) -> BenchResult<u64> {
+    use sha2::Digest;
+    let mut n = 0;
+    for bytes in load_all(store, keys).await? {
+        std::hint::black_box(sha2::Sha256::digest(&bytes));
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The JSON Patch between the versions at `from` and `to`; returns its length.
+pub async fn diff_versions(
+    store: &dyn ObjectStore,
+    from: String,
+    to: String,
+) -> BenchResult<usize> {
+    let both = load_all(store, vec![from, to]).await?;
+    let a: Value = serde_json::from_slice(&both[0])?;
+    let b: Value = serde_json::from_slice(&both[1])?;
+    Ok(json_patch::diff(&a, &b).len())
 }

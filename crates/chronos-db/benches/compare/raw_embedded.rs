@@ -14,8 +14,10 @@ use object_store::ObjectStoreExt;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{json, Value};
 
-use crate::raw_blobs::{put_new_records, put_version, version_key};
-use crate::subject::{BenchResult, Subject};
+use crate::raw_blobs::{
+    diff_versions, digest_all, parse_all, put_new_records, put_version, version_key,
+};
+use crate::subject::{BenchResult, Subject, HISTORY_PAGE};
 
 pub struct RawEmbedded {
     conn: Arc<Mutex<Connection>>,
@@ -79,6 +81,18 @@ impl RawEmbedded {
     async fn get_json(&self, key: String) -> BenchResult<Value> {
         let bytes = self.store.get(&Key::from(key)).await?.bytes().await?;
         Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    /// The payload keys of the first `limit` versions of `id`, oldest first.
+    async fn keys(&self, id: &str, limit: usize) -> BenchResult<Vec<String>> {
+        let id = id.to_string();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.sql(move |c| {
+            c.prepare_cached("SELECT blob_key FROM raw_ver WHERE id = ?1 ORDER BY ov LIMIT ?2")?
+                .query_map(params![id, limit], |r| r.get(0))?
+                .collect()
+        })
+        .await
     }
 
     /// Puts the blob of `(id, ov)`, then bumps the counter and writes the version and head in
@@ -187,6 +201,32 @@ impl Subject for RawEmbedded {
         let data = self.get_json(key).await?;
         self.write(id.to_string(), current + 1, &data).await?;
         Ok(())
+    }
+
+    async fn history(&self, id: &str) -> BenchResult<usize> {
+        let keys = self.keys(id, HISTORY_PAGE).await?;
+        parse_all(self.store.as_ref(), keys).await
+    }
+
+    async fn diff(&self, id: &str, from: u64, to: u64) -> BenchResult<usize> {
+        // Both versions' rows in one call: they must exist (not pruned, not erased).
+        let id = id.to_string();
+        let keys: Vec<String> = self
+            .sql(move |c| {
+                let mut find =
+                    c.prepare_cached("SELECT blob_key FROM raw_ver WHERE id = ?1 AND ov = ?2")?;
+                let a = find.query_row(params![id, from as i64], |r| r.get(0))?;
+                let b = find.query_row(params![id, to as i64], |r| r.get(0))?;
+                Ok(vec![a, b])
+            })
+            .await?;
+        let [a, b] = <[String; 2]>::try_from(keys).map_err(|_| "two keys")?;
+        diff_versions(self.store.as_ref(), a, b).await
+    }
+
+    async fn verify(&self, id: &str) -> BenchResult<u64> {
+        let keys = self.keys(id, usize::MAX).await?;
+        digest_all(self.store.as_ref(), keys).await
     }
 
     async fn create_many(&self, items: &[Value]) -> BenchResult<usize> {

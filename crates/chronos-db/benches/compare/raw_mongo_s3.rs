@@ -17,8 +17,10 @@ use object_store::path::Path as Key;
 use object_store::ObjectStoreExt;
 use serde_json::Value;
 
-use crate::raw_blobs::{put_new_records, put_version, version_key};
-use crate::subject::{BenchResult, Subject};
+use crate::raw_blobs::{
+    diff_versions, digest_all, parse_all, put_new_records, put_version, version_key,
+};
+use crate::subject::{BenchResult, Subject, HISTORY_PAGE};
 
 pub struct RawMongoS3 {
     client: Client,
@@ -42,6 +44,16 @@ fn blob_key(d: &Document) -> BenchResult<String> {
 }
 
 impl RawMongoS3 {
+    /// The payload keys of the first `limit` versions of `id`, oldest first.
+    async fn keys(&self, id: &str, limit: usize) -> BenchResult<Vec<String>> {
+        let mut find = self.ver.find(doc! {"id": id}).sort(doc! {"ov": 1});
+        if let Ok(limit) = i64::try_from(limit) {
+            find = find.limit(limit);
+        }
+        let rows: Vec<Document> = find.await?.try_collect().await?;
+        rows.iter().map(blob_key).collect()
+    }
+
     /// The payload store.
     pub fn store(&self) -> &dyn object_store::ObjectStore {
         self.store.as_ref()
@@ -204,6 +216,24 @@ impl Subject for RawMongoS3 {
         let data = self.get_json(version_key(id, ov)).await?;
         self.write(id.to_string(), current + 1, &data).await?;
         Ok(())
+    }
+
+    async fn history(&self, id: &str) -> BenchResult<usize> {
+        let keys = self.keys(id, HISTORY_PAGE).await?;
+        parse_all(self.store.as_ref(), keys).await
+    }
+
+    async fn diff(&self, id: &str, from: u64, to: u64) -> BenchResult<usize> {
+        // Both versions' rows: they must exist (not pruned, not erased).
+        let find = |ov: u64| self.ver.find_one(doc! {"id": id, "ov": ov as i64});
+        let (a, b) = tokio::try_join!(find(from), find(to))?;
+        let (a, b) = (a.ok_or("missing")?, b.ok_or("missing")?);
+        diff_versions(self.store.as_ref(), blob_key(&a)?, blob_key(&b)?).await
+    }
+
+    async fn verify(&self, id: &str) -> BenchResult<u64> {
+        let keys = self.keys(id, usize::MAX).await?;
+        digest_all(self.store.as_ref(), keys).await
     }
 
     async fn create_many(&self, items: &[Value]) -> BenchResult<usize> {

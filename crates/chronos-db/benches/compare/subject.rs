@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use chronos_db::{Collection, ListQuery, ReadOptions, RestoreTarget, WriteMeta};
+use chronos_db::{Collection, HistoryQuery, ListQuery, ReadOptions, RestoreTarget, WriteMeta};
 use serde_json::{json, Value};
 
 pub type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -25,7 +25,19 @@ pub trait Subject: Send + Sync {
     async fn restore(&self, id: &str, ov: u64, current: u64) -> BenchResult<()>;
     /// Creates all `items` in one batch; returns how many.
     async fn create_many(&self, items: &[Value]) -> BenchResult<usize>;
+    /// The first page (100 versions) of a record's history with their data; returns how
+    /// many.
+    async fn history(&self, id: &str) -> BenchResult<usize>;
+    /// What changed between versions `from` and `to` of a record, as a JSON Patch; returns
+    /// how many operations.
+    async fn diff(&self, id: &str, from: u64, to: u64) -> BenchResult<usize>;
+    /// Reads every version of a record and its payload bytes and hashes them; returns how
+    /// many versions.
+    async fn verify(&self, id: &str) -> BenchResult<u64>;
 }
+
+/// Versions on a history page.
+pub const HISTORY_PAGE: usize = 100;
 
 /// chronos-db through its public API.
 pub struct Chronos(pub Collection);
@@ -78,5 +90,22 @@ impl Subject for Chronos {
 
     async fn create_many(&self, items: &[Value]) -> BenchResult<usize> {
         Ok(self.0.create_many(items.to_vec(), meta()).await?.len())
+    }
+
+    async fn history(&self, id: &str) -> BenchResult<usize> {
+        let q = HistoryQuery::default().limit(HISTORY_PAGE).with_data();
+        Ok(self.0.history(id, q).await?.versions.len())
+    }
+
+    async fn diff(&self, id: &str, from: u64, to: u64) -> BenchResult<usize> {
+        Ok(self.0.diff(id, from, to).await?.patch.len())
+    }
+
+    async fn verify(&self, id: &str) -> BenchResult<u64> {
+        let checked = self.0.verify(id).await?;
+        match checked.broken {
+            Some(b) => Err(format!("{b:?}").into()),
+            None => Ok(checked.verified),
+        }
     }
 }

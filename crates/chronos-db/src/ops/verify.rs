@@ -2,6 +2,7 @@
 //! back, its hash recomputed from them and the hash of the version before it, and the first
 //! version that does not match is reported, per record.
 
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::repair::{Progress, ProgressFn};
@@ -15,6 +16,8 @@ use crate::query::Sort;
 const VERIFY_BATCH: usize = 200;
 /// Versions of one record read per page.
 const VERSION_PAGE: usize = 500;
+/// Payloads read at once while a record is verified.
+const PAYLOAD_READS: usize = 16;
 
 /// Why a version breaks its record's chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,8 +193,13 @@ impl Collection {
                 .index()
                 .version_page(&self.inner.ns, id, after, VERSION_PAGE)
                 .await?;
-            for row in &rows {
-                let digest = match self.stored_digest(row).await? {
+            let reads: Vec<_> = rows.iter().map(|row| self.stored_digest(row)).collect();
+            let digests: Vec<_> = futures::stream::iter(reads)
+                .buffered(PAYLOAD_READS)
+                .try_collect()
+                .await?;
+            for (row, digest) in rows.iter().zip(digests) {
+                let digest = match digest {
                     Ok(digest) => digest,
                     Err(problem) => {
                         out.broken = Some(broken(row, problem));

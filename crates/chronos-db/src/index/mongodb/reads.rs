@@ -1,6 +1,6 @@
 //! Point reads on MongoDB: a record's head and single versions, full or lean.
 
-use mongodb::bson::{doc, Document};
+use mongodb::bson::{doc, Bson, Document};
 
 use super::errors::err;
 use super::{docs, Colls};
@@ -30,11 +30,10 @@ async fn version_doc(
             let Ok(ov) = i64::try_from(ov) else {
                 return Ok(None);
             };
-            // A claim carries the sentinel time.
-            (
-                doc! {"id": id, "ov": ov, "at": {"$lt": CLAIM_SENTINEL}},
-                None,
-            )
+            // A point lookup on the unique (id, ov) index; a claim (it carries the sentinel
+            // time) is dropped below rather than filtered here, which would let a server
+            // plan the read on another index.
+            (doc! {"id": id, "ov": ov}, None)
         }
         // Claims carry the sentinel time and cv, so bounds below it never reach them.
         VersionPick::AsOf(at) => (
@@ -53,7 +52,8 @@ async fn version_doc(
     if lean {
         find = find.projection(docs::lean_projection());
     }
-    find.await.map_err(err("read version"))
+    let found = find.await.map_err(err("read version"))?;
+    Ok(found.filter(|d| !matches!(d.get("at"), Some(Bson::Int64(CLAIM_SENTINEL)))))
 }
 
 /// The head of `id` (full).

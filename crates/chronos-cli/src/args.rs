@@ -60,6 +60,35 @@ pub enum Command {
         #[arg(long)]
         collection: Option<String>,
     },
+    /// Write every kept version of a collection, or of every collection of a route, to a
+    /// JSON Lines file (one version per line with its original id, ov, time, kind, actor,
+    /// reason and data).
+    Export {
+        /// The route: `<dbType>/generic`, `<dbType>/domain/<domain>` or
+        /// `<dbType>/tenant/<tenantId>` (for example `runtime/tenant/acme`).
+        #[arg(long)]
+        route: String,
+        /// Only this collection (default: every collection with records on the route).
+        #[arg(long)]
+        collection: Option<String>,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Read a JSON Lines export into the route's collections, keeping ids, ovs and times
+    /// (collection versions are this deployment's). Records that exist with another history
+    /// are refused unless `--skip-existing`; running a stopped import again finishes it.
+    Import {
+        /// The route (as for `export`); each line's `collection` names the collection.
+        #[arg(long)]
+        route: String,
+        /// The file to read.
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// Skip records that exist with another history instead of stopping.
+        #[arg(long)]
+        skip_existing: bool,
+    },
     /// Inspect and manage the fallback queue.
     Queue {
         /// What to do with the queue.

@@ -1,11 +1,12 @@
 //! `chronos-db`: maintenance commands for a chronos-db deployment (check a configuration,
-//! ping the backends, repair after crashes, prune, verify the version chains, manage the
-//! fallback queue). Every command prints JSON on stdout; exit code 0 on success, 1 when a
+//! ping the backends, repair after crashes, prune, verify the version chains, export and
+//! import histories, manage the fallback queue). Every command prints JSON on stdout; exit code 0 on success, 1 when a
 //! health check finds a backend down or `verify` a broken chain, 2 on an error (printed on
 //! stderr).
 
 mod args;
 mod run;
+mod transfer;
 
 use std::io::Write;
 use std::process::ExitCode;

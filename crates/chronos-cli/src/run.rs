@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
-use chronos_db::{Chronos, ChronosConfig, QueueKind, RepairOptions};
+use chronos_db::{Chronos, ChronosConfig, ImportOptions, QueueKind, RepairOptions};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::args::{Command, ConfigSource, QueueAction, QueueList};
+use crate::transfer;
 
 /// What a command printed and whether it found everything healthy.
 pub struct Outcome {
@@ -108,6 +109,24 @@ async fn dispatch(chronos: &Chronos, command: &Command) -> CliResult<Outcome> {
                 healthy: reports.iter().all(|c| c.report.is_whole()),
                 output: json(&reports)?,
             })
+        }
+        Command::Export {
+            route,
+            collection,
+            out,
+        } => done(json(
+            transfer::export(chronos, route, collection.as_deref(), out).await?,
+        )?),
+        Command::Import {
+            route,
+            input,
+            skip_existing,
+        } => {
+            let opts = match skip_existing {
+                true => ImportOptions::skipping_existing(),
+                false => ImportOptions::default(),
+            };
+            done(json(transfer::import(chronos, route, input, opts).await?)?)
         }
         Command::Queue { action } => {
             let queue = chronos.fallback();

@@ -191,6 +191,20 @@ impl Chronos {
         Ok(out)
     }
 
+    /// The collections with records in the database and bucket `route` resolves to (its
+    /// collection name only has to be a valid one): what a whole route holds, for an export.
+    pub async fn route_collections(&self, route: &Route) -> Result<Vec<Collection>> {
+        let target = self.router().resolve(route)?;
+        let mut out = Vec::new();
+        for name in target.index.collections(&target.db_name).await? {
+            out.push(self.with(Route {
+                collection: name,
+                ..route.clone()
+            })?);
+        }
+        Ok(out)
+    }
+
     /// Every collection that has records in a configured database, opened where routing puts
     /// it (a collection found elsewhere is skipped with a warning).
     async fn stored_collections(&self) -> Result<Vec<Collection>> {

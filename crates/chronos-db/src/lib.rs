@@ -74,13 +74,13 @@ pub use fallback::{FallbackQueue, QueueKind, QueuedWrite, ReplayReport};
 pub use health::{BackendHealth, HealthReport};
 /// The RFC 6902 JSON Patch crate whose [`json_patch::Patch`] a [`Diff`] holds.
 pub use json_patch;
-pub use model::VersionKind;
-pub use model::{Item, ReadOptions, WriteMeta, WriteResult};
+pub use model::{Item, ReadOptions, VersionKind, WriteMeta, WriteResult};
 pub use ops::{
     BrokenLink, ChainBreak, Collection, CollectionLock, CollectionPrune, CollectionVerification,
-    Diff, EnrichMeta, EraseReport, HistoryPage, HistoryQuery, OrphanBlob, Progress, ProgressFn,
-    RecordVerification, RepairOptions, RepairReport, RestoreAction, RestoreOptions, RestoreReport,
-    RestoreTarget, VerifyReport, Version, VersionContent, DEFAULT_BATCH_SIZE, DEFAULT_HISTORY_PAGE,
+    Diff, EnrichMeta, EraseReport, ExportedVersion, HistoryPage, HistoryQuery, ImportOptions,
+    ImportReport, OrphanBlob, Progress, ProgressFn, RecordVerification, RepairOptions,
+    RepairReport, RestoreAction, RestoreOptions, RestoreReport, RestoreTarget, VerifyReport,
+    Version, VersionContent, DEFAULT_BATCH_SIZE, DEFAULT_HISTORY_PAGE,
     DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MAX_CONCURRENT_PUTS,
     MAX_HISTORY_PAGE, MAX_LOCK_TTL, MAX_NESTING_DEPTH,
 };

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::chain;
 use super::{
-    AuditEntry, BatchOutcome, CommitOptions, CommitOutcome, CountKey, CountScope, CvChoice,
+    Anchor, AuditEntry, BatchOutcome, CommitOptions, CommitOutcome, CountKey, CountScope, CvChoice,
     HeadQuery, IndexStore, Namespace, PayloadRef, QueueClaim, QueueQuery, QueueRow, RecordRead,
     VersionPick, VersionRef, VersionRow,
 };
@@ -212,6 +212,26 @@ pub async fn commits_link_each_version_to_the_one_before(store: &dyn IndexStore,
         Some(chain::link(None, &new, &digest)),
         "a batch links too"
     );
+    assert_eq!(read_head(store, &ns, "n").await.anchor, None);
+    // A new record whose history starts later (an import) anchors its chain before it.
+    let mut late = row("late", 3, 10, json!({}));
+    late.cv = 1;
+    store.commit_new(&ns, &[(late, None)]).await.unwrap();
+    let head = read_head(store, &ns, "late").await;
+    assert_eq!(head.anchor, Some(Anchor { ov: 2, hash: None }));
+    let digest = chain::digest(b"payload of late v3");
+    assert_eq!(
+        head.latest.hash,
+        Some(chain::link(None, &head.latest, &digest))
+    );
+    // A commit after it keeps the anchor.
+    let mut next = row("late", 4, 20, json!({}));
+    assert_eq!(
+        commit(store, &ns, &mut next).await,
+        CommitOutcome::Committed
+    );
+    let head = read_head(store, &ns, "late").await;
+    assert_eq!((head.latest.ov, head.anchor.map(|a| a.ov)), (4, Some(2)));
 }
 
 /// A version stamped before the record's latest is stored at the latest's time.
@@ -482,6 +502,21 @@ pub async fn maintenance_keeps_the_head(store: &dyn IndexStore, db_name: &str) {
     let mut gone: Vec<(String, u64)> = removed.iter().map(|r| (r.id.clone(), r.ov)).collect();
     gone.sort();
     assert_eq!(gone, [("m".to_string(), 0), ("m2".to_string(), 0)]);
+    // The chain of a pruned record starts after the newest version removed.
+    let m2 = read_head(store, &ns, "m2").await;
+    let v0 = removed.iter().find(|r| r.id == "m2").unwrap();
+    assert_eq!(
+        m2.anchor,
+        Some(Anchor {
+            ov: 0,
+            hash: v0.hash
+        })
+    );
+    assert!(v0.hash.is_some());
+    assert_eq!(
+        read_head(store, &ns, "m").await.anchor.map(|a| a.ov),
+        Some(0)
+    );
     assert!(!store.roll_head_forward(&ns, "m").await.unwrap());
     assert_eq!(
         store.lagging_heads(&ns).await.unwrap(),

@@ -54,9 +54,11 @@ pub trait RecordIndex: IndexBackend {
         opts: CommitOptions,
     ) -> Result<CommitOutcome>;
 
-    /// Commits the first versions (ov 0, collection versions given) of new records, with
-    /// their heads, in one batch: all or nothing where the backend has transactions. Ids
-    /// that exist are answered as [`BatchOutcome::Taken`], saying whether the others went in.
+    /// Commits the first versions (collection versions given) of new records, with their
+    /// heads, in one batch: all or nothing where the backend has transactions. Ids that
+    /// exist are answered as [`BatchOutcome::Taken`], saying whether the others went in. A
+    /// first version is ov 0, or a later ov for an imported history that starts there: its
+    /// head then anchors the chain after the ov before it (with no hash).
     async fn commit_new(
         &self,
         ns: &Namespace,

@@ -20,14 +20,24 @@ pub const DEFAULT_BATCH_SIZE: usize = 500;
 /// Payload puts in flight at once within a batch.
 pub const MAX_CONCURRENT_PUTS: usize = 32;
 
-/// One record of a batch, ready to store.
-struct Prepared {
-    envelope: Envelope,
-    row: VersionRow,
-    side: Vec<SideBlob>,
-    counters: Vec<String>,
+/// One record of a batch, ready to store: its first version (ov 0, or the first one an
+/// import brings).
+pub(super) struct Prepared {
+    pub envelope: Envelope,
+    pub row: VersionRow,
+    pub side: Vec<SideBlob>,
+    pub counters: Vec<String>,
     /// The envelope kept in the head (`devShadow`), once encoded.
-    shadow: Option<String>,
+    pub shadow: Option<String>,
+}
+
+/// The time the versions of a batch carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BatchTime {
+    /// Now, one time for the whole batch.
+    Now,
+    /// The time each row already has (an import's original times).
+    Kept,
 }
 
 /// A record whose payload was put, or one that failed with why.
@@ -59,7 +69,7 @@ impl Collection {
         let size = self.inner.batch_size;
         while !prepared.is_empty() {
             let rest = prepared.split_off(prepared.len().min(size));
-            results.extend(self.create_batch(prepared).await?);
+            results.extend(self.create_batch(prepared, BatchTime::Now).await?);
             prepared = rest;
         }
         Ok(results)
@@ -110,14 +120,22 @@ impl Collection {
         })
     }
 
-    async fn create_batch(&self, mut batch: Vec<Prepared>) -> Result<Vec<WriteResult>> {
+    /// Stores the payloads of a batch of new records and commits their first versions in
+    /// one step; a record that exists fails the batch with `BatchConflict`.
+    pub(super) async fn create_batch(
+        &self,
+        mut batch: Vec<Prepared>,
+        time: BatchTime,
+    ) -> Result<Vec<WriteResult>> {
         let ns = &self.inner.ns;
         let n = u64::try_from(batch.len()).unwrap_or(u64::MAX);
         let first_cv = self.index().reserve_cvs(ns, n).await?;
         let at = micros(Utc::now());
         for (p, cv) in batch.iter_mut().zip(first_cv..) {
             p.row.cv = cv;
-            p.row.at = at;
+            if time == BatchTime::Now {
+                p.row.at = at;
+            }
         }
         // Futures built first, so the stream holds no closure over borrows (keeps `Send`).
         let puts: Vec<_> = batch.into_iter().map(|p| self.put_new(p)).collect();
@@ -171,7 +189,7 @@ impl Collection {
             self.inner.tally.record(&p.counters).await;
             results.push(WriteResult {
                 id: p.envelope.id,
-                ov: 0,
+                ov: p.envelope.ov,
                 cv: p.row.cv,
                 at: from_micros(p.row.at)?,
                 queued: None,
@@ -190,7 +208,7 @@ impl Collection {
         p.shadow = encoded.shadow.clone();
         p.row.digest = Some(chain::digest(&encoded.bytes));
         match self
-            .store_payload(&p.envelope.id, 0, encoded, &p.side)
+            .store_payload(&p.envelope.id, p.envelope.ov, encoded, &p.side)
             .await
         {
             Ok(payload) => p.row.payload = payload,

@@ -6,7 +6,9 @@ mod collections;
 mod enrich;
 mod envelope;
 mod erase;
+mod export;
 mod history;
+mod import;
 mod limits;
 mod list;
 mod lock;
@@ -34,10 +36,12 @@ pub use batch::{DEFAULT_BATCH_SIZE, MAX_CONCURRENT_PUTS};
 pub(crate) use collections::Collections;
 pub use enrich::EnrichMeta;
 pub use erase::EraseReport;
+pub use export::ExportedVersion;
 pub use history::{
     Diff, HistoryPage, HistoryQuery, Version, VersionContent, DEFAULT_HISTORY_PAGE,
     MAX_HISTORY_PAGE,
 };
+pub use import::{ImportOptions, ImportReport};
 pub use limits::{DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MAX_NESTING_DEPTH};
 pub use lock::{CollectionLock, MAX_LOCK_TTL};
 pub use props::IndexPolicy;

@@ -361,7 +361,7 @@ impl Collection {
     /// is removed again when its version lost (or was refused); after a failed commit it is
     /// left, because the commit may have gone through (an orphan is harmless, a missing
     /// payload is not). An inline payload goes in with the row or not at all.
-    async fn store_version(
+    pub(super) async fn store_version(
         &self,
         envelope: &Envelope,
         row: &mut VersionRow,

@@ -19,6 +19,7 @@ mod isolation;
 mod listing;
 mod payloads;
 mod time_travel;
+mod transfer;
 mod versions;
 
 pub use env::Env;
@@ -73,6 +74,9 @@ macro_rules! conformance_suite {
                 chain::verify_names_a_changed_payload,
                 chain::verify_follows_a_chain_that_retention_shortened,
                 chain::verify_names_a_version_removed_behind_its_back,
+                transfer::export_then_import_keeps_every_version,
+                transfer::import_refuses_bad_histories_and_changes_nothing,
+                transfer::import_resumes_and_skips,
                 history::enrich_merges_deeply_and_records_provenance,
                 history::enrich_is_conflict_checked,
                 history::restore_object_appends_the_target_state,

@@ -126,9 +126,15 @@ pub fn anchor_fields(removed: &VersionRow) -> Result<Document> {
 }
 
 /// The whole head document of a new record (version 0), for inserting.
+/// A first version after ov 0 (an imported history whose older versions were pruned at
+/// the source) anchors the record's chain after the version before it.
 pub fn new_head_doc(row: &VersionRow, shadow: Option<&str>) -> Result<Document> {
     let mut d = doc! {"_id": &row.id, "createdAt": row.at};
     d.extend(head_fields(row, shadow)?);
+    if let Some(before) = row.ov.checked_sub(1) {
+        d.insert("anchorOv", int(before)?);
+        d.insert("anchor", Bson::Null);
+    }
     Ok(d)
 }
 

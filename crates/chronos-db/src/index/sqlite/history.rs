@@ -80,16 +80,7 @@ pub fn delete_versions(
         }
         // The chain of the record now starts after the newest version removed.
         if let Some(last) = removed.iter().rev().find(|r| &r.id == id) {
-            tx.prepare_cached(&format!(
-                "UPDATE {} SET anchor_ov = ?2, anchor = ?3 WHERE id = ?1 \
-                 AND (anchor_ov IS NULL OR anchor_ov < ?2)",
-                t.head
-            ))?
-            .execute(params![
-                id,
-                i64::try_from(last.ov).unwrap_or(i64::MAX),
-                last.hash.as_ref().map(|h| h.as_slice())
-            ])?;
+            rows::anchor_head(&tx, t, id, last.ov, last.hash.as_ref())?;
         }
     }
     tx.commit()?;

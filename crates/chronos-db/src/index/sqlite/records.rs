@@ -52,6 +52,10 @@ impl RecordIndex for SqliteIndex {
                 } else if taken.is_empty() {
                     rows::insert_version(&tx, t, row)?;
                     rows::upsert_head(&tx, t, row, row.at, shadow.as_deref())?;
+                    // An imported history that starts later: its chain starts there.
+                    if let Some(before) = row.ov.checked_sub(1) {
+                        rows::anchor_head(&tx, t, &row.id, before, None)?;
+                    }
                 }
             }
             if !taken.is_empty() {

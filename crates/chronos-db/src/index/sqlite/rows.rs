@@ -185,6 +185,29 @@ pub fn insert_version(tx: &Transaction<'_>, t: &Tables, row: &VersionRow) -> rus
     execute_with_row(tx, &sql, row, &[])
 }
 
+/// Records in the head of `id` that its chain starts after version `ov`, whose hash was
+/// `hash` (retention removed it, or an import began after it), unless it starts later
+/// already.
+pub fn anchor_head(
+    tx: &Transaction<'_>,
+    t: &Tables,
+    id: &str,
+    ov: u64,
+    hash: Option<&Hash>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(&format!(
+        "UPDATE {} SET anchor_ov = ?2, anchor = ?3 WHERE id = ?1 \
+         AND (anchor_ov IS NULL OR anchor_ov < ?2)",
+        t.head
+    ))?
+    .execute(rusqlite::params![
+        id,
+        to_sql_int(ov)?,
+        hash.map(|h| h.as_slice())
+    ])?;
+    Ok(())
+}
+
 /// Points the head of `row.id` at `row`: a new head gets `created_at`, an existing one keeps
 /// its own.
 pub fn upsert_head(

@@ -223,3 +223,241 @@ fn commands_on_mongodb_exit_cleanly_every_time() {
         assert!(!err.contains("panicked"), "run {run}: {err}");
     }
 }
+
+/// The MongoDB + S3 test servers' configuration for tenant `tenant-a` in a database of its
+/// own, or `None` when they are not running (and not required).
+fn mongo_s3_config(db_name: &str) -> Option<Value> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (Some(uri), Some(endpoint)) = (
+        var("CHRONOS_TEST_MONGO_URI"),
+        var("CHRONOS_TEST_S3_ENDPOINT"),
+    ) else {
+        assert!(
+            var("CHRONOS_REQUIRE_SERVERS").is_none(),
+            "CHRONOS_REQUIRE_SERVERS is set but the test servers' environment is missing"
+        );
+        eprintln!("skipped: the MongoDB + S3 test servers are not running");
+        return None;
+    };
+    Some(json!({
+        "dbConnections": {"mongo": {"mongoUri": uri}},
+        "spacesConnections": {"s3": {
+            "endpoint": endpoint,
+            "region": var("CHRONOS_TEST_S3_REGION")?,
+            "accessKey": var("CHRONOS_TEST_S3_ACCESS_KEY")?,
+            "secretKey": var("CHRONOS_TEST_S3_SECRET_KEY")?,
+            "forcePathStyle": true
+        }},
+        "databases": {"runtime": {"tenantDatabases": [{
+            "tenantId": "tenant-a", "dbConnRef": "mongo", "spaceConnRef": "s3",
+            "bucket": "chronos-test-a", "dbName": db_name
+        }]}}
+    }))
+}
+
+/// Every listing the migration compares: (id, ov, data) of each page, all pages.
+async fn listings(c: &chronos_db::Collection) -> Vec<Vec<(String, u64, Value)>> {
+    use chronos_db::{ListQuery, ReadOptions};
+    let mut out = Vec::new();
+    let queries = [
+        ListQuery::default().limit(7),
+        ListQuery {
+            include_deleted: true,
+            ..ListQuery::default().limit(7)
+        },
+        ListQuery::filter(json!({"status": "open"})).limit(5),
+        ListQuery::filter(json!({"n": {"$gte": 10}})).limit(5),
+    ];
+    for q in queries {
+        let mut q = q;
+        loop {
+            let page = c
+                .list_by_meta(q.clone(), ReadOptions::default())
+                .await
+                .unwrap();
+            out.push(
+                page.items
+                    .iter()
+                    .map(|i| (i.id.clone(), i.ov, i.data.clone()))
+                    .collect(),
+            );
+            match page.next_after_id {
+                Some(after) => q = q.after(after),
+                None => break,
+            }
+        }
+    }
+    out
+}
+
+/// Moving from the embedded default to MongoDB + S3: `export` of a whole route from SQLite +
+/// local files, `import` into MongoDB + S3, and every version answers `get_as_of` at its
+/// time, and every listing, the same on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_from_the_embedded_default_imports_into_mongodb_and_s3() {
+    use chronos_db::{EnrichMeta, ExportedVersion, ReadOptions};
+    let stamp = uuid_like();
+    let Some(target_config) = mongo_s3_config(&format!("mig{stamp}")) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let route = || Route::tenant(DbType::Runtime, "tenant-a", "ledger");
+    {
+        let chronos = Chronos::init(ChronosConfig::embedded(&data).with_tenant("tenant-a"))
+            .await
+            .unwrap();
+        let ledger = chronos.with(route()).unwrap();
+        let m = |r: &str| WriteMeta::new("migrator", r);
+        for i in 0..3 {
+            let id = format!("deep-{i}");
+            ledger
+                .create_with_id(&id, json!({"n": 0, "status": "open"}), m("v0"))
+                .await
+                .unwrap();
+            for ov in 0..60 {
+                let status = if ov % 7 == 0 { "held" } else { "open" };
+                ledger
+                    .update(&id, json!({"n": ov + 1, "status": status}), ov, m("step"))
+                    .await
+                    .unwrap();
+            }
+        }
+        let many = ledger
+            .create_many(
+                (0..20).map(|n| json!({"n": n, "status": "open"})).collect(),
+                m("batch"),
+            )
+            .await
+            .unwrap();
+        for (i, w) in many.iter().enumerate() {
+            match i % 4 {
+                0 => {
+                    ledger.delete(&w.id, 0, m("closed")).await.unwrap();
+                }
+                1 => {
+                    ledger
+                        .enrich(
+                            &w.id,
+                            json!({"extra": {"i": i}}),
+                            EnrichMeta::new("f@v1", "bot", "e"),
+                        )
+                        .await
+                        .unwrap();
+                }
+                _ => {}
+            }
+        }
+        // A second collection on the route.
+        let other = chronos
+            .with(Route::tenant(DbType::Runtime, "tenant-a", "notes"))
+            .unwrap();
+        other
+            .create(json!({"text": "hello"}), m("note"))
+            .await
+            .unwrap();
+        chronos.shutdown().await.unwrap();
+    }
+    let file = tmp.path().join("export.jsonl");
+    let (code, summary, err) = cli(&[
+        "export",
+        "--data-dir",
+        &dir_arg(&data),
+        "--tenant",
+        "tenant-a",
+        "--route",
+        "runtime/tenant/tenant-a",
+        "--out",
+        &dir_arg(&file),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(summary["collections"]["ledger"], 3 * 61 + 20 + 5 + 5);
+    assert_eq!(summary["collections"]["notes"], 1);
+    let lines: Vec<ExportedVersion> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len() as u64, summary["versions"].as_u64().unwrap());
+
+    let config_file = tmp.path().join("target.json");
+    std::fs::write(&config_file, target_config.to_string()).unwrap();
+    let config_arg = dir_arg(&config_file);
+    let input = dir_arg(&file);
+    let import_args = [
+        "import",
+        "--config",
+        &config_arg,
+        "--route",
+        "runtime/tenant/tenant-a",
+        "--in",
+        &input,
+    ];
+    let import = || cli(&import_args);
+    let (code, report, err) = import();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report["ledger"]["imported"], 23, "{report}");
+    assert_eq!(report["notes"]["imported"], 1, "{report}");
+    // Running it again finds everything there.
+    let (code, report, err) = import();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report["ledger"]["present"], 23, "{report}");
+    assert_eq!(report["ledger"]["versionsWritten"], 0, "{report}");
+
+    let source = Chronos::init(ChronosConfig::embedded(&data).with_tenant("tenant-a"))
+        .await
+        .unwrap();
+    let target = Chronos::init(ChronosConfig::from_json_value(target_config).unwrap())
+        .await
+        .unwrap();
+    let (a, b) = (source.with(route()).unwrap(), target.with(route()).unwrap());
+    for v in lines.iter().filter(|v| v.collection == "ledger") {
+        let x = a
+            .get_as_of(&v.id, v.at, ReadOptions::default())
+            .await
+            .unwrap()
+            .unwrap();
+        let y = b
+            .get_as_of(&v.id, v.at, ReadOptions::default())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                x.ov,
+                x.at,
+                x.deleted,
+                &x.data,
+                &x.actor,
+                &x.reason,
+                &x.function_ids
+            ),
+            (
+                y.ov,
+                y.at,
+                y.deleted,
+                &y.data,
+                &y.actor,
+                &y.reason,
+                &y.function_ids
+            ),
+            "{}@v{}",
+            v.id,
+            v.ov
+        );
+        assert_eq!(x.ov, v.ov);
+    }
+    assert_eq!(listings(&a).await, listings(&b).await);
+    let verified = b.verify_all(None).await.unwrap();
+    assert!(verified.is_whole(), "{:?}", verified.broken);
+    source.shutdown().await.unwrap();
+    target.shutdown().await.unwrap();
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}{:x}", nanos & 0xffff_ffff, std::process::id())
+}

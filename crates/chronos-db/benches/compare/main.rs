@@ -283,6 +283,32 @@ async fn run_pair(
             built.as_secs_f64(),
         );
     }
+    // Export every version of the store (a full read), then, chronos-db only, import them
+    // into a fresh collection, beside create_many.
+    let mut exports = [Samples::default(), Samples::default()];
+    let mut versions = [0, 0];
+    for k in turns(0) {
+        let (d, n) = timed(subjects[k].export_all()).await?;
+        exports[k].push(d);
+        versions[k] = n;
+    }
+    assert_eq!(
+        versions[0], versions[1],
+        "{name}: both export every version"
+    );
+    row("export (all versions)", &exports[0], &exports[1], None);
+    let per_version = |d: Duration| d.as_secs_f64() / versions[0].max(1) as f64;
+    let create_many_per_record = samples[0].mean().as_secs_f64() / BATCH as f64;
+    if let Some((d, n)) = subjects[0].import_all().await? {
+        println!(
+            "export: {:.0} versions/s (raw reads {:.0}); import into a fresh collection: {:.0} versions/s ({n} versions, {:.2}x create_many's time per record: {:.0} records/s)",
+            1.0 / per_version(exports[0].mean()),
+            1.0 / per_version(exports[1].mean()),
+            n as f64 / d.as_secs_f64().max(1e-12),
+            (d.as_secs_f64() / n.max(1) as f64) / create_many_per_record.max(1e-12),
+            1.0 / create_many_per_record.max(1e-12),
+        );
+    }
     let batch = samples[0].mean();
     let singles = single_create * BATCH as u32;
     println!(
@@ -316,6 +342,7 @@ async fn embedded(plan: &Plan, durability: Durability) -> BenchResult<()> {
     config.write_optimization.payload_layout = Some(PayloadLayout::Objects);
     let chronos = Chronos::init(config).await?;
     let c = chronos.with(Route::tenant(DbType::Runtime, "bench", COLLECTION))?;
+    let copy = chronos.with(Route::tenant(DbType::Runtime, "bench", "imported"))?;
     let raw = raw_embedded::RawEmbedded::open(&dir.path().join("raw"), durability.syncs())?;
     let name = match durability {
         Durability::PowerLoss => {
@@ -325,7 +352,7 @@ async fn embedded(plan: &Plan, durability: Durability) -> BenchResult<()> {
             "SQLite + local files (durability processCrash: nothing synced)"
         }
     };
-    run_pair(name, [&subject::Chronos(c), &raw], raw.store(), plan).await?;
+    run_pair(name, [&subject::Chronos(c, copy), &raw], raw.store(), plan).await?;
     chronos.shutdown().await?;
     Ok(())
 }
@@ -365,11 +392,12 @@ async fn mongodb_s3(plan: &Plan) -> BenchResult<()> {
     config.write_optimization.payload_layout = Some(PayloadLayout::Objects);
     let chronos = Chronos::init(config).await?;
     let c = chronos.with(Route::tenant(DbType::Runtime, "bench", COLLECTION))?;
+    let copy = chronos.with(Route::tenant(DbType::Runtime, "bench", "imported"))?;
     let raw =
         raw_mongo_s3::RawMongoS3::connect(&uri, &format!("{db}_raw"), &s3, "chronos-bench").await?;
     run_pair(
         "MongoDB (SecantusDB) + S3 (SeaweedFS)",
-        [&subject::Chronos(c), &raw],
+        [&subject::Chronos(c, copy), &raw],
         raw.store(),
         plan,
     )

@@ -3,7 +3,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use chronos_db::{Collection, HistoryQuery, ListQuery, ReadOptions, RestoreTarget, WriteMeta};
+use chronos_db::{
+    Collection, ExportedVersion, HistoryQuery, ImportOptions, ListQuery, ReadOptions,
+    RestoreTarget, WriteMeta,
+};
+use futures::TryStreamExt;
 use serde_json::{json, Value};
 
 pub type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -34,13 +38,21 @@ pub trait Subject: Send + Sync {
     /// Reads every version of a record and its payload bytes and hashes them; returns how
     /// many versions.
     async fn verify(&self, id: &str) -> BenchResult<u64>;
+    /// Reads every version of every record with its data (an export); returns how many.
+    async fn export_all(&self) -> BenchResult<u64>;
+    /// Imports every version of the store into a fresh collection; returns the time it took
+    /// and how many versions, where the subject has an import.
+    async fn import_all(&self) -> BenchResult<Option<(std::time::Duration, u64)>> {
+        Ok(None)
+    }
 }
 
 /// Versions on a history page.
 pub const HISTORY_PAGE: usize = 100;
 
-/// chronos-db through its public API.
-pub struct Chronos(pub Collection);
+/// chronos-db through its public API: the measured collection, and an empty one to import
+/// into.
+pub struct Chronos(pub Collection, pub Collection);
 
 fn meta() -> WriteMeta {
     WriteMeta::new("bench", "bench")
@@ -99,6 +111,25 @@ impl Subject for Chronos {
 
     async fn diff(&self, id: &str, from: u64, to: u64) -> BenchResult<usize> {
         Ok(self.0.diff(id, from, to).await?.patch.len())
+    }
+
+    async fn export_all(&self) -> BenchResult<u64> {
+        let mut n = 0;
+        let mut versions = std::pin::pin!(self.0.export());
+        while let Some(v) = versions.try_next().await? {
+            std::hint::black_box(v);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    async fn import_all(&self) -> BenchResult<Option<(std::time::Duration, u64)>> {
+        let versions: Vec<ExportedVersion> = self.0.export().try_collect().await?;
+        let n = versions.len() as u64;
+        let start = std::time::Instant::now();
+        let report = self.1.import(versions, ImportOptions::default()).await?;
+        assert_eq!(report.versions_written, n);
+        Ok(Some((start.elapsed(), n)))
     }
 
     async fn verify(&self, id: &str) -> BenchResult<u64> {

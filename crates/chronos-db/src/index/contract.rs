@@ -155,6 +155,22 @@ pub async fn version_pages_follow_ov(store: &dyn IndexStore, db_name: &str) {
     assert_eq!(page_ovs(store, &ns, "h", Some(3), 10).await, [4]);
     assert!(page_ovs(store, &ns, "h", Some(4), 10).await.is_empty());
     assert!(page_ovs(store, &ns, "nobody", None, 10).await.is_empty());
+    // Across records, in (id, ov) order, a page at a time.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.version_scan(&ns, after.clone(), 4).await.unwrap();
+        seen.extend(page.iter().map(|v| (v.id.clone(), v.ov)));
+        match page.last() {
+            Some(last) if page.len() == 4 => after = Some((last.id.clone(), last.ov)),
+            _ => break,
+        }
+    }
+    let want: Vec<(String, u64)> = (0..5)
+        .map(|ov| ("h".to_string(), ov))
+        .chain([("other".to_string(), 0)])
+        .collect();
+    assert_eq!(seen, want);
     let full = store.version_page(&ns, "h", Some(2), 1).await.unwrap();
     assert_eq!(full[0].reason, "v3", "pages are full rows");
 }
@@ -456,6 +472,11 @@ pub async fn claims_hold_a_version_and_stay_invisible(store: &dyn IndexStore, db
         store.version_page(&ns, "q", None, 10).await.unwrap().len(),
         1,
         "a claim is not a version of the record's history"
+    );
+    assert_eq!(
+        store.version_scan(&ns, None, 10).await.unwrap().len(),
+        1,
+        "nor of the collection's"
     );
     // A claim beyond the head is not a version the head lags behind.
     assert_eq!(

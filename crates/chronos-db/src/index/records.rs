@@ -88,6 +88,15 @@ pub trait RecordIndex: IndexBackend {
         limit: usize,
     ) -> Result<Vec<VersionRow>>;
 
+    /// Up to `limit` committed versions of every record, in (id, ov) order, after version
+    /// `after` (`(id, ov)`; `None`: from the first). Claims are never listed.
+    async fn version_scan(
+        &self,
+        ns: &Namespace,
+        after: Option<(String, u64)>,
+        limit: usize,
+    ) -> Result<Vec<VersionRow>>;
+
     /// The lowest collection version of a committed write stamped after `at` (microseconds),
     /// if any: where the collection's timeline passes `at`.
     async fn first_cv_after(&self, ns: &Namespace, at: i64) -> Result<Option<u64>>;

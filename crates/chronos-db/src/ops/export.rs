@@ -11,14 +11,11 @@ use serde_json::Value;
 use super::write::from_micros;
 use super::Collection;
 use crate::error::Result;
-use crate::index::{HeadQuery, VersionRow};
+use crate::index::VersionRow;
 use crate::model::VersionKind;
-use crate::query::Sort;
 
-/// Records whose versions are read per page of heads.
-const EXPORT_RECORDS: usize = 100;
-/// Versions of one record read per page.
-const EXPORT_VERSIONS: usize = 500;
+/// Versions read per page.
+const EXPORT_PAGE: usize = 500;
 /// Payloads read at once.
 const EXPORT_READS: usize = 16;
 
@@ -50,66 +47,28 @@ pub struct ExportedVersion {
     pub data: Value,
 }
 
-/// Where an export walk is: the record whose versions are being read and the heads left
-/// on the current page.
-struct ExportWalk {
-    /// The last record id of the heads page read so far (`None`: none read yet).
-    after_id: Option<String>,
-    /// Ids of the current heads page not yet exported, in order.
-    pending: std::collections::VecDeque<String>,
-    /// The record being exported and the last ov exported of it.
-    current: Option<(String, Option<u64>)>,
-    /// The last heads page was short: no more after `pending`.
-    heads_done: bool,
-}
-
 impl Collection {
     /// Every kept version of every record of this collection, records by id and each
-    /// record's versions oldest first, read a page at a time: memory stays bounded by a
-    /// page of versions whatever the collection's size. Erased records are absent; versions
+    /// record's versions oldest first, read a page of versions at a time: memory stays
+    /// bounded by a page whatever the collection's size. Erased records are absent; versions
     /// removed by retention are not exported.
     pub fn export(&self) -> impl Stream<Item = Result<ExportedVersion>> + Send + '_ {
-        let walk = ExportWalk {
-            after_id: None,
-            pending: Default::default(),
-            current: None,
-            heads_done: false,
-        };
-        stream::try_unfold(walk, move |mut walk| async move {
-            loop {
-                if let Some((id, after_ov)) = walk.current.take() {
-                    let rows = self
-                        .index()
-                        .version_page(&self.inner.ns, &id, after_ov, EXPORT_VERSIONS)
-                        .await?;
-                    if let Some(last) = rows.last() {
-                        let full = rows.len() == EXPORT_VERSIONS;
-                        walk.current = full.then(|| (id.clone(), Some(last.ov)));
-                        let page = self.exported(rows).await?;
-                        return Ok(Some((page, walk)));
-                    }
-                    continue;
-                }
-                if let Some(id) = walk.pending.pop_front() {
-                    walk.current = Some((id, None));
-                    continue;
-                }
-                if walk.heads_done {
-                    return Ok(None);
-                }
-                let query = HeadQuery {
-                    filter: None,
-                    sort: Sort::default(),
-                    limit: EXPORT_RECORDS,
-                    after_id: walk.after_id.take(),
-                    include_deleted: true,
-                    written_after_cv: None,
-                };
-                let heads = self.index().list_heads(&self.inner.ns, &query).await?;
-                walk.heads_done = heads.len() < EXPORT_RECORDS;
-                walk.after_id = heads.last().map(|h| h.version.id.clone());
-                walk.pending = heads.into_iter().map(|h| h.version.id).collect();
-            }
+        // The position after the last version exported; `None` once the last page was short.
+        let start: Option<Option<(String, u64)>> = Some(None);
+        stream::try_unfold(start, move |position| async move {
+            let Some(after) = position else {
+                return Ok(None);
+            };
+            let rows = self
+                .index()
+                .version_scan(&self.inner.ns, after, EXPORT_PAGE)
+                .await?;
+            let next = match rows.last() {
+                Some(last) if rows.len() == EXPORT_PAGE => Some(Some((last.id.clone(), last.ov))),
+                _ => None,
+            };
+            let page = self.exported(rows).await?;
+            Ok(Some((page, next)))
         })
         .map_ok(|page: Vec<ExportedVersion>| stream::iter(page.into_iter().map(Ok)))
         .try_flatten()

@@ -167,6 +167,35 @@ impl RecordIndex for MongoIndex {
         self.version_page(ns, id, None, usize::MAX).await
     }
 
+    async fn version_scan(
+        &self,
+        ns: &Namespace,
+        after: Option<(String, u64)>,
+        limit: usize,
+    ) -> Result<Vec<VersionRow>> {
+        let c = self.colls(ns).await?;
+        let position = match &after {
+            None => doc! {},
+            Some((id, ov)) => {
+                let ov = i64::try_from(*ov).unwrap_or(i64::MAX);
+                doc! {"$or": [{"id": {"$gt": id}}, {"id": id, "ov": {"$gt": ov}}]}
+            }
+        };
+        let mut filter = doc! {"at": {"$lt": CLAIM_SENTINEL}};
+        filter.extend(position);
+        let mut find = c.ver.find(filter).sort(doc! {"id": 1, "ov": 1});
+        if let Ok(limit) = i64::try_from(limit) {
+            find = find.limit(limit);
+        }
+        let found: Vec<Document> = find
+            .await
+            .map_err(err("read versions in id order"))?
+            .try_collect()
+            .await
+            .map_err(err("read versions in id order"))?;
+        found.iter().map(|d| docs::read_version(d, "id")).collect()
+    }
+
     async fn version_page(
         &self,
         ns: &Namespace,

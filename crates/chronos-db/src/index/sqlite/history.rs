@@ -35,6 +35,27 @@ pub fn version_page(
     rows.collect()
 }
 
+/// Up to `limit` committed versions of every record after `(id, ov)`, in that order.
+pub fn version_scan(
+    conn: &Connection,
+    t: &Tables,
+    after: Option<(String, u64)>,
+    limit: usize,
+) -> rusqlite::Result<Vec<VersionRow>> {
+    // Every id sorts after the empty one, and ov is never negative.
+    let (id, ov) = after.map_or((String::new(), -1), |(id, ov)| {
+        (id, i64::try_from(ov).unwrap_or(i64::MAX))
+    });
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {VERSION_COLUMNS} FROM {} WHERE (id, ov) > (?1, ?2) AND at < {CLAIM_SENTINEL} \
+         ORDER BY id, ov LIMIT {limit}",
+        t.ver
+    ))?;
+    let rows = stmt.query_map(params![id, ov], rows::read_version)?;
+    rows.collect()
+}
+
 /// The lowest cv of a committed version stamped after `at`.
 pub fn first_cv_after(conn: &Connection, t: &Tables, at: i64) -> rusqlite::Result<Option<u64>> {
     let cv: Option<i64> = conn.query_row(

@@ -208,6 +208,18 @@ impl RecordIndex for SqliteIndex {
         .await
     }
 
+    async fn version_scan(
+        &self,
+        ns: &Namespace,
+        after: Option<(String, u64)>,
+        limit: usize,
+    ) -> Result<Vec<VersionRow>> {
+        self.run(ns, "read versions in id order", move |conn, t| {
+            history::version_scan(conn, t, after, limit)
+        })
+        .await
+    }
+
     async fn first_cv_after(&self, ns: &Namespace, at: i64) -> Result<Option<u64>> {
         self.run(
             ns,

@@ -68,6 +68,10 @@ fn row(id: &str, ov: u64, at: i64, meta: Value) -> VersionRow {
         actor: "contract".into(),
         reason: format!("v{ov}"),
         kind: VersionKind::inferred(ov, false),
+        function_ids: match ov % 3 {
+            2 => vec![format!("f{ov}@v1"), "g@v2".into()],
+            _ => Vec::new(),
+        },
         digest: Some(chain::digest(format!("payload of {id} v{ov}").as_bytes())),
         hash: None,
     }
@@ -173,6 +177,16 @@ pub async fn version_pages_follow_ov(store: &dyn IndexStore, db_name: &str) {
     assert_eq!(seen, want);
     let full = store.version_page(&ns, "h", Some(2), 1).await.unwrap();
     assert_eq!(full[0].reason, "v3", "pages are full rows");
+    // Function ids round-trip, and are empty where a row has none.
+    let all = store.versions(&ns, "h").await.unwrap();
+    let ids: Vec<Vec<String>> = all.iter().map(|v| v.function_ids.clone()).collect();
+    assert_eq!(ids[2], ["f2@v1", "g@v2"]);
+    assert!(ids[0].is_empty() && ids[3].is_empty());
+    let head = read_head(store, &ns, "h").await;
+    assert!(
+        head.latest.function_ids.is_empty(),
+        "the head follows its latest version"
+    );
 }
 
 /// A commit stores the row's kind and links its hash to the previous version's hash, with

@@ -83,6 +83,9 @@ pub struct VersionRow {
     /// What kind of write produced it (inferred from `ov` and `deleted` for rows written
     /// before kinds were stored).
     pub kind: VersionKind,
+    /// Enrichment functions that produced it (empty for other writes, and in rows written
+    /// before function ids were kept in the index: their payloads have them).
+    pub function_ids: Vec<String>,
     /// The digest of its payload bytes ([`super::chain::digest`]), given to a commit so that
     /// the commit links the row's `hash` once it has fixed its time. Never stored; `None`
     /// in rows read back.
@@ -103,6 +106,7 @@ impl VersionRow {
             meta: Map::new(),
             actor: String::new(),
             reason: String::new(),
+            function_ids: Vec::new(),
             digest: None,
             hash: None,
         }

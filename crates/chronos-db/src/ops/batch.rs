@@ -108,6 +108,7 @@ impl Collection {
             actor: meta.actor.clone(),
             reason: meta.reason.clone(),
             kind: VersionKind::Create,
+            function_ids: Vec::new(),
             digest: None,
             hash: None,
         };

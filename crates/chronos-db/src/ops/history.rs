@@ -80,6 +80,10 @@ pub struct Version {
     pub deleted: bool,
     /// What kind of write produced it.
     pub kind: VersionKind,
+    /// Enrichment functions that produced it, from the index (versions written before the
+    /// index kept them have them in their payload: see [`VersionContent::function_ids`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub function_ids: Vec<String>,
     /// Who wrote it.
     pub actor: String,
     /// Why.
@@ -221,6 +225,7 @@ fn version_of(row: VersionRow, content: Option<VersionContent>) -> Result<Versio
         cv: row.version.cv,
         deleted: row.version.deleted,
         kind: row.kind,
+        function_ids: row.function_ids,
         actor: row.actor,
         reason: row.reason,
         content,

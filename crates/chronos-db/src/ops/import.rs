@@ -242,6 +242,7 @@ impl Collection {
             actor: v.actor.clone(),
             reason: v.reason.clone(),
             kind: v.kind,
+            function_ids: v.function_ids.clone(),
             digest: None,
             hash: None,
         };

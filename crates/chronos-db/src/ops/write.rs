@@ -295,6 +295,7 @@ impl Collection {
             actor: envelope.actor.clone(),
             reason: envelope.reason.clone(),
             kind: v.kind,
+            function_ids: envelope.function_ids.clone(),
             digest: None,
             hash: None,
         };

@@ -72,6 +72,12 @@ pub async fn history_lists_every_version_page_by_page(env: &Env) {
         [false, false, false, false, true]
     );
     assert_eq!(seen[3].actor, "system");
+    // The enrichment's function id comes from the index, without the payload.
+    let functions: Vec<&[String]> = seen.iter().map(|v| v.function_ids.as_slice()).collect();
+    assert_eq!(
+        functions,
+        [&[][..], &[], &[], &["enricher@v1".to_string()][..], &[]]
+    );
     // With data: each version's own, and the enrichment's provenance.
     let full = c
         .history(&id, HistoryQuery::default().with_data())

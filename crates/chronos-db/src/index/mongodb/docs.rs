@@ -96,7 +96,16 @@ pub fn version_doc(row: &VersionRow) -> Result<Document> {
         "reason": &row.reason,
         "kind": row.kind.as_str(),
         "hash": hash_field(row.hash.as_ref()),
+        "functionIds": function_ids_field(&row.function_ids),
     })
+}
+
+/// Enrichment function ids as an array (`null` when there are none, as for most versions).
+fn function_ids_field(ids: &[String]) -> Bson {
+    match ids.is_empty() {
+        true => Bson::Null,
+        false => Bson::Array(ids.iter().map(|f| Bson::String(f.clone())).collect()),
+    }
 }
 
 /// The `$set` part of a head update pointing at `row` (with its inline payload, if any), with
@@ -116,6 +125,7 @@ pub fn head_fields(row: &VersionRow, shadow: Option<&str>) -> Result<Document> {
         "reason": &row.reason,
         "kind": row.kind.as_str(),
         "hash": hash_field(row.hash.as_ref()),
+        "functionIds": function_ids_field(&row.function_ids),
     })
 }
 
@@ -239,12 +249,32 @@ pub fn read_version(d: &Document, id_field: &str) -> Result<VersionRow> {
         }
     };
     let hash = read_hash(d, "hash")?;
+    let function_ids = match d.get("functionIds") {
+        None | Some(Bson::Null) => Vec::new(),
+        Some(Bson::Array(ids)) => ids
+            .iter()
+            .map(|f| match f {
+                Bson::String(f) => Ok(f.clone()),
+                other => Err(Error::Corrupt(format!(
+                    "index document field functionIds holds a {:?}",
+                    other.element_type()
+                ))),
+            })
+            .collect::<Result<_>>()?,
+        Some(other) => {
+            return Err(Error::Corrupt(format!(
+                "index document field functionIds is a {:?}, not an array",
+                other.element_type()
+            )))
+        }
+    };
     Ok(VersionRow {
         version: r,
         meta,
         actor: d.get_str("actor").map_err(corrupt("actor"))?.to_string(),
         reason: d.get_str("reason").map_err(corrupt("reason"))?.to_string(),
         kind,
+        function_ids,
         digest: None,
         hash,
     })

@@ -11,15 +11,15 @@ use crate::model::VersionKind;
 
 /// Columns read into a [`VersionRow`], in order.
 pub const VERSION_COLUMNS: &str =
-    "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason, kind, hash";
+    "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason, kind, hash, function_ids";
 /// Columns read into a [`HeadRow`], in order.
 pub const HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason, \
-     kind, hash, created_at, shadow, anchor_ov, anchor";
+     kind, hash, function_ids, created_at, shadow, anchor_ov, anchor";
 
 /// The columns of a head a commit writes (the anchor is retention's).
 const HEAD_WRITTEN_COLUMNS: &str =
     "id, ov, cv, at, deleted, blob_key, payload, meta, actor, reason, \
-     kind, hash, created_at, shadow";
+     kind, hash, function_ids, created_at, shadow";
 
 /// The columns of a head a payload read needs, for [`read_located_head`].
 pub const LEAN_HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload, shadow";
@@ -91,6 +91,16 @@ pub fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
         meta,
         actor: r.get(8)?,
         reason: r.get(9)?,
+        function_ids: match r.get::<_, Option<String>>(12)? {
+            None => Vec::new(),
+            Some(text) => serde_json::from_str(&text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    12,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
+        },
         digest: None,
         hash: read_hash(r, 11)?,
     })
@@ -114,13 +124,13 @@ pub fn read_hash(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<Hash>> {
 pub fn read_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
     Ok(HeadRow {
         latest: read_version(r)?,
-        created_at: r.get(12)?,
-        shadow: r.get(13)?,
-        anchor: match r.get::<_, Option<i64>>(14)? {
+        created_at: r.get(13)?,
+        shadow: r.get(14)?,
+        anchor: match r.get::<_, Option<i64>>(15)? {
             None => None,
             Some(_) => Some(Anchor {
-                ov: read_u64(r, 14)?,
-                hash: read_hash(r, 15)?,
+                ov: read_u64(r, 15)?,
+                hash: read_hash(r, 16)?,
             }),
         },
     })
@@ -139,7 +149,7 @@ fn meta_json(row: &VersionRow) -> rusqlite::Result<String> {
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-/// Runs `sql` with the version columns of `row` bound to ?1..?12 (in `VERSION_COLUMNS`
+/// Runs `sql` with the version columns of `row` bound to ?1..?13 (in `VERSION_COLUMNS`
 /// order) and `extra` after them.
 fn execute_with_row(
     tx: &Transaction<'_>,
@@ -156,6 +166,14 @@ fn execute_with_row(
     };
     let kind = row.kind.code();
     let hash = row.hash.as_ref().map(|h| h.as_slice());
+    // NULL for the many versions without (most are not enrichments).
+    let function_ids = match row.function_ids.is_empty() {
+        true => None,
+        false => Some(
+            serde_json::to_string(&row.function_ids)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+        ),
+    };
     let mut values: Vec<&dyn ToSql> = vec![
         &row.id,
         &ov,
@@ -169,6 +187,7 @@ fn execute_with_row(
         &row.reason,
         &kind,
         &hash,
+        &function_ids,
     ];
     values.extend_from_slice(extra);
     tx.prepare_cached(sql)?.execute(values.as_slice())?;
@@ -179,7 +198,7 @@ fn execute_with_row(
 pub fn insert_version(tx: &Transaction<'_>, t: &Tables, row: &VersionRow) -> rusqlite::Result<()> {
     let sql = format!(
         "INSERT INTO {} ({VERSION_COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         t.ver
     );
     execute_with_row(tx, &sql, row, &[])
@@ -222,12 +241,13 @@ pub fn upsert_head(
     // columns it sets (never `created_at`, which callers carry over from the head).
     let sql = format!(
         "INSERT INTO {} ({HEAD_WRITTEN_COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT(id) DO UPDATE SET ov = excluded.ov, cv = excluded.cv, at = excluded.at,
              deleted = excluded.deleted, blob_key = excluded.blob_key,
              payload = excluded.payload, meta = excluded.meta,
              actor = excluded.actor, reason = excluded.reason, kind = excluded.kind,
-             hash = excluded.hash, shadow = excluded.shadow",
+             hash = excluded.hash, function_ids = excluded.function_ids,
+             shadow = excluded.shadow",
         t.head
     );
     execute_with_row(tx, &sql, row, &[&created_at, &shadow])

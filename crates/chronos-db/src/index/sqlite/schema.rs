@@ -114,6 +114,7 @@ pub fn ensure_collection(
             reason TEXT NOT NULL,
             kind INTEGER,
             hash BLOB,
+            function_ids TEXT,
             PRIMARY KEY (id, ov)
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS {ver_at} ON {ver}(id, at, ov);
@@ -133,6 +134,7 @@ pub fn ensure_collection(
             shadow TEXT,
             kind INTEGER,
             hash BLOB,
+            function_ids TEXT,
             anchor_ov INTEGER,
             anchor BLOB
         ) WITHOUT ROWID;
@@ -157,10 +159,11 @@ pub fn ensure_collection(
     // and files from before kinds, hashes and anchors get theirs (NULL: inferred, unhashed,
     // never pruned).
     let mut keys = String::new();
-    let added: [(&str, &str, bool); 5] = [
+    let added: [(&str, &str, bool); 6] = [
         ("payload", "BLOB", true),
         ("kind", "INTEGER", true),
         ("hash", "BLOB", true),
+        ("function_ids", "TEXT", true),
         ("anchor_ov", "INTEGER", false),
         ("anchor", "BLOB", false),
     ];

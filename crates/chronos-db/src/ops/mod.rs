@@ -28,8 +28,11 @@ use std::sync::Arc;
 use crate::config::ChronosConfig;
 use crate::counters::{CounterSink, RuleSet, Tally};
 use crate::error::{Error, Result};
-use crate::index::{HeadRow, IndexStore, Namespace, RecordRead, VersionPick, VersionRow};
+use crate::index::{
+    HeadQuery, HeadRow, IndexStore, Located, Namespace, RecordRead, VersionPick, VersionRow,
+};
 use crate::names;
+use crate::query::Sort;
 use crate::route::{Route, Target};
 
 pub use batch::{DEFAULT_BATCH_SIZE, MAX_CONCURRENT_PUTS};
@@ -159,6 +162,26 @@ impl Collection {
             version: Some(pick),
         };
         Ok(self.index().read(&self.inner.ns, id, what).await?.version)
+    }
+
+    /// Up to `limit` records (deleted ones too) by id after `after_id`, only those written
+    /// since collection version `written_after_cv` when set: one page of a walk over the
+    /// collection (maintenance, verification).
+    async fn record_page(
+        &self,
+        after_id: Option<String>,
+        limit: usize,
+        written_after_cv: Option<u64>,
+    ) -> Result<Vec<Located>> {
+        let query = HeadQuery {
+            filter: None,
+            sort: Sort::default(),
+            limit,
+            after_id,
+            include_deleted: true,
+            written_after_cv,
+        };
+        self.index().list_heads(&self.inner.ns, &query).await
     }
 
     /// The next collection version, reserved now.

@@ -8,9 +8,8 @@ use tracing::info;
 use super::write::{AppendMode, NewVersion, Prev};
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
-use crate::index::{HeadQuery, Located, RecordRead, VersionPick, VersionRef, VersionRow};
+use crate::index::{Located, RecordRead, VersionPick, VersionRef, VersionRow};
 use crate::model::{VersionKind, WriteMeta, WriteResult};
-use crate::query::Sort;
 
 /// Records examined per batch of a collection restore.
 const RESTORE_BATCH: usize = 200;
@@ -235,16 +234,8 @@ impl Collection {
         };
         let mut after = opts.after_id.clone();
         loop {
-            let query = HeadQuery {
-                filter: None,
-                sort: Sort::default(),
-                limit: RESTORE_BATCH,
-                after_id: after.clone(),
-                include_deleted: true,
-                // A record not written since the cut is in its state at the cut already.
-                written_after_cv: cut,
-            };
-            let heads = self.index().list_heads(&self.inner.ns, &query).await?;
+            // A record not written since the cut is in its state at the cut already.
+            let heads = self.record_page(after.clone(), RESTORE_BATCH, cut).await?;
             for head in &heads {
                 if opts
                     .max_records

@@ -7,8 +7,7 @@ use tracing::warn;
 use super::Collection;
 use crate::config::VersionRetention;
 use crate::error::Result;
-use crate::index::{HeadQuery, VersionRow};
-use crate::query::Sort;
+use crate::index::VersionRow;
 
 /// Records examined per batch.
 const PRUNE_BATCH: usize = 500;
@@ -86,15 +85,7 @@ impl Collection {
         }
         let mut after = None;
         loop {
-            let query = HeadQuery {
-                filter: None,
-                sort: Sort::default(),
-                limit: PRUNE_BATCH,
-                after_id: after.clone(),
-                include_deleted: true,
-                written_after_cv: None,
-            };
-            let heads = self.index().list_heads(&self.inner.ns, &query).await?;
+            let heads = self.record_page(after.clone(), PRUNE_BATCH, None).await?;
             let mut doomed = Vec::new();
             for head in &heads {
                 out.records += 1;

@@ -9,8 +9,7 @@ use super::repair::{Progress, ProgressFn};
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::index::chain::{self, Hash};
-use crate::index::{Anchor, HeadQuery, PayloadRef, VersionRow};
-use crate::query::Sort;
+use crate::index::{Anchor, PayloadRef, VersionRow};
 
 /// Records whose chains are verified per page of heads.
 const VERIFY_BATCH: usize = 200;
@@ -135,15 +134,9 @@ impl Collection {
         let mut report = VerifyReport::default();
         let mut after_id = None;
         loop {
-            let query = HeadQuery {
-                filter: None,
-                sort: Sort::default(),
-                limit: VERIFY_BATCH,
-                after_id: after_id.take(),
-                include_deleted: true,
-                written_after_cv: None,
-            };
-            let heads = self.index().list_heads(&self.inner.ns, &query).await?;
+            let heads = self
+                .record_page(after_id.take(), VERIFY_BATCH, None)
+                .await?;
             for head in &heads {
                 // A record erased since the page was read is skipped.
                 let Some(checked) = self.verify_record(&head.version.id).await? else {
@@ -221,7 +214,11 @@ impl Collection {
             }
         }
         out.starts_after_prune = walk.after_prune;
-        out.latest_hash = walk.prev.as_ref().map(chain::hex);
+        out.latest_hash = walk
+            .last
+            .and_then(|(_, hash)| hash)
+            .as_ref()
+            .map(chain::hex);
         Ok(Some(out))
     }
 
@@ -263,8 +260,6 @@ struct ChainWalk {
     anchor: Option<Anchor>,
     /// The previous version's ov and hash, once a version was seen.
     last: Option<(u64, Option<Hash>)>,
-    /// The hash of the last version seen.
-    prev: Option<Hash>,
     /// Whether the first kept version followed the anchor.
     after_prune: bool,
 }
@@ -285,7 +280,6 @@ impl ChainWalk {
             _ => return Step::Broken(ChainBreak::PredecessorMissing),
         };
         self.last = Some((row.ov, row.hash));
-        self.prev = row.hash;
         let Some(stored) = row.hash else {
             if prev.is_some() {
                 return Step::Broken(ChainBreak::HashMissing);

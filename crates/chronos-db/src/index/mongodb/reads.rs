@@ -1,5 +1,6 @@
 //! Point reads on MongoDB: a record's head and single versions, full or lean.
 
+use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 
 use super::errors::err;
@@ -54,6 +55,28 @@ async fn version_doc(
     }
     let found = find.await.map_err(err("read version"))?;
     Ok(found.filter(|d| !matches!(d.get("at"), Some(Bson::Int64(CLAIM_SENTINEL)))))
+}
+
+/// Up to `limit` version rows matching `filter` in `order` (a limit beyond `i64` is no
+/// limit).
+pub async fn versions_where(
+    c: &Colls,
+    filter: Document,
+    order: Document,
+    limit: usize,
+    operation: &'static str,
+) -> Result<Vec<VersionRow>> {
+    let mut find = c.ver.find(filter).sort(order);
+    if let Ok(limit) = i64::try_from(limit) {
+        find = find.limit(limit);
+    }
+    let found: Vec<Document> = find
+        .await
+        .map_err(err(operation))?
+        .try_collect()
+        .await
+        .map_err(err(operation))?;
+    found.iter().map(|d| docs::read_version(d, "id")).collect()
 }
 
 /// The head of `id` (full).

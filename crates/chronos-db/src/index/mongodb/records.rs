@@ -183,17 +183,8 @@ impl RecordIndex for MongoIndex {
         };
         let mut filter = doc! {"at": {"$lt": CLAIM_SENTINEL}};
         filter.extend(position);
-        let mut find = c.ver.find(filter).sort(doc! {"id": 1, "ov": 1});
-        if let Ok(limit) = i64::try_from(limit) {
-            find = find.limit(limit);
-        }
-        let found: Vec<Document> = find
-            .await
-            .map_err(err("read versions in id order"))?
-            .try_collect()
-            .await
-            .map_err(err("read versions in id order"))?;
-        found.iter().map(|d| docs::read_version(d, "id")).collect()
+        let order = doc! {"id": 1, "ov": 1};
+        reads::versions_where(&c, filter, order, limit, "read versions in id order").await
     }
 
     async fn version_page(
@@ -206,21 +197,8 @@ impl RecordIndex for MongoIndex {
         let c = self.colls(ns).await?;
         // ov is never negative, so -1 lists from the first version.
         let after = after_ov.map_or(-1, |ov| i64::try_from(ov).unwrap_or(i64::MAX));
-        let mut find = c
-            .ver
-            .find(doc! {"id": id, "ov": {"$gt": after}, "at": {"$lt": CLAIM_SENTINEL}})
-            .sort(doc! {"ov": 1});
-        // A limit beyond i64 is no limit (`versions`).
-        if let Ok(limit) = i64::try_from(limit) {
-            find = find.limit(limit);
-        }
-        let found: Vec<Document> = find
-            .await
-            .map_err(err("read versions"))?
-            .try_collect()
-            .await
-            .map_err(err("read versions"))?;
-        found.iter().map(|d| docs::read_version(d, "id")).collect()
+        let filter = doc! {"id": id, "ov": {"$gt": after}, "at": {"$lt": CLAIM_SENTINEL}};
+        reads::versions_where(&c, filter, doc! {"ov": 1}, limit, "read versions").await
     }
 
     async fn first_cv_after(&self, ns: &Namespace, at: i64) -> Result<Option<u64>> {

@@ -1,7 +1,9 @@
 //! Crash-test hooks. With the `failpoints` feature, a write that reaches the point named by
 //! the `CHRONOS_FAILPOINT` environment variable touches the file named by
 //! `CHRONOS_FAILPOINT_MARKER` (if set) and then stops there for good, so a test can kill the
-//! process at exactly that step. Without the feature (the default) hooks compile to nothing.
+//! process at exactly that step. Within one process, a test can also [`pause`] the next write
+//! of one collection at a point, look at the store while it waits, and let it go on. Without
+//! the feature (the default) hooks compile to nothing.
 
 /// After a version's payload blobs are put and before its row is committed.
 pub const AFTER_BLOB_PUT: &str = "after-blob-put";
@@ -30,3 +32,83 @@ pub async fn hit(name: &str) {
 /// Does nothing: the `failpoints` feature is off.
 #[cfg(not(feature = "failpoints"))]
 pub async fn hit(_name: &str) {}
+
+/// Stops at `name` like [`hit`], and also waits there while a [`pause`] is armed for `name`
+/// in collection `collection` (the first write to reach it takes the pause).
+#[cfg(feature = "failpoints")]
+pub async fn hit_in(name: &str, collection: &str) {
+    hit(name).await;
+    let gate = match gates().lock() {
+        Ok(mut gates) => gates.remove(&(name.to_string(), collection.to_string())),
+        Err(_) => None,
+    };
+    if let Some(gate) = gate {
+        tracing::warn!(failpoint = name, collection, "paused at a failpoint");
+        gate.reached.notify_one();
+        let mut open = gate.open.subscribe();
+        // An error means the pause was dropped: go on.
+        let _ = open.wait_for(|open| *open).await;
+    }
+}
+
+/// Does nothing: the `failpoints` feature is off.
+#[cfg(not(feature = "failpoints"))]
+pub async fn hit_in(_name: &str, _collection: &str) {}
+
+#[cfg(feature = "failpoints")]
+type Gates = std::sync::Mutex<std::collections::HashMap<(String, String), std::sync::Arc<Gate>>>;
+
+#[cfg(feature = "failpoints")]
+fn gates() -> &'static Gates {
+    static GATES: std::sync::OnceLock<Gates> = std::sync::OnceLock::new();
+    GATES.get_or_init(Default::default)
+}
+
+#[cfg(feature = "failpoints")]
+#[derive(Debug)]
+struct Gate {
+    reached: tokio::sync::Notify,
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+/// A pause armed at one failpoint for the next write of one collection: that write waits
+/// there until the pause is released or dropped.
+#[cfg(feature = "failpoints")]
+#[derive(Debug)]
+pub struct Pause {
+    gate: std::sync::Arc<Gate>,
+}
+
+/// Arms a pause at failpoint `name` (for example [`AFTER_BLOB_PUT`]) for the next write of
+/// collection `collection` in this process.
+#[cfg(feature = "failpoints")]
+pub fn pause(name: &str, collection: &str) -> Pause {
+    let gate = std::sync::Arc::new(Gate {
+        reached: tokio::sync::Notify::new(),
+        open: tokio::sync::watch::Sender::new(false),
+    });
+    if let Ok(mut gates) = gates().lock() {
+        gates.insert((name.to_string(), collection.to_string()), gate.clone());
+    }
+    Pause { gate }
+}
+
+#[cfg(feature = "failpoints")]
+impl Pause {
+    /// Waits until a write is paused here.
+    pub async fn reached(&self) {
+        self.gate.reached.notified().await;
+    }
+
+    /// Lets the paused write (if any) go on.
+    pub fn release(&self) {
+        self.gate.open.send_replace(true);
+    }
+}
+
+#[cfg(feature = "failpoints")]
+impl Drop for Pause {
+    fn drop(&mut self) {
+        self.release();
+    }
+}

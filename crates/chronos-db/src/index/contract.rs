@@ -32,6 +32,7 @@ pub async fn run_all(store: &dyn IndexStore, db_name: &str) {
     listings_filter_sort_and_page(store, db_name).await;
     batches_of_new_records_name_the_ids_taken(store, db_name).await;
     claims_hold_a_version_and_stay_invisible(store, db_name).await;
+    the_change_log_seals_holds_and_settles(store, db_name).await;
     maintenance_keeps_the_head(store, db_name).await;
     locks_have_one_owner_until_they_expire(store, db_name).await;
     counters_add_read_and_prune(store, db_name).await;
@@ -233,8 +234,9 @@ pub async fn commits_link_each_version_to_the_one_before(store: &dyn IndexStore,
     assert_eq!(stored[3].hash, None);
     assert_eq!(stored[4].hash, Some(chain::link(None, &stored[4], &digest)));
     let mut new = row("n", 0, 10, json!({}));
-    new.cv = 0;
-    store.commit_new(&ns, &[(new.clone(), None)]).await.unwrap();
+    new.cv = store.reserve_cvs(&ns, 1).await.unwrap();
+    let done = store.commit_new(&ns, &mut [(new.clone(), None)]).await;
+    assert_eq!(done.unwrap(), BatchOutcome::Committed);
     let n = store.versions(&ns, "n").await.unwrap();
     let digest = chain::digest(b"payload of n v0");
     assert_eq!(
@@ -245,8 +247,9 @@ pub async fn commits_link_each_version_to_the_one_before(store: &dyn IndexStore,
     assert_eq!(read_head(store, &ns, "n").await.anchor, None);
     // A new record whose history starts later (an import) anchors its chain before it.
     let mut late = row("late", 3, 10, json!({}));
-    late.cv = 1;
-    store.commit_new(&ns, &[(late, None)]).await.unwrap();
+    late.cv = store.reserve_cvs(&ns, 1).await.unwrap();
+    let done = store.commit_new(&ns, &mut [(late, None)]).await;
+    assert_eq!(done.unwrap(), BatchOutcome::Committed);
     let head = read_head(store, &ns, "late").await;
     assert_eq!(head.anchor, Some(Anchor { ov: 2, hash: None }));
     let digest = chain::digest(b"payload of late v3");
@@ -426,19 +429,26 @@ pub async fn listings_filter_sort_and_page(store: &dyn IndexStore, db_name: &str
 /// A batch of new records commits whole; ids that exist are named.
 pub async fn batches_of_new_records_name_the_ids_taken(store: &dyn IndexStore, db_name: &str) {
     let ns = namespace(db_name, &[]);
+    // Each row with a cv of its own, as reserved.
     let batch = |ids: &[&str]| -> Vec<(VersionRow, Option<String>)> {
         ids.iter()
-            .enumerate()
-            .map(|(i, id)| {
+            .map(|id| {
                 let mut r = row(id, 0, 10, json!({}));
-                r.cv = i as u64;
+                r.cv = u64::from(id.as_bytes()[0]);
                 (r, None)
             })
             .collect()
     };
-    let first = store.commit_new(&ns, &batch(&["x", "y"])).await.unwrap();
+    let first = store
+        .commit_new(&ns, &mut batch(&["x", "y"]))
+        .await
+        .unwrap();
     assert_eq!(first, BatchOutcome::Committed);
-    match store.commit_new(&ns, &batch(&["z", "y"])).await.unwrap() {
+    match store
+        .commit_new(&ns, &mut batch(&["z", "y"]))
+        .await
+        .unwrap()
+    {
         BatchOutcome::Taken {
             ids,
             others_committed,
@@ -449,6 +459,98 @@ pub async fn batches_of_new_records_name_the_ids_taken(store: &dyn IndexStore, d
         }
         other => panic!("a taken id was answered {other:?}"),
     }
+}
+
+/// The cvs of a change scan: versions as their cv, seals as their negation minus one.
+async fn scanned(store: &dyn IndexStore, ns: &Namespace, after: Option<u64>) -> Vec<(u64, bool)> {
+    let scan = store.change_scan(ns, after, 100).await.unwrap();
+    scan.entries
+        .iter()
+        .map(|e| (e.cv(), matches!(e, super::ChangeEntry::Version(_))))
+        .collect()
+}
+
+/// The change log lists versions and seals in cv order; a sealed cv is never committed (a
+/// commit given one takes a fresh cv), a committed or claimed one is never sealed, and the
+/// settled mark only rises.
+pub async fn the_change_log_seals_holds_and_settles(store: &dyn IndexStore, db_name: &str) {
+    use super::CvState;
+    let ns = namespace(db_name, &[]);
+    let a = store.reserve_cvs(&ns, 3).await.unwrap();
+    let given = |cv| CommitOptions {
+        cv: CvChoice::Given(cv),
+        require_live: false,
+        claim: None,
+    };
+    let mut x = row("x", 0, 10, json!({}));
+    let done = store.commit(&ns, &mut x, None, given(a + 2)).await.unwrap();
+    assert_eq!((done, x.cv), (CommitOutcome::Committed, a + 2));
+    assert_eq!(scanned(store, &ns, None).await, [(a + 2, true)]);
+    assert_eq!(store.seal_cv(&ns, a).await.unwrap(), CvState::Sealed);
+    assert_eq!(store.seal_cv(&ns, a).await.unwrap(), CvState::Sealed);
+    assert_eq!(store.seal_cv(&ns, a + 2).await.unwrap(), CvState::Committed);
+    // A writer whose reserved cv was sealed commits with a fresh one.
+    let mut y = row("y", 0, 10, json!({}));
+    let done = store.commit(&ns, &mut y, None, given(a)).await.unwrap();
+    assert_eq!(done, CommitOutcome::Committed);
+    assert!(y.cv > a + 2, "a sealed cv was committed: {}", y.cv);
+    let mut batch = vec![(row("z", 0, 10, json!({})), None)];
+    batch[0].0.cv = a;
+    assert_eq!(
+        store.commit_new(&ns, &mut batch).await.unwrap(),
+        BatchOutcome::Committed
+    );
+    assert!(batch[0].0.cv > y.cv, "a batch kept a sealed cv");
+    assert_eq!(
+        scanned(store, &ns, None).await,
+        [
+            (a, false),
+            (a + 2, true),
+            (y.cv, true),
+            (batch[0].0.cv, true)
+        ]
+    );
+    assert_eq!(scanned(store, &ns, Some(a + 2)).await.len(), 2);
+    // A queued write's claim holds its cv until it replays with it.
+    let table = format!("{}_queue", ns.collection);
+    let claim = |cv| QueueClaim {
+        table: table.clone(),
+        row: QueueRow {
+            op_id: format!("op{cv}"),
+            collection: ns.collection.clone(),
+            record_id: "x".into(),
+            due_at: 0,
+            body: "{}".into(),
+        },
+        ov: 1,
+        cv,
+        deleted: false,
+        require_live: true,
+    };
+    let sealed = store.claim_queued(&ns, &claim(a)).await;
+    assert!(
+        matches!(&sealed, Err(e) if e.is_transient()),
+        "a claim of a sealed cv: {sealed:?}"
+    );
+    let held = store.claim_queued(&ns, &claim(a + 1)).await.unwrap();
+    assert_eq!(held, CommitOutcome::Committed);
+    assert_eq!(store.seal_cv(&ns, a + 1).await.unwrap(), CvState::Held);
+    let mut replay = row("x", 1, 20, json!({}));
+    let opts = CommitOptions {
+        cv: CvChoice::Given(a + 1),
+        require_live: true,
+        claim: Some(format!("op{}", a + 1)),
+    };
+    let done = store.commit(&ns, &mut replay, None, opts).await.unwrap();
+    assert_eq!((done, replay.cv), (CommitOutcome::Committed, a + 1));
+    assert_eq!(store.seal_cv(&ns, a + 1).await.unwrap(), CvState::Committed);
+    assert_eq!(scanned(store, &ns, Some(a)).await[0], (a + 1, true));
+    // The settled mark only rises.
+    assert_eq!(store.change_scan(&ns, None, 1).await.unwrap().settled, None);
+    store.mark_settled(&ns, a + 2).await.unwrap();
+    store.mark_settled(&ns, a).await.unwrap();
+    let scan = store.change_scan(&ns, None, 1).await.unwrap();
+    assert_eq!((scan.settled, scan.entries.len()), (Some(a + 2), 1));
 }
 
 /// A queued write's claim holds its `(id, ov)` against direct writers, is never read, and
@@ -467,6 +569,7 @@ pub async fn claims_hold_a_version_and_stay_invisible(store: &dyn IndexStore, db
             body: "{}".into(),
         },
         ov,
+        cv: 900 + ov,
         deleted: false,
         require_live: true,
     };
@@ -499,7 +602,7 @@ pub async fn claims_hold_a_version_and_stay_invisible(store: &dyn IndexStore, db
     );
     let mut replay = row("q", 1, 20, json!({}));
     let opts = CommitOptions {
-        cv: CvChoice::AtCommit,
+        cv: CvChoice::Given(901),
         require_live: true,
         claim: Some("op1".into()),
     };

@@ -2,8 +2,9 @@
 //! audit log.
 //!
 //! Each concern is its own small trait, and a backend implements each one:
-//! [`RecordIndex`] (the version protocol's storage), [`RecordMaintenance`] (retention,
-//! repair, erase), [`LockStore`], [`CounterStore`], [`QueueStore`] and [`AuditLog`], all on
+//! [`RecordIndex`] (the version protocol's storage), [`ChangeLog`] (what a change feed
+//! reads, and the sealing that makes the order of collection versions final),
+//! [`RecordMaintenance`] (retention, repair, erase), [`LockStore`], [`CounterStore`], [`QueueStore`] and [`AuditLog`], all on
 //! top of [`IndexBackend`] (name, ping, close). [`IndexStore`] is all of them together,
 //! implemented for every type that implements each. The commit rules live in one
 //! backend-neutral module (`rules`) that both backends call inside their atomic step; the
@@ -13,6 +14,7 @@
 
 mod audit;
 pub mod chain;
+mod changes;
 #[cfg(feature = "backend-api")]
 pub mod contract;
 mod counts;
@@ -27,6 +29,7 @@ pub(crate) mod rules;
 pub mod sqlite;
 
 pub use audit::{AuditEntry, AuditLog};
+pub use changes::{ChangeEntry, ChangeLog, ChangeScan, CvState};
 pub use counts::{CountKey, CountScope, CounterStore, CountsWritten};
 pub use locks::LockStore;
 pub use maintenance::RecordMaintenance;
@@ -40,11 +43,17 @@ pub use rows::{
 
 /// Every capability of an index store: what a route's index connection provides.
 pub trait IndexStore:
-    RecordIndex + RecordMaintenance + LockStore + CounterStore + QueueStore + AuditLog
+    RecordIndex + ChangeLog + RecordMaintenance + LockStore + CounterStore + QueueStore + AuditLog
 {
 }
 
 impl<T> IndexStore for T where
-    T: RecordIndex + RecordMaintenance + LockStore + CounterStore + QueueStore + AuditLog
+    T: RecordIndex
+        + ChangeLog
+        + RecordMaintenance
+        + LockStore
+        + CounterStore
+        + QueueStore
+        + AuditLog
 {
 }

@@ -47,6 +47,10 @@ pub struct QueueClaim {
     pub row: QueueRow,
     /// The object version the write will commit as.
     pub ov: u64,
+    /// The collection version the write was acknowledged with: the claim holds it against
+    /// the change log's sealing (see [`crate::index::ChangeLog`]), and a claim whose cv was
+    /// sealed already is refused with a transient error.
+    pub cv: u64,
     /// Whether it is a logical delete.
     pub deleted: bool,
     /// Refuse with `Deleted` when the version before it is a logical delete.

@@ -31,6 +31,10 @@ pub trait IndexBackend: Send + Sync + std::fmt::Debug {
 /// atomic step and moves the head in the same step, or, without transactions, moves it
 /// forward only and rolls a lagging head forward. A commit whose `(id, ov)` is claimed by a
 /// queued write is a `Conflict` reporting the claimed ov. Reads never return claim rows.
+/// A commit given a collection version that the change log sealed meanwhile (see
+/// [`super::ChangeLog`]) takes a fresh one instead, and the row says which. A backend that
+/// reserves a cv before every commit (MongoDB) seals the cv of a refused commit, so feeds
+/// need not wait for it.
 #[async_trait]
 pub trait RecordIndex: IndexBackend {
     /// Reserves `n` (at least 1) consecutive collection versions and returns the first (0 for
@@ -58,11 +62,12 @@ pub trait RecordIndex: IndexBackend {
     /// heads, in one batch: all or nothing where the backend has transactions. Ids that
     /// exist are answered as [`BatchOutcome::Taken`], saying whether the others went in. A
     /// first version is ov 0, or a later ov for an imported history that starts there: its
-    /// head then anchors the chain after the ov before it (with no hash).
+    /// head then anchors the chain after the ov before it (with no hash). On `Committed`,
+    /// each row's `cv` and `hash` hold what was stored.
     async fn commit_new(
         &self,
         ns: &Namespace,
-        rows: &[(VersionRow, Option<String>)],
+        rows: &mut [(VersionRow, Option<String>)],
     ) -> Result<BatchOutcome>;
 
     /// A full read of one record: its head and one version, as `what` asks.

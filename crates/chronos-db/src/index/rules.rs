@@ -3,6 +3,7 @@
 //! commit point without one) and calls the rule there; no backend restates a rule.
 
 use super::chain::{self, Hash};
+use super::changes::ChangeEntry;
 use super::rows::{CommitOutcome, VersionRow};
 use crate::error::{Error, Result};
 
@@ -90,6 +91,42 @@ pub(crate) fn first_reserved(next: i64, n: i64) -> Result<u64> {
 /// move): then the head is rolled forward to it.
 pub(crate) fn head_lags(head_ov: Option<u64>, latest_ov: u64) -> bool {
     head_ov.is_none_or(|ov| ov < latest_ov)
+}
+
+/// Versions and sealed cvs (each in cv order) merged in cv order, at most `limit`; a
+/// version wins over a seal of the same cv (a seal written beside a version stored before
+/// versions were keyed by their cv).
+pub(crate) fn merge_changes(
+    versions: Vec<VersionRow>,
+    sealed: impl IntoIterator<Item = u64>,
+    limit: usize,
+) -> Vec<ChangeEntry> {
+    let mut sealed = sealed.into_iter().peekable();
+    let mut out = Vec::with_capacity(limit.min(versions.len() + 16));
+    for row in versions {
+        while let Some(cv) = sealed.next_if(|cv| *cv <= row.cv) {
+            if cv < row.cv {
+                out.push(ChangeEntry::Sealed(cv));
+            }
+        }
+        out.push(ChangeEntry::Version(row));
+    }
+    out.extend(sealed.map(ChangeEntry::Sealed));
+    out.truncate(limit);
+    out
+}
+
+/// The error for a queued write whose collection version the change log sealed before the
+/// write could claim it: nothing is stored, and a retry takes a fresh one.
+pub(crate) fn sealed_claim(backend: &'static str, cv: u64) -> Error {
+    Error::storage(
+        backend,
+        "queue a write",
+        format!(
+            "collection version {cv} was given up by a change feed before the write was queued"
+        ),
+        true,
+    )
 }
 
 #[cfg(test)]
@@ -209,5 +246,31 @@ mod tests {
         for (head, latest, lags) in [(None, 0, true), (Some(1), 2, true), (Some(2), 2, false)] {
             assert_eq!(head_lags(head, latest), lags, "{head:?} vs {latest}");
         }
+    }
+
+    #[test]
+    fn changes_merge_in_cv_order_and_a_version_beats_a_seal() {
+        let v = |cv| {
+            let mut r = VersionRow::bare(crate::index::VersionRef {
+                id: "x".into(),
+                ov: cv,
+                cv,
+                at: 0,
+                deleted: false,
+                payload: crate::index::PayloadRef::Inline(bytes::Bytes::new()),
+            });
+            r.cv = cv;
+            r
+        };
+        let merged = merge_changes(vec![v(2), v(5)], [1, 2, 3, 7], 10);
+        let cvs: Vec<(u64, bool)> = merged
+            .iter()
+            .map(|e| (e.cv(), matches!(e, ChangeEntry::Version(_))))
+            .collect();
+        assert_eq!(
+            cvs,
+            [(1, false), (2, true), (3, false), (5, true), (7, false)]
+        );
+        assert_eq!(merge_changes(vec![v(2), v(5)], [1, 3], 2).len(), 2);
     }
 }

@@ -158,13 +158,18 @@ impl Collection {
             self.discard_batch(&ok).await;
             return Err(e);
         }
-        crate::failpoint::hit(crate::failpoint::AFTER_BLOB_PUT).await;
-        let rows: Vec<(VersionRow, Option<String>)> = ok
+        crate::failpoint::hit_in(crate::failpoint::AFTER_BLOB_PUT, self.name()).await;
+        let mut rows: Vec<(VersionRow, Option<String>)> = ok
             .iter()
             .map(|p| (p.row.clone(), p.shadow.clone()))
             .collect();
-        match self.index().commit_new(ns, &rows).await {
-            Ok(BatchOutcome::Committed) => {}
+        match self.index().commit_new(ns, &mut rows).await {
+            Ok(BatchOutcome::Committed) => {
+                // A cv the change log sealed meanwhile was replaced by a fresh one.
+                for (p, (row, _)) in ok.iter_mut().zip(&rows) {
+                    p.row.cv = row.cv;
+                }
+            }
             Ok(BatchOutcome::Taken {
                 ids,
                 others_committed,

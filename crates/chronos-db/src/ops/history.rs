@@ -166,12 +166,7 @@ impl Collection {
                 let loads: Vec<_> = rows.iter().map(|r| self.load(&r.version)).collect();
                 futures::stream::iter(loads)
                     .buffered(LOAD_CONCURRENCY)
-                    .map_ok(|item| {
-                        Some(VersionContent {
-                            data: item.data,
-                            function_ids: item.function_ids,
-                        })
-                    })
+                    .map_ok(|item| Some(VersionContent::of(item)))
                     .try_collect()
                     .await?
             }
@@ -179,7 +174,7 @@ impl Collection {
         let versions = rows
             .into_iter()
             .zip(contents)
-            .map(|(row, content)| version_of(row, content))
+            .map(|(row, content)| Version::of(row, content))
             .collect::<Result<_>>()?;
         Ok(HistoryPage {
             versions,
@@ -217,17 +212,30 @@ impl Collection {
     }
 }
 
-fn version_of(row: VersionRow, content: Option<VersionContent>) -> Result<Version> {
-    Ok(Version {
-        at: from_micros(row.at)?,
-        id: row.version.id,
-        ov: row.version.ov,
-        cv: row.version.cv,
-        deleted: row.version.deleted,
-        kind: row.kind,
-        function_ids: row.function_ids,
-        actor: row.actor,
-        reason: row.reason,
-        content,
-    })
+impl Version {
+    /// A listed version from its index row and, when read, its content.
+    pub(super) fn of(row: VersionRow, content: Option<VersionContent>) -> Result<Version> {
+        Ok(Version {
+            at: from_micros(row.at)?,
+            id: row.version.id,
+            ov: row.version.ov,
+            cv: row.version.cv,
+            deleted: row.version.deleted,
+            kind: row.kind,
+            function_ids: row.function_ids,
+            actor: row.actor,
+            reason: row.reason,
+            content,
+        })
+    }
+}
+
+impl VersionContent {
+    /// The content of a version read as an item.
+    pub(super) fn of(item: crate::model::Item) -> VersionContent {
+        VersionContent {
+            data: item.data,
+            function_ids: item.function_ids,
+        }
+    }
 }

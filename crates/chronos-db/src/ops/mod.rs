@@ -2,6 +2,7 @@
 //! backend-specific code.
 
 mod batch;
+mod changes;
 mod collections;
 mod enrich;
 mod envelope;
@@ -36,6 +37,9 @@ use crate::query::Sort;
 use crate::route::{Route, Target};
 
 pub use batch::{DEFAULT_BATCH_SIZE, MAX_CONCURRENT_PUTS};
+pub use changes::{
+    ChangePage, ChangesQuery, DEFAULT_CHANGES_PAGE, DEFAULT_SETTLE_AFTER, MAX_CHANGES_PAGE,
+};
 pub(crate) use collections::Collections;
 pub use enrich::EnrichMeta;
 pub use erase::EraseReport;

@@ -353,7 +353,22 @@ impl Collection {
                 })
                 .await
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                // A cv reserved for a write that failed before its commit (a replay keeps
+                // its own) is given up now, so change feeds need not wait for it.
+                if cv_known && fixed_cv.is_none() {
+                    self.give_up_cv(row.cv).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Seals a reserved cv that no commit will take (best effort: a change feed seals it
+    /// after a while anyway).
+    async fn give_up_cv(&self, cv: u64) {
+        if let Err(e) = self.index().seal_cv(&self.inner.ns, cv).await {
+            debug!(cv, error = %e, "could not give up a reserved collection version");
         }
     }
 
@@ -395,7 +410,7 @@ impl Collection {
                 return Err(e);
             }
         };
-        crate::failpoint::hit(crate::failpoint::AFTER_BLOB_PUT).await;
+        crate::failpoint::hit_in(crate::failpoint::AFTER_BLOB_PUT, self.name()).await;
         let opts = CommitOptions {
             cv,
             require_live: live_only,

@@ -9,6 +9,7 @@
 mod bad_input;
 mod batch;
 mod chain;
+mod changes;
 mod concurrency;
 mod counters;
 mod diff;
@@ -77,6 +78,10 @@ macro_rules! conformance_suite {
                 transfer::export_then_import_keeps_every_version,
                 transfer::import_refuses_bad_histories_and_changes_nothing,
                 transfer::import_resumes_and_skips,
+                changes::changes_list_every_committed_write_in_cv_order,
+                changes::a_paused_writer_holds_the_feed_back_until_it_commits,
+                changes::erased_records_are_absent_from_the_feed,
+                changes::queued_writes_hold_the_feed_until_they_replay,
                 history::enrich_merges_deeply_and_records_provenance,
                 history::enrich_is_conflict_checked,
                 history::restore_object_appends_the_target_state,

@@ -11,9 +11,9 @@ use tracing::debug;
 
 use super::errors::{err, fail, is_duplicate_key};
 use super::retry::Backoff;
-use super::{docs, queue, Colls};
+use super::{changes, docs, queue, Colls, BACKEND};
 use crate::error::Result;
-use crate::index::rules::sequence_outcome;
+use crate::index::rules::{self, sequence_outcome};
 use crate::index::{CommitOutcome, QueueClaim, VersionRow, CLAIM_KEY_PREFIX};
 
 /// The filter matching the claim of `op_id` on `(id, ov)`.
@@ -25,14 +25,27 @@ pub fn claim_filter(id: &str, ov: u64, op_id: &str) -> Document {
     }
 }
 
-/// The claim row document of a queued write.
+/// The claim row document of a queued write, keyed by the cv it holds for the write.
 fn claim_doc(claim: &QueueClaim) -> Result<Document> {
-    docs::version_doc(&VersionRow::claim(
+    let mut d = docs::version_doc(&VersionRow::claim(
         &claim.row.record_id,
         claim.ov,
         claim.deleted,
         &claim.row.op_id,
-    ))
+    ))?;
+    d.insert("_id", changes::cv_key(claim.cv));
+    Ok(d)
+}
+
+/// The error for a claim refused by a duplicate key when the key was its sealed cv, else
+/// the conflict on `(id, ov)`.
+async fn refused_claim(c: &Colls, claim: &QueueClaim) -> Result<CommitOutcome> {
+    if changes::is_sealed(c, claim.cv).await? {
+        return Err(rules::sealed_claim(BACKEND, claim.cv));
+    }
+    Ok(CommitOutcome::Conflict {
+        current_ov: tail_ov(c, &claim.row.record_id).await?.unwrap_or(claim.ov),
+    })
 }
 
 /// The last version of `id`, committed or claimed: its ov and whether it is a delete.
@@ -110,9 +123,7 @@ pub async fn claim_in_transaction(
                 {
                     return Ok(CommitOutcome::Committed);
                 }
-                return Ok(CommitOutcome::Conflict {
-                    current_ov: tail_ov(c, id).await?.unwrap_or(claim.ov),
-                });
+                return refused_claim(c, claim).await;
             }
             Err(e) => {
                 let _ = s.abort_transaction().await;
@@ -145,9 +156,7 @@ pub async fn claim_without_transaction(
         Ok(_) => Ok(CommitOutcome::Committed),
         Err(e) if is_duplicate_key(&e) => {
             queue::remove(client, db_name, &claim.table, &claim.row.op_id).await?;
-            Ok(CommitOutcome::Conflict {
-                current_ov: tail_ov(c, id).await?.unwrap_or(claim.ov),
-            })
+            refused_claim(c, claim).await
         }
         // The claim may or may not be in: the queue row stays, and its replay commits the
         // write (a claim is there) or dead-letters it (none is). Either way it was never

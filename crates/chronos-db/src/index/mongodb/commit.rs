@@ -175,9 +175,12 @@ impl MongoIndex {
             }
             Err(refused) => return Ok(refused),
         };
-        let ver = docs::version_doc(row)?;
+        let mut ver = docs::version_doc(row)?;
         if let Some(op_id) = &opts.claim {
             // The claim becomes the version in one single-document step: the commit point.
+            // It keeps the claim's `_id` (its cv's, or, for a claim from before versions
+            // were keyed by cv, the one the server gave it).
+            ver.remove("_id");
             let replaced = c
                 .ver
                 .replace_one(claims::claim_filter(&row.id, row.ov, op_id), ver)

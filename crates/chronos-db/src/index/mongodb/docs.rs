@@ -80,10 +80,15 @@ fn hash_field(hash: Option<&Hash>) -> Bson {
     })
 }
 
-/// The document of a version row.
+/// The document of a version row, keyed by its collection version (a claim's sentinel cv
+/// leaves the key to the caller).
 pub fn version_doc(row: &VersionRow) -> Result<Document> {
     let (key, inline) = payload_fields(&row.payload);
-    Ok(doc! {
+    let mut d = Document::new();
+    if row.cv < crate::index::CLAIM_SENTINEL as u64 {
+        d.insert("_id", super::changes::cv_key(row.cv));
+    }
+    d.extend(doc! {
         "id": &row.id,
         "ov": int(row.ov)?,
         "cv": int(row.cv)?,
@@ -97,7 +102,8 @@ pub fn version_doc(row: &VersionRow) -> Result<Document> {
         "kind": row.kind.as_str(),
         "hash": hash_field(row.hash.as_ref()),
         "functionIds": function_ids_field(&row.function_ids),
-    })
+    });
+    Ok(d)
 }
 
 /// Enrichment function ids as an array (`null` when there are none, as for most versions).

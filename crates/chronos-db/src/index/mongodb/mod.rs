@@ -13,6 +13,7 @@
 
 mod audit;
 mod batch;
+mod changes;
 mod claims;
 mod commit;
 mod counts;

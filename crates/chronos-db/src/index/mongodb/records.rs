@@ -7,13 +7,16 @@ use mongodb::options::ReturnDocument;
 use tracing::debug;
 
 use super::errors::{err, fail, is_duplicate_key};
-use super::{batch, docs, filter_doc, reads, MongoIndex, BACKEND};
+use super::{batch, changes, docs, filter_doc, reads, MongoIndex, BACKEND};
 use crate::error::{Error, Result};
 use crate::index::rules;
 use crate::index::{
     BatchOutcome, CommitOptions, CommitOutcome, CvChoice, HeadQuery, Located, Namespace,
     RecordIndex, RecordRead, RecordState, VersionPick, VersionRow, CLAIM_SENTINEL,
 };
+
+/// How many times one commit takes a fresh cv after a change feed sealed the one it had.
+const MAX_FRESH_CVS: usize = 5;
 
 #[async_trait]
 impl RecordIndex for MongoIndex {
@@ -70,22 +73,71 @@ impl RecordIndex for MongoIndex {
     async fn commit_new(
         &self,
         ns: &Namespace,
-        rows: &[(VersionRow, Option<String>)],
+        rows: &mut [(VersionRow, Option<String>)],
     ) -> Result<BatchOutcome> {
         let c = self.colls(ns).await?;
-        let mut vers = Vec::with_capacity(rows.len());
-        let mut heads = Vec::with_capacity(rows.len());
-        for (row, shadow) in rows {
-            let mut row = row.clone();
-            rules::link(&mut row, None);
-            vers.push(docs::version_doc(&row)?);
-            heads.push(docs::new_head_doc(&row, shadow.as_deref())?);
+        let txn = self.use_transactions().await?;
+        // Rows still to commit; a row whose cv a change feed sealed meanwhile is tried again
+        // with a fresh one.
+        let mut pending: Vec<usize> = (0..rows.len()).collect();
+        let mut taken = Vec::new();
+        let mut committed_any = false;
+        for attempt in 0..=MAX_FRESH_CVS {
+            let mut vers = Vec::with_capacity(pending.len());
+            let mut heads = Vec::with_capacity(pending.len());
+            for &i in &pending {
+                let (row, shadow) = &mut rows[i];
+                rules::link(row, None);
+                vers.push(docs::version_doc(row)?);
+                heads.push(docs::new_head_doc(row, shadow.as_deref())?);
+            }
+            let outcome = if txn {
+                batch::commit_in_transaction(&self.client, &c, vers, heads).await?
+            } else {
+                batch::commit_without_transaction(&c, vers, heads).await?
+            };
+            let BatchOutcome::Taken {
+                ids,
+                others_committed,
+            } = outcome
+            else {
+                committed_any = true;
+                break;
+            };
+            let mut sealed = Vec::new();
+            for &i in &pending {
+                if changes::is_sealed(&c, rows[i].0.cv).await? {
+                    sealed.push(i);
+                }
+            }
+            let sealed_ids: Vec<&str> = sealed.iter().map(|&i| rows[i].0.id.as_str()).collect();
+            let really_taken: Vec<String> = ids
+                .into_iter()
+                .filter(|id| !sealed_ids.contains(&id.as_str()))
+                .collect();
+            committed_any |= others_committed;
+            // In a transaction a taken id stopped the whole batch: nothing to try again.
+            if sealed.is_empty() || attempt == MAX_FRESH_CVS || (txn && !really_taken.is_empty()) {
+                taken.extend(really_taken);
+                taken.extend(sealed.iter().map(|&i| rows[i].0.id.clone()));
+                break;
+            }
+            taken.extend(really_taken);
+            if !txn {
+                pending = sealed.clone();
+            }
+            let first = self.reserve_cvs(ns, sealed.len() as u64).await?;
+            for (&i, cv) in sealed.iter().zip(first..) {
+                rows[i].0.cv = cv;
+            }
         }
-        if self.use_transactions().await? {
-            batch::commit_in_transaction(&self.client, &c, vers, heads).await
-        } else {
-            batch::commit_without_transaction(&c, vers, heads).await
-        }
+        Ok(match taken.is_empty() {
+            true => BatchOutcome::Committed,
+            false => BatchOutcome::Taken {
+                ids: taken,
+                others_committed: committed_any && !txn,
+            },
+        })
     }
 
     async fn commit(
@@ -100,11 +152,31 @@ impl RecordIndex for MongoIndex {
             CvChoice::Given(cv) => cv,
             CvChoice::AtCommit => self.reserve_cvs(ns, 1).await?,
         };
-        if self.use_transactions().await? {
-            self.commit_in_transaction(&c, row, shadow, &opts).await
-        } else {
-            self.commit_without_transaction(&c, row, shadow, &opts)
-                .await
+        let txn = self.use_transactions().await?;
+        let mut fresh = 0;
+        loop {
+            let outcome = if txn {
+                self.commit_in_transaction(&c, row, shadow, &opts).await?
+            } else {
+                self.commit_without_transaction(&c, row, shadow, &opts)
+                    .await?
+            };
+            // A queued write's cv is its own, held by its claim.
+            if outcome == CommitOutcome::Committed || opts.claim.is_some() {
+                return Ok(outcome);
+            }
+            if fresh < MAX_FRESH_CVS && changes::is_sealed(&c, row.cv).await? {
+                fresh += 1;
+                row.cv = self.reserve_cvs(ns, 1).await?;
+                debug!(id = %row.id, ov = row.ov, cv = row.cv, "collection version sealed by a change feed; committing with a fresh one");
+                continue;
+            }
+            // The refused write's cv will never be committed: sealed now, so that change feeds
+            // need not wait for it.
+            if let Err(e) = changes::seal(&c, row.cv).await {
+                debug!(cv = row.cv, error = %e, "could not seal the cv of a refused write");
+            }
+            return Ok(outcome);
         }
     }
 

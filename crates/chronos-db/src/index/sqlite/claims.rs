@@ -5,7 +5,7 @@
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
-use super::{queue, rows, schema::Tables};
+use super::{changes, queue, rows, schema::Tables};
 use crate::index::rules::sequence_outcome;
 use crate::index::{CommitOutcome, QueueClaim, VersionRow, CLAIM_KEY_PREFIX};
 
@@ -21,13 +21,21 @@ pub fn tail(conn: &Connection, t: &Tables, id: &str) -> rusqlite::Result<Option<
     .optional()
 }
 
-/// Checks the sequence, then inserts the claim row and the queue row in one transaction.
-pub fn claim(conn: &mut Connection, t: &Tables, c: &QueueClaim) -> rusqlite::Result<CommitOutcome> {
+/// Checks the sequence, then holds the write's cv and inserts the claim row and the queue row,
+/// in one transaction. `None`: the cv was sealed, and nothing is stored.
+pub fn claim(
+    conn: &mut Connection,
+    t: &Tables,
+    c: &QueueClaim,
+) -> rusqlite::Result<Option<CommitOutcome>> {
     queue::ensure_table(conn, &c.table)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let id = &c.row.record_id;
     if let Some(refused) = sequence_outcome(tail(&tx, t, id)?, c.ov, c.require_live) {
-        return Ok(refused);
+        return Ok(Some(refused));
+    }
+    if !changes::hold(&tx, t, c.cv, id, c.ov, &c.row.op_id)? {
+        return Ok(None);
     }
     rows::insert_version(
         &tx,
@@ -36,7 +44,7 @@ pub fn claim(conn: &mut Connection, t: &Tables, c: &QueueClaim) -> rusqlite::Res
     )?;
     queue::put(&tx, &c.table, &c.row)?;
     tx.commit()?;
-    Ok(CommitOutcome::Committed)
+    Ok(Some(CommitOutcome::Committed))
 }
 
 /// Removes the claim of `op_id` on `(id, ov)`; returns whether it was there.

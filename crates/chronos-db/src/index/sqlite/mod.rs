@@ -5,6 +5,7 @@
 //! busy timeout, so several processes may share them.
 
 mod audit;
+mod changes;
 mod checkpoint;
 mod claims;
 mod counts;

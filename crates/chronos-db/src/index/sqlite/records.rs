@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
-use super::{claims, filter_sql, history, reads, rows, SqliteIndex};
+use super::{changes, claims, filter_sql, history, reads, rows, SqliteIndex};
 use crate::error::Result;
 use crate::index::rules::{self, Last};
 use crate::index::{
@@ -33,42 +33,51 @@ impl RecordIndex for SqliteIndex {
     async fn commit_new(
         &self,
         ns: &Namespace,
-        rows: &[(VersionRow, Option<String>)],
+        rows: &mut [(VersionRow, Option<String>)],
     ) -> Result<BatchOutcome> {
-        let mut rows = rows.to_vec();
-        self.run(ns, "commit new records", move |conn, t| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let find_head = format!("SELECT 1 FROM {} WHERE id = ?1", t.head);
-            let mut taken = Vec::new();
-            for (row, shadow) in &mut rows {
-                rules::link(row, None);
-                let exists = tx
-                    .prepare_cached(&find_head)?
-                    .query_row([&row.id], |_| Ok(()))
-                    .optional()?
-                    .is_some();
-                if exists {
-                    taken.push(row.id.clone());
-                } else if taken.is_empty() {
-                    rows::insert_version(&tx, t, row)?;
-                    rows::upsert_head(&tx, t, row, row.at, shadow.as_deref())?;
-                    // An imported history that starts later: its chain starts there.
-                    if let Some(before) = row.ov.checked_sub(1) {
-                        rows::anchor_head(&tx, t, &row.id, before, None)?;
+        let batch = rows.to_vec();
+        let coll = ns.collection.clone();
+        let (outcome, batch) = self
+            .run(ns, "commit new records", move |conn, t| {
+                let mut batch = batch;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let find_head = format!("SELECT 1 FROM {} WHERE id = ?1", t.head);
+                let mut taken = Vec::new();
+                for (row, shadow) in &mut batch {
+                    rules::link(row, None);
+                    let exists = tx
+                        .prepare_cached(&find_head)?
+                        .query_row([&row.id], |_| Ok(()))
+                        .optional()?
+                        .is_some();
+                    if exists {
+                        taken.push(row.id.clone());
+                    } else if taken.is_empty() {
+                        row.cv = fresh_if_sealed(&tx, t, &coll, row.cv)?;
+                        rows::insert_version(&tx, t, row)?;
+                        rows::upsert_head(&tx, t, row, row.at, shadow.as_deref())?;
+                        // An imported history that starts later: its chain starts there.
+                        if let Some(before) = row.ov.checked_sub(1) {
+                            rows::anchor_head(&tx, t, &row.id, before, None)?;
+                        }
                     }
                 }
-            }
-            if !taken.is_empty() {
-                // Dropping the transaction rolls every row of the batch back.
-                return Ok(BatchOutcome::Taken {
-                    ids: taken,
-                    others_committed: false,
-                });
-            }
-            tx.commit()?;
-            Ok(BatchOutcome::Committed)
-        })
-        .await
+                if !taken.is_empty() {
+                    // Dropping the transaction rolls every row of the batch back.
+                    let outcome = BatchOutcome::Taken {
+                        ids: taken,
+                        others_committed: false,
+                    };
+                    return Ok((outcome, batch));
+                }
+                tx.commit()?;
+                Ok((BatchOutcome::Committed, batch))
+            })
+            .await?;
+        if outcome == BatchOutcome::Committed {
+            rows.clone_from_slice(&batch);
+        }
+        Ok(outcome)
     }
 
     async fn commit(
@@ -109,9 +118,13 @@ impl RecordIndex for SqliteIndex {
                     }
                 }
                 r.cv = match opts.cv {
-                    CvChoice::Given(cv) => cv,
-                    CvChoice::AtCommit => rules::first_reserved(advance_counter(&tx, &coll, 1)?, 1)
-                        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+                    // A queued write's cv is held for it: it commits with it.
+                    CvChoice::Given(cv) if opts.claim.is_some() => {
+                        changes::unhold(&tx, t, cv)?;
+                        cv
+                    }
+                    CvChoice::Given(cv) => fresh_if_sealed(&tx, t, &coll, cv)?,
+                    CvChoice::AtCommit => next_cv(&tx, &coll)?,
                 };
                 match rows::insert_version(&tx, t, &r) {
                     Ok(()) => {}
@@ -227,6 +240,25 @@ impl RecordIndex for SqliteIndex {
             move |conn, t| history::first_cv_after(conn, t, at),
         )
         .await
+    }
+}
+
+/// The next collection version, taken from the counter inside the caller's transaction.
+fn next_cv(tx: &rusqlite::Transaction<'_>, collection: &str) -> rusqlite::Result<u64> {
+    rules::first_reserved(advance_counter(tx, collection, 1)?, 1)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// `cv`, or a fresh one when the change log sealed it after it was reserved.
+fn fresh_if_sealed(
+    tx: &rusqlite::Transaction<'_>,
+    t: &super::schema::Tables,
+    collection: &str,
+    cv: u64,
+) -> rusqlite::Result<u64> {
+    match changes::is_sealed(tx, t, cv)? {
+        true => next_cv(tx, collection),
+        false => Ok(cv),
     }
 }
 

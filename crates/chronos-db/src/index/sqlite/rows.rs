@@ -26,7 +26,8 @@ pub const LEAN_HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload,
 /// The columns of a version a payload read needs, for [`read_ref`].
 pub const LEAN_VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload";
 
-fn to_sql_int(v: u64) -> rusqlite::Result<i64> {
+/// A u64 as SQLite's integer (refused beyond `i64`).
+pub fn to_sql_int(v: u64) -> rusqlite::Result<i64> {
     i64::try_from(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 

@@ -23,6 +23,8 @@ pub struct Tables {
     pub ver: String,
     /// `"<coll>_locks"`
     pub locks: String,
+    /// `"<coll>_cvs"`: collection versions sealed by the change log or held by queued writes.
+    pub cvs: String,
     prefix: String,
     /// Properties with a pair of key columns and an index in the head table.
     indexed: Arc<Vec<String>>,
@@ -41,6 +43,7 @@ impl Tables {
             head: format!("\"{collection}_head\""),
             ver: format!("\"{collection}_ver\""),
             locks: format!("\"{collection}_locks\""),
+            cvs: format!("\"{collection}_cvs\""),
             prefix: collection.to_string(),
             indexed,
         }
@@ -88,7 +91,11 @@ pub fn ensure_db_tables(conn: &Connection) -> rusqlite::Result<()> {
             reason TEXT NOT NULL,
             detail TEXT NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS chronos_audit_collection ON chronos_audit(collection, seq);",
+        CREATE INDEX IF NOT EXISTS chronos_audit_collection ON chronos_audit(collection, seq);
+        CREATE TABLE IF NOT EXISTS chronos_settled (
+            collection TEXT PRIMARY KEY,
+            cv INTEGER NOT NULL
+        ) WITHOUT ROWID;",
     )?;
     super::counts::ensure_table(conn)
 }
@@ -119,6 +126,13 @@ pub fn ensure_collection(
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS {ver_at} ON {ver}(id, at, ov);
         DROP INDEX IF EXISTS {ver_cv}; -- served no query (reads by cv go through (id, ov))
+        CREATE INDEX IF NOT EXISTS {ver_by_cv} ON {ver}(cv); -- the change feed's order
+        CREATE TABLE IF NOT EXISTS {cvs} (
+            cv INTEGER PRIMARY KEY,
+            id TEXT,
+            ov INTEGER,
+            op TEXT
+        );
         CREATE TABLE IF NOT EXISTS {head} (
             id TEXT PRIMARY KEY,
             ov INTEGER NOT NULL,
@@ -150,6 +164,8 @@ pub fn ensure_collection(
         head = t.head,
         ver_at = t.index_name("ver_at"),
         ver_cv = t.index_name("ver_cv"),
+        ver_by_cv = t.index_name("ver_by_cv"),
+        cvs = t.cvs,
         head_at = t.index_name("head_at"),
         head_created = t.index_name("head_created"),
         locks = t.locks,

@@ -108,6 +108,7 @@ impl Collection {
             table: OPS_TABLE.to_string(),
             row: w.to_row()?,
             ov: w.ov,
+            cv: w.cv,
             deleted: w.deleted,
             require_live: w.live_only,
         };

@@ -1,0 +1,286 @@
+//! The change feed: a collection's committed writes in collection-version order, page by
+//! page or followed as a stream.
+//!
+//! A page ends at the collection's *stable point*: a cv the feed delivers has no cv below it
+//! that could still commit. A cv below it that no version carries is a write in flight (it
+//! reserved the cv and has not committed), an abandoned reservation (its writer crashed, or
+//! was refused), a queued write (the fallback queue acknowledged it with that cv), or a
+//! version that retention or erasure removed. The feed waits at such a gap while the write
+//! after it is younger than [`ChangesQuery::settle_after`]; then it seals the cv (see
+//! [`crate::index::ChangeLog`]): no commit can take it any more, and a writer that held it
+//! commits with a fresh one. A cv held by a queued write is never sealed: the feed waits
+//! for the replay. So a consumer that resumes after the last cv it saw never misses and
+//! never repeats a committed write.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::{Stream, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use tracing::debug;
+
+use super::history::{Version, VersionContent};
+use super::Collection;
+use crate::error::{Error, Result};
+use crate::index::{ChangeEntry, CvState, VersionRow};
+
+/// The most changes one page holds.
+pub const MAX_CHANGES_PAGE: usize = 1000;
+/// The page size of a [`ChangesQuery`] that does not set one.
+pub const DEFAULT_CHANGES_PAGE: usize = 100;
+/// How long a gap in the collection versions is waited for, by default, before it is sealed.
+pub const DEFAULT_SETTLE_AFTER: Duration = Duration::from_secs(10);
+/// Scans one page makes again after a cv committed under it.
+const MAX_RESCANS: usize = 3;
+/// Payloads loaded at once for one page.
+const LOAD_CONCURRENCY: usize = 16;
+
+/// Which changes [`Collection::changes`] returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ChangesQuery {
+    /// Changes after this collection version (`None`: from the first).
+    pub after_cv: Option<u64>,
+    /// At most this many changes, 1 to [`MAX_CHANGES_PAGE`].
+    pub limit: usize,
+    /// Whether each change comes with its data, which reads its payload.
+    pub include_data: bool,
+    /// How old the write after a gap in the collection versions must be before the feed
+    /// gives the gap up (seals it) instead of waiting for its write to commit. Shorter
+    /// makes a stalled writer retry with a fresh cv sooner; longer waits for slow writers.
+    #[serde(with = "millis")]
+    pub settle_after: Duration,
+}
+
+impl Default for ChangesQuery {
+    fn default() -> Self {
+        ChangesQuery {
+            after_cv: None,
+            limit: DEFAULT_CHANGES_PAGE,
+            include_data: false,
+            settle_after: DEFAULT_SETTLE_AFTER,
+        }
+    }
+}
+
+impl ChangesQuery {
+    /// Continues after collection version `cv`.
+    pub fn after(mut self, cv: u64) -> Self {
+        self.after_cv = Some(cv);
+        self
+    }
+
+    /// At most `limit` changes.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// With each change's data.
+    pub fn with_data(mut self) -> Self {
+        self.include_data = true;
+        self
+    }
+
+    /// Gives a gap up once the write after it is `age` old (see
+    /// [`ChangesQuery::settle_after`]).
+    pub fn settle_after(mut self, age: Duration) -> Self {
+        self.settle_after = age;
+        self
+    }
+}
+
+/// One page of changes, by ascending collection version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ChangePage {
+    /// The committed writes, as versions with their kind, provenance and (when asked) data.
+    pub changes: Vec<Version>,
+    /// Pass as [`ChangesQuery::after_cv`] for the next page: the last cv this page settled,
+    /// which may be past the last change (a gap given up); the query's own when it settled
+    /// none.
+    pub after_cv: Option<u64>,
+}
+
+/// Where a walk over the change log stopped.
+enum Walk {
+    /// It may go on from the new position.
+    More,
+    /// The stable point: nothing settled beyond it yet.
+    Stable,
+    /// A cv below the scan committed meanwhile: scan again from the same position.
+    Rescan,
+}
+
+impl Collection {
+    /// The committed writes after [`ChangesQuery::after_cv`], in collection-version order,
+    /// up to the stable point (see the module docs of the feed in the crate's README).
+    /// Erased records and versions removed by retention are not in the feed.
+    pub async fn changes(&self, query: ChangesQuery) -> Result<ChangePage> {
+        if !(1..=MAX_CHANGES_PAGE).contains(&query.limit) {
+            return Err(Error::Validation(format!(
+                "changes limit {} is outside 1..={MAX_CHANGES_PAGE}",
+                query.limit
+            )));
+        }
+        let ns = &self.inner.ns;
+        let settle_micros = i64::try_from(query.settle_after.as_micros()).unwrap_or(i64::MAX);
+        let mut after = query.after_cv;
+        let mut rows: Vec<VersionRow> = Vec::new();
+        let mut settled_mark = None;
+        let mut rescans = 0;
+        loop {
+            let scan = self.index().change_scan(ns, after, query.limit).await?;
+            settled_mark = settled_mark.or(scan.settled);
+            let full = scan.entries.len() >= query.limit;
+            let walk = self
+                .walk(
+                    scan.entries,
+                    scan.settled,
+                    settle_micros,
+                    &mut after,
+                    &mut rows,
+                    query.limit,
+                )
+                .await?;
+            match walk {
+                // A version committed under a scan is read by the next one (a few times at
+                // most: past that, the page ends here and the next page reads it).
+                Walk::Rescan if rescans < MAX_RESCANS => rescans += 1,
+                Walk::More if full && rows.len() < query.limit => continue,
+                _ => break,
+            }
+        }
+        if let Some(cv) = after.filter(|cv| settled_mark.is_none_or(|s| *cv > s)) {
+            // Best effort: the mark only spares later feeds a look at the gaps below it.
+            if let Err(e) = self.index().mark_settled(ns, cv).await {
+                debug!(cv, error = %e, "could not record the settled mark");
+            }
+        }
+        let changes = self.versions_of(rows, query.include_data).await?;
+        Ok(ChangePage {
+            changes,
+            after_cv: after,
+        })
+    }
+
+    /// Follows the collection's changes after `query.after_cv`: each committed write once,
+    /// in collection-version order, as it settles, looking again every `poll` when there is
+    /// nothing new. It never ends; an error is yielded and the next poll tries again.
+    pub fn follow(
+        &self,
+        query: ChangesQuery,
+        poll: Duration,
+    ) -> impl Stream<Item = Result<Version>> + Send + 'static {
+        let state = (self.clone(), query, VecDeque::<Version>::new(), false);
+        futures::stream::unfold(
+            state,
+            move |(coll, mut query, mut buf, mut idle)| async move {
+                loop {
+                    if let Some(v) = buf.pop_front() {
+                        return Some((Ok(v), (coll, query, buf, false)));
+                    }
+                    if idle {
+                        tokio::time::sleep(poll).await;
+                    }
+                    match coll.changes(query.clone()).await {
+                        Ok(page) => {
+                            idle = page.changes.is_empty();
+                            query.after_cv = page.after_cv;
+                            buf.extend(page.changes);
+                        }
+                        // The stream goes on after an error (the next poll tries again); a
+                        // consumer that stops resumes from the last cv it saw.
+                        Err(e) => return Some((Err(e), (coll, query, buf, true))),
+                    }
+                }
+            },
+        )
+    }
+
+    /// Walks scanned entries from `after`, settling each gap before an entry: collects the
+    /// versions into `rows` and moves `after` past every settled cv.
+    async fn walk(
+        &self,
+        entries: Vec<ChangeEntry>,
+        settled: Option<u64>,
+        settle_micros: i64,
+        after: &mut Option<u64>,
+        rows: &mut Vec<VersionRow>,
+        limit: usize,
+    ) -> Result<Walk> {
+        let now = Utc::now().timestamp_micros();
+        // The time of the first version at or after each entry: how old a gap before it is.
+        let mut next_at = vec![None; entries.len()];
+        let mut later = None;
+        for (i, e) in entries.iter().enumerate().rev() {
+            if let ChangeEntry::Version(row) = e {
+                later = Some(row.at);
+            }
+            next_at[i] = later;
+        }
+        for (entry, at) in entries.into_iter().zip(next_at) {
+            if rows.len() >= limit {
+                return Ok(Walk::More);
+            }
+            let cv = entry.cv();
+            let first_gap = after.map_or(0, |a| a + 1).max(settled.map_or(0, |s| s + 1));
+            let old = at.is_some_and(|at| now.saturating_sub(at) >= settle_micros);
+            for gap in first_gap..cv {
+                if !old {
+                    return Ok(Walk::Stable);
+                }
+                match self.index().seal_cv(&self.inner.ns, gap).await? {
+                    CvState::Sealed => {
+                        debug!(collection = %self.name(), cv = gap, "sealed a gap in the collection versions")
+                    }
+                    CvState::Committed => return Ok(Walk::Rescan),
+                    CvState::Held => return Ok(Walk::Stable),
+                }
+                *after = Some(gap);
+            }
+            if let ChangeEntry::Version(row) = entry {
+                rows.push(row);
+            }
+            *after = Some(cv);
+        }
+        Ok(Walk::More)
+    }
+
+    /// The rows as feed entries, with their data when asked.
+    async fn versions_of(&self, rows: Vec<VersionRow>, include_data: bool) -> Result<Vec<Version>> {
+        let contents: Vec<Option<VersionContent>> = match include_data {
+            false => rows.iter().map(|_| None).collect(),
+            true => {
+                let loads: Vec<_> = rows.iter().map(|r| self.load(&r.version)).collect();
+                futures::stream::iter(loads)
+                    .buffered(LOAD_CONCURRENCY)
+                    .map_ok(|item| Some(VersionContent::of(item)))
+                    .try_collect()
+                    .await?
+            }
+        };
+        rows.into_iter()
+            .zip(contents)
+            .map(|(row, content)| Version::of(row, content))
+            .collect()
+    }
+}
+
+/// A duration as whole milliseconds in JSON.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}

@@ -76,14 +76,14 @@ pub use health::{BackendHealth, HealthReport};
 pub use json_patch;
 pub use model::{Item, ReadOptions, VersionKind, WriteMeta, WriteResult};
 pub use ops::{
-    BrokenLink, ChainBreak, ChangePage, ChangesQuery, Collection, CollectionLock, CollectionPrune,
-    CollectionVerification, Diff, EnrichMeta, EraseReport, ExportedVersion, HistoryPage,
-    HistoryQuery, ImportOptions, ImportReport, OrphanBlob, Progress, ProgressFn,
-    RecordVerification, RepairOptions, RepairReport, RestoreAction, RestoreOptions, RestoreReport,
-    RestoreTarget, VerifyReport, Version, VersionContent, DEFAULT_BATCH_SIZE, DEFAULT_CHANGES_PAGE,
-    DEFAULT_HISTORY_PAGE, DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES,
-    DEFAULT_SETTLE_AFTER, MAX_CHANGES_PAGE, MAX_CONCURRENT_PUTS, MAX_HISTORY_PAGE, MAX_LOCK_TTL,
-    MAX_NESTING_DEPTH,
+    BrokenLink, ChainBreak, Change, ChangePage, ChangesQuery, Collection, CollectionLock,
+    CollectionPrune, CollectionVerification, Diff, EnrichMeta, EraseReport, ExportedVersion,
+    FeedOptions, HistoryPage, HistoryQuery, ImportOptions, ImportReport, OrphanBlob, Progress,
+    ProgressFn, RecordVerification, RepairOptions, RepairReport, RestoreAction, RestoreOptions,
+    RestoreReport, RestoreTarget, VerifyReport, Version, VersionContent, DEFAULT_BATCH_SIZE,
+    DEFAULT_CHANGES_PAGE, DEFAULT_HISTORY_PAGE, DEFAULT_MAX_INDEXED_VALUE_BYTES,
+    DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_POLL, DEFAULT_SETTLE_AFTER, MAX_CHANGES_PAGE,
+    MAX_CONCURRENT_PUTS, MAX_HISTORY_PAGE, MAX_LOCK_TTL, MAX_NESTING_DEPTH,
 };
 pub use query::{ListQuery, Page, Sort, SortBy};
 pub use route::{Route, Tier};

@@ -297,6 +297,26 @@ async fn run_pair(
         "{name}: both export every version"
     );
     row("export (all versions)", &exports[0], &exports[1], None);
+    // A follower catching up: every committed write in cv order, with its data.
+    let mut feeds = [Samples::default(), Samples::default()];
+    let mut fed = [0, 0];
+    for k in turns(0) {
+        let (d, n) = timed(subjects[k].changes_all()).await?;
+        feeds[k].push(d);
+        fed[k] = n;
+    }
+    assert_eq!(fed[0], fed[1], "{name}: both feeds deliver every write");
+    row(
+        "changes (all writes, with data)",
+        &feeds[0],
+        &feeds[1],
+        None,
+    );
+    println!(
+        "changes: a follower keeps up with {:.0} writes/s (raw reads in cv order {:.0})",
+        fed[0] as f64 / feeds[0].mean().as_secs_f64().max(1e-12),
+        fed[1] as f64 / feeds[1].mean().as_secs_f64().max(1e-12),
+    );
     let per_version = |d: Duration| d.as_secs_f64() / versions[0].max(1) as f64;
     let create_many_per_record = samples[0].mean().as_secs_f64() / BATCH as f64;
     if let Some((d, n)) = subjects[0].import_all().await? {

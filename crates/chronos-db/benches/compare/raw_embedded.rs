@@ -240,6 +240,17 @@ impl Subject for RawEmbedded {
         Ok(parse_all(self.store.as_ref(), keys).await? as u64)
     }
 
+    async fn changes_all(&self) -> BenchResult<u64> {
+        let keys: Vec<String> = self
+            .sql(|c| {
+                c.prepare_cached("SELECT blob_key FROM raw_ver ORDER BY cv")?
+                    .query_map([], |r| r.get(0))?
+                    .collect()
+            })
+            .await?;
+        Ok(parse_all(self.store.as_ref(), keys).await? as u64)
+    }
+
     async fn create_many(&self, items: &[Value]) -> BenchResult<usize> {
         let n = items.len();
         let rows: Vec<(String, String, String)> = put_new_records(self.store.as_ref(), items)

@@ -248,6 +248,18 @@ impl Subject for RawMongoS3 {
         Ok(parse_all(self.store.as_ref(), keys).await? as u64)
     }
 
+    async fn changes_all(&self) -> BenchResult<u64> {
+        let rows: Vec<Document> = self
+            .ver
+            .find(doc! {})
+            .sort(doc! {"cv": 1})
+            .await?
+            .try_collect()
+            .await?;
+        let keys = rows.iter().map(blob_key).collect::<BenchResult<Vec<_>>>()?;
+        Ok(parse_all(self.store.as_ref(), keys).await? as u64)
+    }
+
     async fn create_many(&self, items: &[Value]) -> BenchResult<usize> {
         let stored: Vec<(String, String, Document)> = put_new_records(self.store.as_ref(), items)
             .await?

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use chronos_db::{
-    Collection, ExportedVersion, HistoryQuery, ImportOptions, ListQuery, ReadOptions,
+    ChangesQuery, Collection, ExportedVersion, HistoryQuery, ImportOptions, ListQuery, ReadOptions,
     RestoreTarget, WriteMeta,
 };
 use futures::TryStreamExt;
@@ -40,6 +40,9 @@ pub trait Subject: Send + Sync {
     async fn verify(&self, id: &str) -> BenchResult<u64>;
     /// Reads every version of every record with its data (an export); returns how many.
     async fn export_all(&self) -> BenchResult<u64>;
+    /// Reads every committed write in collection-version order with its data, as a change
+    /// feed's follower catching up does; returns how many.
+    async fn changes_all(&self) -> BenchResult<u64>;
     /// Imports every version of the store into a fresh collection; returns the time it took
     /// and how many versions, where the subject has an import.
     async fn import_all(&self) -> BenchResult<Option<(std::time::Duration, u64)>> {
@@ -49,6 +52,9 @@ pub trait Subject: Send + Sync {
 
 /// Versions on a history page.
 pub const HISTORY_PAGE: usize = 100;
+
+/// Changes on a page of the change feed.
+pub const CHANGES_PAGE: usize = 500;
 
 /// chronos-db through its public API: the measured collection, and an empty one to import
 /// into.
@@ -121,6 +127,20 @@ impl Subject for Chronos {
             n += 1;
         }
         Ok(n)
+    }
+
+    async fn changes_all(&self) -> BenchResult<u64> {
+        let mut query = ChangesQuery::default().limit(CHANGES_PAGE).with_data();
+        let mut n = 0;
+        loop {
+            let page = self.0.changes(query.clone()).await?;
+            if page.changes.is_empty() {
+                return Ok(n);
+            }
+            n += page.changes.len() as u64;
+            std::hint::black_box(&page.changes);
+            query.after_cv = page.after_cv;
+        }
     }
 
     async fn import_all(&self) -> BenchResult<Option<(std::time::Duration, u64)>> {

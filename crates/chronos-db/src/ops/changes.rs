@@ -31,6 +31,8 @@ pub const MAX_CHANGES_PAGE: usize = 1000;
 pub const DEFAULT_CHANGES_PAGE: usize = 100;
 /// How long a gap in the collection versions is waited for, by default, before it is sealed.
 pub const DEFAULT_SETTLE_AFTER: Duration = Duration::from_secs(10);
+/// How often, by default, a follower looks for new writes when nothing is new.
+pub const DEFAULT_POLL: Duration = Duration::from_millis(100);
 /// Scans one page makes again after a cv committed under it.
 const MAX_RESCANS: usize = 3;
 /// Payloads loaded at once for one page.
@@ -39,7 +41,6 @@ const LOAD_CONCURRENCY: usize = 16;
 /// Which changes [`Collection::changes`] returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct ChangesQuery {
     /// Changes after this collection version (`None`: from the first).
     pub after_cv: Option<u64>,
@@ -47,11 +48,6 @@ pub struct ChangesQuery {
     pub limit: usize,
     /// Whether each change comes with its data, which reads its payload.
     pub include_data: bool,
-    /// How old the write after a gap in the collection versions must be before the feed
-    /// gives the gap up (seals it) instead of waiting for its write to commit. Shorter
-    /// makes a stalled writer retry with a fresh cv sooner; longer waits for slow writers.
-    #[serde(with = "millis")]
-    pub settle_after: Duration,
 }
 
 impl Default for ChangesQuery {
@@ -60,7 +56,6 @@ impl Default for ChangesQuery {
             after_cv: None,
             limit: DEFAULT_CHANGES_PAGE,
             include_data: false,
-            settle_after: DEFAULT_SETTLE_AFTER,
         }
     }
 }
@@ -83,14 +78,45 @@ impl ChangesQuery {
         self.include_data = true;
         self
     }
+}
 
-    /// Gives a gap up once the write after it is `age` old (see
-    /// [`ChangesQuery::settle_after`]).
+/// How a feed waits: for a gap in the collection versions, and for new writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FeedOptions {
+    /// How old the write after a gap in the collection versions must be before the feed
+    /// gives the gap up (seals it) instead of waiting for its write to commit. Shorter makes
+    /// a stalled writer retry with a fresh cv sooner; longer waits for slow writers.
+    pub settle_after: Duration,
+    /// How often [`Collection::follow`] looks again when nothing is new.
+    pub poll: Duration,
+}
+
+impl Default for FeedOptions {
+    fn default() -> Self {
+        FeedOptions {
+            settle_after: DEFAULT_SETTLE_AFTER,
+            poll: DEFAULT_POLL,
+        }
+    }
+}
+
+impl FeedOptions {
+    /// Gives a gap up once the write after it is `age` old.
     pub fn settle_after(mut self, age: Duration) -> Self {
         self.settle_after = age;
         self
     }
+
+    /// Looks for new writes every `poll`.
+    pub fn poll(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
+    }
 }
+
+/// One committed write, as the change feed delivers it: the version it produced.
+pub type Change = Version;
 
 /// One page of changes, by ascending collection version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,8 +144,18 @@ enum Walk {
 impl Collection {
     /// The committed writes after [`ChangesQuery::after_cv`], in collection-version order,
     /// up to the stable point (see the module docs of the feed in the crate's README).
-    /// Erased records and versions removed by retention are not in the feed.
+    /// Erased records and versions removed by retention are not in the feed. Gaps are given
+    /// up after [`DEFAULT_SETTLE_AFTER`]; [`Collection::changes_with`] sets how long.
     pub async fn changes(&self, query: ChangesQuery) -> Result<ChangePage> {
+        self.changes_with(query, FeedOptions::default()).await
+    }
+
+    /// [`Collection::changes`], waiting for gaps as `options` say.
+    pub async fn changes_with(
+        &self,
+        query: ChangesQuery,
+        options: FeedOptions,
+    ) -> Result<ChangePage> {
         if !(1..=MAX_CHANGES_PAGE).contains(&query.limit) {
             return Err(Error::Validation(format!(
                 "changes limit {} is outside 1..={MAX_CHANGES_PAGE}",
@@ -127,7 +163,7 @@ impl Collection {
             )));
         }
         let ns = &self.inner.ns;
-        let settle_micros = i64::try_from(query.settle_after.as_micros()).unwrap_or(i64::MAX);
+        let settle_micros = i64::try_from(options.settle_after.as_micros()).unwrap_or(i64::MAX);
         let mut after = query.after_cv;
         let mut rows: Vec<VersionRow> = Vec::new();
         let mut settled_mark = None;
@@ -168,13 +204,23 @@ impl Collection {
     }
 
     /// Follows the collection's changes after `query.after_cv`: each committed write once,
-    /// in collection-version order, as it settles, looking again every `poll` when there is
-    /// nothing new. It never ends; an error is yielded and the next poll tries again.
+    /// in collection-version order, as it settles, looking again every [`DEFAULT_POLL`]
+    /// when there is nothing new. It never ends; an error is yielded and the next poll tries
+    /// again.
     pub fn follow(
         &self,
         query: ChangesQuery,
-        poll: Duration,
-    ) -> impl Stream<Item = Result<Version>> + Send + 'static {
+    ) -> impl Stream<Item = Result<Change>> + Send + 'static {
+        self.follow_with(query, FeedOptions::default())
+    }
+
+    /// [`Collection::follow`], waiting as `options` say.
+    pub fn follow_with(
+        &self,
+        query: ChangesQuery,
+        options: FeedOptions,
+    ) -> impl Stream<Item = Result<Change>> + Send + 'static {
+        let poll = options.poll;
         let state = (self.clone(), query, VecDeque::<Version>::new(), false);
         futures::stream::unfold(
             state,
@@ -186,7 +232,7 @@ impl Collection {
                     if idle {
                         tokio::time::sleep(poll).await;
                     }
-                    match coll.changes(query.clone()).await {
+                    match coll.changes_with(query.clone(), options).await {
                         Ok(page) => {
                             idle = page.changes.is_empty();
                             query.after_cv = page.after_cv;
@@ -267,20 +313,5 @@ impl Collection {
             .zip(contents)
             .map(|(row, content)| Version::of(row, content))
             .collect()
-    }
-}
-
-/// A duration as whole milliseconds in JSON.
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
     }
 }

@@ -38,7 +38,8 @@ use crate::route::{Route, Target};
 
 pub use batch::{DEFAULT_BATCH_SIZE, MAX_CONCURRENT_PUTS};
 pub use changes::{
-    ChangePage, ChangesQuery, DEFAULT_CHANGES_PAGE, DEFAULT_SETTLE_AFTER, MAX_CHANGES_PAGE,
+    Change, ChangePage, ChangesQuery, FeedOptions, DEFAULT_CHANGES_PAGE, DEFAULT_POLL,
+    DEFAULT_SETTLE_AFTER, MAX_CHANGES_PAGE,
 };
 pub(crate) use collections::Collections;
 pub use enrich::EnrichMeta;

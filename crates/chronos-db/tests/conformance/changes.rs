@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use chronos_db::failpoint::{self, AFTER_BLOB_PUT};
 use chronos_db::{
-    ChangesQuery, Collection, EnrichMeta, Error, RestoreTarget, Version, VersionKind, WriteMeta,
-    WriteResult,
+    ChangesQuery, Collection, EnrichMeta, Error, FeedOptions, RestoreTarget, Version, VersionKind,
+    WriteMeta, WriteResult,
 };
 use futures::StreamExt;
 use serde_json::json;
@@ -20,8 +20,15 @@ fn meta(reason: &str) -> WriteMeta {
     WriteMeta::new("feeder", reason)
 }
 
-/// Long enough that no gap is given up while a test looks.
-const PATIENT: Duration = Duration::from_secs(600);
+/// Patient enough that no gap is given up while a test looks.
+fn patient() -> FeedOptions {
+    FeedOptions::default().settle_after(Duration::from_secs(600))
+}
+
+/// Gives every gap up at once.
+fn impatient() -> FeedOptions {
+    FeedOptions::default().settle_after(Duration::ZERO)
+}
 
 /// A collection of its own (the failpoint pause is armed per collection name).
 fn fresh(env: &Env, prefix: &str) -> (Collection, String) {
@@ -32,11 +39,11 @@ fn fresh(env: &Env, prefix: &str) -> (Collection, String) {
 
 /// Every change after `after`, page by page of `limit`.
 async fn all_changes(c: &Collection, after: Option<u64>, limit: usize) -> Vec<Version> {
-    let mut query = ChangesQuery::default().limit(limit).settle_after(PATIENT);
+    let mut query = ChangesQuery::default().limit(limit);
     query.after_cv = after;
     let mut out = Vec::new();
     loop {
-        let page = c.changes(query.clone()).await.unwrap();
+        let page = c.changes_with(query.clone(), patient()).await.unwrap();
         if page.changes.is_empty() {
             return out;
         }
@@ -138,7 +145,7 @@ pub async fn changes_list_every_committed_write_in_cv_order(env: &Env) {
     assert!(changes.iter().all(|v| v.content.is_none()));
     // With data, each change carries its version's record.
     let page = c
-        .changes(ChangesQuery::default().with_data().settle_after(PATIENT))
+        .changes_with(ChangesQuery::default().with_data(), patient())
         .await
         .unwrap();
     let last = page.changes.last().unwrap();
@@ -170,9 +177,9 @@ fn follower(
     tokio::task::JoinHandle<()>,
 ) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let stream = c.follow(
-        ChangesQuery::default().settle_after(PATIENT),
-        Duration::from_millis(10),
+    let stream = c.follow_with(
+        ChangesQuery::default(),
+        patient().poll(Duration::from_millis(10)),
     );
     let task = tokio::spawn(async move {
         let mut stream = Box::pin(stream);
@@ -225,13 +232,13 @@ pub async fn a_paused_writer_holds_the_feed_back_until_it_commits(env: &Env) {
     let d = c.create(json!({"n": "d"}), meta("d")).await.unwrap();
     // The feed stops before the cvs still in flight: d is not delivered yet.
     let page = c
-        .changes(ChangesQuery::default().settle_after(PATIENT))
+        .changes_with(ChangesQuery::default(), patient())
         .await
         .unwrap();
     assert_eq!(keys(&page.changes), [key(&a)]);
     assert_eq!(page.after_cv, Some(a.cv));
     let later = c
-        .changes(ChangesQuery::default().after(a.cv).settle_after(PATIENT))
+        .changes_with(ChangesQuery::default().after(a.cv), patient())
         .await
         .unwrap();
     assert!(later.changes.is_empty(), "{later:?}");
@@ -265,19 +272,15 @@ pub async fn a_paused_writer_holds_the_feed_back_until_it_commits(env: &Env) {
         .expect("the stalled write reached its commit");
     let f = c.create(json!({"n": "f"}), meta("f")).await.unwrap();
     let held = c
-        .changes(ChangesQuery::default().after(d.cv).settle_after(PATIENT))
+        .changes_with(ChangesQuery::default().after(d.cv), patient())
         .await
         .unwrap();
     assert!(held.changes.is_empty(), "{held:?}");
-    let impatient = c
-        .changes(
-            ChangesQuery::default()
-                .after(d.cv)
-                .settle_after(Duration::ZERO),
-        )
+    let sealed = c
+        .changes_with(ChangesQuery::default().after(d.cv), impatient())
         .await
         .unwrap();
-    assert_eq!(keys(&impatient.changes), [key(&f)]);
+    assert_eq!(keys(&sealed.changes), [key(&f)]);
     assert_eq!(keys(&next_seen(&mut seen, 1).await), [key(&f)]);
     pause.release();
     let e = tokio::time::timeout(Duration::from_secs(60), stalled)
@@ -322,7 +325,7 @@ pub async fn erased_records_are_absent_from_the_feed(env: &Env) {
     c.erase(&gone.id, 1, meta("erase")).await.unwrap();
     // The erased versions' cvs are gaps older than the feed's patience here.
     let changes = c
-        .changes(ChangesQuery::default().settle_after(Duration::ZERO))
+        .changes_with(ChangesQuery::default(), impatient())
         .await
         .unwrap();
     assert_eq!(keys(&changes.changes), [key(&kept), key(&after)]);
@@ -346,13 +349,18 @@ pub async fn queued_writes_hold_the_feed_until_they_replay(env: &Env) {
     let z = ok.create(json!({"n": "z"}), meta("z")).await.unwrap();
     assert!(x.cv < y.cv && y.cv < z.cv);
     // Even an impatient feed never gives up the cv a queued write was acknowledged with.
-    let impatient = ChangesQuery::default().settle_after(Duration::ZERO);
-    let page = ok.changes(impatient.clone()).await.unwrap();
+    let page = ok
+        .changes_with(ChangesQuery::default(), impatient())
+        .await
+        .unwrap();
     assert_eq!(keys(&page.changes), [key(&x)]);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         healthy.fallback().replay_now().await.unwrap();
-        let page = ok.changes(impatient.clone()).await.unwrap();
+        let page = ok
+            .changes_with(ChangesQuery::default(), impatient())
+            .await
+            .unwrap();
         if page.changes.len() == 3 {
             assert_eq!(keys(&page.changes), [key(&x), key(&y), key(&z)]);
             assert_eq!(cvs(&page.changes), [x.cv, y.cv, z.cv]);

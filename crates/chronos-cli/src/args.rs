@@ -89,6 +89,29 @@ pub enum Command {
         #[arg(long)]
         skip_existing: bool,
     },
+    /// Print a collection's committed writes in collection-version order: one page as JSON
+    /// (its `afterCv` continues), or with `--follow` one JSON line per write, waiting for
+    /// new ones until interrupted.
+    Changes {
+        /// The route (as for `export`).
+        #[arg(long)]
+        route: String,
+        /// The collection.
+        #[arg(long)]
+        collection: String,
+        /// Start after this collection version (default: from the first write).
+        #[arg(long)]
+        after: Option<u64>,
+        /// At most this many writes on the page (1 to 1,000).
+        #[arg(long, default_value_t = chronos_db::DEFAULT_CHANGES_PAGE)]
+        limit: usize,
+        /// Print each write's data too.
+        #[arg(long)]
+        data: bool,
+        /// Keep printing new writes as they commit, one JSON line each.
+        #[arg(long)]
+        follow: bool,
+    },
     /// Inspect and manage the fallback queue.
     Queue {
         /// What to do with the queue.

@@ -1,10 +1,11 @@
 //! `chronos-db`: maintenance commands for a chronos-db deployment (check a configuration,
 //! ping the backends, repair after crashes, prune, verify the version chains, export and
-//! import histories, manage the fallback queue). Every command prints JSON on stdout; exit code 0 on success, 1 when a
+//! import histories, read or follow a collection's change feed, manage the fallback queue). Every command prints JSON on stdout; exit code 0 on success, 1 when a
 //! health check finds a backend down or `verify` a broken chain, 2 on an error (printed on
 //! stderr).
 
 mod args;
+mod feed;
 mod run;
 mod transfer;
 

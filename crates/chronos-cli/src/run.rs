@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use chronos_db::{Chronos, ChronosConfig, ImportOptions, QueueKind, RepairOptions};
+use chronos_db::{ChangesQuery, Chronos, ChronosConfig, ImportOptions, QueueKind, RepairOptions};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::args::{Command, ConfigSource, QueueAction, QueueList};
-use crate::transfer;
+use crate::{feed, transfer};
 
 /// What a command printed and whether it found everything healthy.
 pub struct Outcome {
@@ -127,6 +127,23 @@ async fn dispatch(chronos: &Chronos, command: &Command) -> CliResult<Outcome> {
                 false => ImportOptions::default(),
             };
             done(json(transfer::import(chronos, route, input, opts).await?)?)
+        }
+        Command::Changes {
+            route,
+            collection,
+            after,
+            limit,
+            data,
+            follow,
+        } => {
+            let mut query = ChangesQuery::default().limit(*limit);
+            query.after_cv = *after;
+            query.include_data = *data;
+            if *follow {
+                feed::follow(chronos, route, collection, query).await?;
+                return done(Value::Null);
+            }
+            done(feed::page(chronos, route, collection, query).await?)
         }
         Command::Queue { action } => {
             let queue = chronos.fallback();

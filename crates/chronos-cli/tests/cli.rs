@@ -1,12 +1,14 @@
 //! The `chronos-db` binary on the embedded default: a configuration check, health, a repair
-//! that finds and removes a planted orphan payload, prune and the queue listing.
+//! that finds and removes a planted orphan payload, prune, the queue listing, the change
+//! feed (a page and `--follow`), verify, and a migration to MongoDB + S3 by export and
+//! import.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::process::Command;
 
-use chronos_db::{Chronos, ChronosConfig, DbType, Route, WriteMeta};
+use chronos_db::{Chronos, ChronosConfig, Collection, DbType, Route, WriteMeta};
 use serde_json::{json, Value};
 
 /// Runs the binary; returns (exit code, stdout as JSON or Null, stderr).
@@ -26,6 +28,19 @@ fn cli(args: &[&str]) -> (i32, Value, String) {
 
 fn dir_arg(dir: &Path) -> String {
     dir.display().to_string()
+}
+
+/// Opens the embedded default in `data`, runs `writes` on its generic runtime collection
+/// `things`, shuts it down (the command line then opens the files alone) and returns what
+/// `writes` returned.
+async fn with_things<T>(data: &Path, writes: impl AsyncFnOnce(&Collection) -> T) -> T {
+    let chronos = Chronos::init(ChronosConfig::embedded(data)).await.unwrap();
+    let things = chronos
+        .with(Route::generic(DbType::Runtime, "things"))
+        .unwrap();
+    let out = writes(&things).await;
+    chronos.shutdown().await.unwrap();
+    out
 }
 
 #[test]
@@ -65,19 +80,15 @@ fn arguments_that_name_no_configuration_are_refused() {
 async fn repair_lists_then_removes_an_orphan_payload() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let id = {
-        let chronos = Chronos::init(ChronosConfig::embedded(&data)).await.unwrap();
-        let things = chronos
-            .with(Route::generic(DbType::Runtime, "things"))
-            .unwrap();
+    let id = with_things(&data, async |things| {
         let made = things
             .create(json!({ "name": "kept" }), WriteMeta::default())
             .await
             .unwrap();
         assert_eq!(made.ov, 0);
-        chronos.shutdown().await.unwrap();
         made.id
-    };
+    })
+    .await;
     // A version-1 payload whose commit never happened (the writer died after its put). The
     // record's own small payload is inline, in its version row.
     let record_dir = data
@@ -146,11 +157,7 @@ async fn repair_lists_then_removes_an_orphan_payload() {
 async fn verify_names_a_version_changed_in_the_index_file() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let id = {
-        let chronos = Chronos::init(ChronosConfig::embedded(&data)).await.unwrap();
-        let things = chronos
-            .with(Route::generic(DbType::Runtime, "things"))
-            .unwrap();
+    let id = with_things(&data, async |things| {
         let made = things
             .create(json!({ "n": 0 }), WriteMeta::new("ann", "first"))
             .await
@@ -164,9 +171,9 @@ async fn verify_names_a_version_changed_in_the_index_file() {
             )
             .await
             .unwrap();
-        chronos.shutdown().await.unwrap();
         made.id
-    };
+    })
+    .await;
     let dir = dir_arg(&data);
     let (code, report, err) = cli(&["verify", "--data-dir", &dir]);
     assert_eq!(code, 0, "{err}");
@@ -201,6 +208,109 @@ async fn verify_names_a_version_changed_in_the_index_file() {
 /// time: its MongoDB client is shut down before the runtime stops, so no driver worker panics
 /// at exit (it did about once in fifty runs when the client was only dropped).
 #[cfg(all(feature = "mongodb", feature = "s3"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_prints_a_page_and_follows_new_writes() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let written = with_things(&data, async |things| {
+        let a = things
+            .create(json!({ "n": "a" }), WriteMeta::new("ann", "a"))
+            .await
+            .unwrap();
+        let a1 = things
+            .update(&a.id, json!({ "n": "a1" }), 0, WriteMeta::new("ann", "a1"))
+            .await
+            .unwrap();
+        let b = things
+            .create(json!({ "n": "b" }), WriteMeta::new("bob", "b"))
+            .await
+            .unwrap();
+        vec![a, a1, b]
+    })
+    .await;
+    let dir = dir_arg(&data);
+    let base = [
+        "changes",
+        "--data-dir",
+        &dir,
+        "--route",
+        "runtime/generic",
+        "--collection",
+        "things",
+    ];
+    let (code, page, err) = cli(&base);
+    assert_eq!(code, 0, "{err}");
+    let seen: Vec<(String, u64, u64)> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["ov"].as_u64().unwrap(),
+                c["cv"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64, u64)> =
+        written.iter().map(|w| (w.id.clone(), w.ov, w.cv)).collect();
+    assert_eq!(seen, want, "every write once, in cv order");
+    assert_eq!(page["afterCv"], json!(written[2].cv));
+    let after = written[0].cv.to_string();
+    let mut args = base.to_vec();
+    args.extend(["--after", &after, "--limit", "1", "--data"]);
+    let (code, page, err) = cli(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(page["changes"][0]["content"]["data"], json!({ "n": "a1" }));
+    assert_eq!(page["afterCv"], json!(written[1].cv));
+    let mut bad = base.to_vec();
+    bad[4] = "runtime/nowhere";
+    assert_eq!(cli(&bad).0, 2, "a bad route is an error");
+
+    // Following: the writes so far, then a write made while it runs.
+    let mut args = base.to_vec();
+    args.push("--follow");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chronos-db"))
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run chronos-db changes --follow");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx
+                .send(serde_json::from_str::<Value>(&line).unwrap())
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    let next = || {
+        rx.recv_timeout(std::time::Duration::from_secs(60))
+            .expect("a followed write")
+    };
+    let first: Vec<u64> = (0..3).map(|_| next()["cv"].as_u64().unwrap()).collect();
+    assert_eq!(first, written.iter().map(|w| w.cv).collect::<Vec<_>>());
+    let c = with_things(&data, async |things| {
+        things
+            .create(json!({ "n": "c" }), WriteMeta::new("cat", "c"))
+            .await
+            .unwrap()
+    })
+    .await;
+    let followed = next();
+    assert_eq!(
+        (followed["id"].as_str(), followed["cv"].as_u64()),
+        (Some(c.id.as_str()), Some(c.cv))
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 #[test]
 fn commands_on_mongodb_exit_cleanly_every_time() {
     let Ok(config) = std::env::var("CHRONOS_TEST_SERVERS_SCRIPT").map(|s| {

@@ -33,6 +33,8 @@ pub const DEFAULT_CHANGES_PAGE: usize = 100;
 pub const DEFAULT_SETTLE_AFTER: Duration = Duration::from_secs(10);
 /// How often, by default, a follower looks for new writes when nothing is new.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(100);
+/// How far the feed gets past the settled mark before it raises the mark (a write).
+const MARK_EVERY: u64 = 1000;
 /// Scans one page makes again after a cv committed under it.
 const MAX_RESCANS: usize = 3;
 /// Payloads loaded at once for one page.
@@ -190,7 +192,8 @@ impl Collection {
                 _ => break,
             }
         }
-        if let Some(cv) = after.filter(|cv| settled_mark.is_none_or(|s| *cv > s)) {
+        let due = |cv: &u64| settled_mark.is_none_or(|s| *cv >= s.saturating_add(MARK_EVERY));
+        if let Some(cv) = after.filter(due) {
             // Best effort: the mark only spares later feeds a look at the gaps below it.
             if let Err(e) = self.index().mark_settled(ns, cv).await {
                 debug!(cv, error = %e, "could not record the settled mark");

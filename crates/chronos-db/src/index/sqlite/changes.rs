@@ -1,7 +1,9 @@
-//! The change log on SQLite: versions read in cv order through the `(cv)` index, and the
+//! The change log on SQLite: versions read in cv order through a `(cv)` index, and the
 //! `<coll>_cvs` table of cvs that are sealed (`op` NULL) or held by a queued write's claim
 //! (`id`, `ov`, `op` of the claim). Sealing, holding and committing a cv each run in an
-//! immediate transaction, so one of them wins.
+//! immediate transaction, so one of them wins. The `(cv)` index is created by the first
+//! use of the change log in a collection: a collection whose feed nobody reads does not
+//! pay for it on every version.
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -23,6 +25,7 @@ impl ChangeLog for SqliteIndex {
     ) -> Result<ChangeScan> {
         let coll = ns.collection.clone();
         self.run(ns, "read changes", move |conn, t| {
+            ensure_cv_index(conn, t)?;
             // One read transaction: the mark, the versions and the seals of one snapshot.
             let tx = conn.transaction()?;
             let scan = scan(&tx, t, &coll, after, limit)?;
@@ -34,6 +37,7 @@ impl ChangeLog for SqliteIndex {
 
     async fn seal_cv(&self, ns: &Namespace, cv: u64) -> Result<CvState> {
         self.run(ns, "seal a collection version", move |conn, t| {
+            ensure_cv_index(conn, t)?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let state = seal(&tx, t, cv)?;
             tx.commit()?;
@@ -54,6 +58,23 @@ impl ChangeLog for SqliteIndex {
         })
         .await
     }
+}
+
+/// Creates the versions' `(cv)` index unless it exists (a read of the schema when it does).
+fn ensure_cv_index(conn: &Connection, t: &Tables) -> rusqlite::Result<()> {
+    let name = t.index_name("ver_by_cv");
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1")?
+        .query_row([name.trim_matches('"')], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if !exists {
+        conn.execute_batch(&format!(
+            "CREATE INDEX IF NOT EXISTS {name} ON {}(cv)",
+            t.ver
+        ))?;
+    }
+    Ok(())
 }
 
 /// The settled mark, then versions and seals above `after`, merged in cv order.

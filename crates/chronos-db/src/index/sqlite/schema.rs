@@ -68,7 +68,8 @@ impl Tables {
         .collect()
     }
 
-    fn index_name(&self, suffix: &str) -> String {
+    /// The quoted name of the collection's index `<coll>_<suffix>`.
+    pub fn index_name(&self, suffix: &str) -> String {
         format!("\"{}_{suffix}\"", self.prefix)
     }
 }
@@ -126,7 +127,6 @@ pub fn ensure_collection(
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS {ver_at} ON {ver}(id, at, ov);
         DROP INDEX IF EXISTS {ver_cv}; -- served no query (reads by cv go through (id, ov))
-        CREATE INDEX IF NOT EXISTS {ver_by_cv} ON {ver}(cv); -- the change feed's order
         CREATE TABLE IF NOT EXISTS {cvs} (
             cv INTEGER PRIMARY KEY,
             id TEXT,
@@ -164,7 +164,6 @@ pub fn ensure_collection(
         head = t.head,
         ver_at = t.index_name("ver_at"),
         ver_cv = t.index_name("ver_cv"),
-        ver_by_cv = t.index_name("ver_by_cv"),
         cvs = t.cvs,
         head_at = t.index_name("head_at"),
         head_created = t.index_name("head_created"),

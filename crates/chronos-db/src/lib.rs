@@ -7,7 +7,10 @@
 //! separate databases and buckets, so tenants are isolated by construction.
 //!
 //! ```
-//! use chronos_db::{Chronos, ChronosConfig, DbType, ListQuery, ReadOptions, Route, WriteMeta};
+//! use chronos_db::{
+//!     ChangesQuery, Chronos, ChronosConfig, DbType, ListQuery, ReadOptions, Route, VersionKind,
+//!     WriteMeta,
+//! };
 //! use serde_json::json;
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,6 +32,12 @@
 //!
 //! let page = users.list_by_meta(ListQuery::filter(json!({"plan": "pro"})), ReadOptions::default()).await?;
 //! assert_eq!(page.items.len(), 1);
+//!
+//! // The change feed: every committed write once, in collection-version order.
+//! let feed = users.changes(ChangesQuery::default()).await?;
+//! let kinds: Vec<VersionKind> = feed.changes.iter().map(|c| c.kind).collect();
+//! assert_eq!(kinds, [VersionKind::Create, VersionKind::Update]);
+//! assert_eq!(feed.after_cv, Some(v1.cv)); // resume after it
 //! # Ok(()) }
 //! ```
 //!

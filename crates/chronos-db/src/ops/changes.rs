@@ -6,7 +6,7 @@
 //! reserved the cv and has not committed), an abandoned reservation (its writer crashed, or
 //! was refused), a queued write (the fallback queue acknowledged it with that cv), or a
 //! version that retention or erasure removed. The feed waits at such a gap while the write
-//! after it is younger than [`ChangesQuery::settle_after`]; then it seals the cv (see
+//! after it is younger than [`FeedOptions::settle_after`]; then it seals the cv (see
 //! [`crate::index::ChangeLog`]): no commit can take it any more, and a writer that held it
 //! commits with a fresh one. A cv held by a queued write is never sealed: the feed waits
 //! for the replay. So a consumer that resumes after the last cv it saw never misses and
@@ -33,6 +33,8 @@ pub const DEFAULT_CHANGES_PAGE: usize = 100;
 pub const DEFAULT_SETTLE_AFTER: Duration = Duration::from_secs(10);
 /// How often, by default, a follower looks for new writes when nothing is new.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(100);
+/// Gaps one page seals at most.
+const MAX_SEALS_PER_PAGE: usize = 1000;
 /// How far the feed gets past the settled mark before it raises the mark (a write).
 const MARK_EVERY: u64 = 1000;
 /// Scans one page makes again after a cv committed under it.
@@ -145,7 +147,7 @@ enum Walk {
 
 impl Collection {
     /// The committed writes after [`ChangesQuery::after_cv`], in collection-version order,
-    /// up to the stable point (see the module docs of the feed in the crate's README).
+    /// up to the stable point: no cv below one it delivers can still be committed.
     /// Erased records and versions removed by retention are not in the feed. Gaps are given
     /// up after [`DEFAULT_SETTLE_AFTER`]; [`Collection::changes_with`] sets how long.
     pub async fn changes(&self, query: ChangesQuery) -> Result<ChangePage> {
@@ -164,12 +166,18 @@ impl Collection {
                 query.limit
             )));
         }
+        if let Some(cv) = query.after_cv.filter(|cv| i64::try_from(*cv).is_err()) {
+            return Err(Error::Validation(format!(
+                "changes after_cv {cv} is beyond any collection version"
+            )));
+        }
         let ns = &self.inner.ns;
         let settle_micros = i64::try_from(options.settle_after.as_micros()).unwrap_or(i64::MAX);
         let mut after = query.after_cv;
         let mut rows: Vec<VersionRow> = Vec::new();
         let mut settled_mark = None;
         let mut rescans = 0;
+        let mut seals = 0;
         loop {
             let scan = self.index().change_scan(ns, after, query.limit).await?;
             settled_mark = settled_mark.or(scan.settled);
@@ -182,6 +190,7 @@ impl Collection {
                     &mut after,
                     &mut rows,
                     query.limit,
+                    &mut seals,
                 )
                 .await?;
             match walk {
@@ -260,6 +269,7 @@ impl Collection {
         after: &mut Option<u64>,
         rows: &mut Vec<VersionRow>,
         limit: usize,
+        seals: &mut usize,
     ) -> Result<Walk> {
         let now = Utc::now().timestamp_micros();
         // The time of the first version at or after each entry: how old a gap before it is.
@@ -276,12 +286,15 @@ impl Collection {
                 return Ok(Walk::More);
             }
             let cv = entry.cv();
-            let first_gap = after.map_or(0, |a| a + 1).max(settled.map_or(0, |s| s + 1));
+            let next = |cv: Option<u64>| cv.map_or(0, |c| c.saturating_add(1));
+            let first_gap = next(*after).max(next(settled));
             let old = at.is_some_and(|at| now.saturating_sub(at) >= settle_micros);
             for gap in first_gap..cv {
-                if !old {
+                // Many gaps (versions pruned before any feed ran) are settled over pages.
+                if !old || *seals >= MAX_SEALS_PER_PAGE {
                     return Ok(Walk::Stable);
                 }
+                *seals += 1;
                 match self.index().seal_cv(&self.inner.ns, gap).await? {
                     CvState::Sealed => {
                         debug!(collection = %self.name(), cv = gap, "sealed a gap in the collection versions")

@@ -167,6 +167,13 @@ pub async fn changes_list_every_committed_write_in_cv_order(env: &Env) {
         let refused = c.changes(ChangesQuery::default().limit(bad)).await;
         assert!(matches!(refused, Err(Error::Validation(_))), "{refused:?}");
     }
+    let beyond = c.changes(ChangesQuery::default().after(u64::MAX)).await;
+    assert!(matches!(beyond, Err(Error::Validation(_))), "{beyond:?}");
+    let last_possible = c
+        .changes(ChangesQuery::default().after(i64::MAX as u64))
+        .await
+        .unwrap();
+    assert!(last_possible.changes.is_empty());
 }
 
 /// A follower of `c` from the start, sending what it sees.

@@ -135,6 +135,20 @@ pub struct ChangePage {
     pub after_cv: Option<u64>,
 }
 
+/// A page of the feed as its walk over the change log builds it.
+struct PageWalk {
+    /// The last cv settled so far (delivered, sealed, or the query's own).
+    after: Option<u64>,
+    /// The versions to deliver, in cv order.
+    rows: Vec<VersionRow>,
+    /// Gaps sealed so far.
+    seals: usize,
+    /// Most versions on the page.
+    limit: usize,
+    /// How old (microseconds) the write after a gap must be before the gap is sealed.
+    settle_micros: i64,
+}
+
 /// Where a walk over the change log stopped.
 enum Walk {
     /// It may go on from the new position.
@@ -172,35 +186,31 @@ impl Collection {
             )));
         }
         let ns = &self.inner.ns;
-        let settle_micros = i64::try_from(options.settle_after.as_micros()).unwrap_or(i64::MAX);
-        let mut after = query.after_cv;
-        let mut rows: Vec<VersionRow> = Vec::new();
+        let mut page = PageWalk {
+            after: query.after_cv,
+            rows: Vec::new(),
+            seals: 0,
+            limit: query.limit,
+            settle_micros: i64::try_from(options.settle_after.as_micros()).unwrap_or(i64::MAX),
+        };
         let mut settled_mark = None;
         let mut rescans = 0;
-        let mut seals = 0;
         loop {
-            let scan = self.index().change_scan(ns, after, query.limit).await?;
+            let scan = self
+                .index()
+                .change_scan(ns, page.after, query.limit)
+                .await?;
             settled_mark = settled_mark.or(scan.settled);
             let full = scan.entries.len() >= query.limit;
-            let walk = self
-                .walk(
-                    scan.entries,
-                    scan.settled,
-                    settle_micros,
-                    &mut after,
-                    &mut rows,
-                    query.limit,
-                    &mut seals,
-                )
-                .await?;
-            match walk {
+            match self.walk(scan.entries, scan.settled, &mut page).await? {
                 // A version committed under a scan is read by the next one (a few times at
                 // most: past that, the page ends here and the next page reads it).
                 Walk::Rescan if rescans < MAX_RESCANS => rescans += 1,
-                Walk::More if full && rows.len() < query.limit => continue,
+                Walk::More if full && page.rows.len() < query.limit => continue,
                 _ => break,
             }
         }
+        let PageWalk { after, rows, .. } = page;
         let due = |cv: &u64| settled_mark.is_none_or(|s| *cv >= s.saturating_add(MARK_EVERY));
         if let Some(cv) = after.filter(due) {
             // Best effort: the mark only spares later feeds a look at the gaps below it.
@@ -259,17 +269,13 @@ impl Collection {
         )
     }
 
-    /// Walks scanned entries from `after`, settling each gap before an entry: collects the
-    /// versions into `rows` and moves `after` past every settled cv.
+    /// Walks scanned entries from `page.after`, settling each gap before an entry: collects
+    /// the versions into the page and moves its `after` past every settled cv.
     async fn walk(
         &self,
         entries: Vec<ChangeEntry>,
         settled: Option<u64>,
-        settle_micros: i64,
-        after: &mut Option<u64>,
-        rows: &mut Vec<VersionRow>,
-        limit: usize,
-        seals: &mut usize,
+        page: &mut PageWalk,
     ) -> Result<Walk> {
         let now = Utc::now().timestamp_micros();
         // The time of the first version at or after each entry: how old a gap before it is.
@@ -282,19 +288,19 @@ impl Collection {
             next_at[i] = later;
         }
         for (entry, at) in entries.into_iter().zip(next_at) {
-            if rows.len() >= limit {
+            if page.rows.len() >= page.limit {
                 return Ok(Walk::More);
             }
             let cv = entry.cv();
             let next = |cv: Option<u64>| cv.map_or(0, |c| c.saturating_add(1));
-            let first_gap = next(*after).max(next(settled));
-            let old = at.is_some_and(|at| now.saturating_sub(at) >= settle_micros);
+            let first_gap = next(page.after).max(next(settled));
+            let old = at.is_some_and(|at| now.saturating_sub(at) >= page.settle_micros);
             for gap in first_gap..cv {
                 // Many gaps (versions pruned before any feed ran) are settled over pages.
-                if !old || *seals >= MAX_SEALS_PER_PAGE {
+                if !old || page.seals >= MAX_SEALS_PER_PAGE {
                     return Ok(Walk::Stable);
                 }
-                *seals += 1;
+                page.seals += 1;
                 match self.index().seal_cv(&self.inner.ns, gap).await? {
                     CvState::Sealed => {
                         debug!(collection = %self.name(), cv = gap, "sealed a gap in the collection versions")
@@ -302,12 +308,12 @@ impl Collection {
                     CvState::Committed => return Ok(Walk::Rescan),
                     CvState::Held => return Ok(Walk::Stable),
                 }
-                *after = Some(gap);
+                page.after = Some(gap);
             }
             if let ChangeEntry::Version(row) = entry {
-                rows.push(row);
+                page.rows.push(row);
             }
-            *after = Some(cv);
+            page.after = Some(cv);
         }
         Ok(Walk::More)
     }

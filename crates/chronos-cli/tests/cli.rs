@@ -558,7 +558,7 @@ async fn export_from_the_embedded_default_imports_into_mongodb_and_s3() {
         assert_eq!(x.ov, v.ov);
     }
     assert_eq!(listings(&a).await, listings(&b).await);
-    let verified = b.verify_all(None).await.unwrap();
+    let verified = b.verify_all().await.unwrap();
     assert!(verified.is_whole(), "{:?}", verified.broken);
     source.shutdown().await.unwrap();
     target.shutdown().await.unwrap();

@@ -178,7 +178,7 @@ impl Chronos {
                 });
                 f
             });
-            let report = coll.verify_all(tell).await?;
+            let report = coll.verify_all_with(tell).await?;
             records += report.records;
             broken += report.broken.len() as u64;
             out.push(CollectionVerification {

@@ -87,12 +87,12 @@ pub use model::{Item, ReadOptions, VersionKind, WriteMeta, WriteResult};
 pub use ops::{
     BrokenLink, ChainBreak, Change, ChangePage, ChangesQuery, Collection, CollectionLock,
     CollectionPrune, CollectionVerification, Diff, EnrichMeta, EraseReport, ExportedVersion,
-    FeedOptions, HistoryPage, HistoryQuery, ImportOptions, ImportReport, OrphanBlob, Progress,
-    ProgressFn, RecordVerification, RepairOptions, RepairReport, RestoreAction, RestoreOptions,
-    RestoreReport, RestoreTarget, VerifyReport, Version, VersionContent, DEFAULT_BATCH_SIZE,
-    DEFAULT_CHANGES_PAGE, DEFAULT_HISTORY_PAGE, DEFAULT_MAX_INDEXED_VALUE_BYTES,
-    DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_POLL, DEFAULT_SETTLE_AFTER, MAX_CHANGES_PAGE,
-    MAX_CONCURRENT_PUTS, MAX_HISTORY_PAGE, MAX_LOCK_TTL, MAX_NESTING_DEPTH,
+    FeedOptions, HistoricVersion, HistoryPage, HistoryQuery, ImportOptions, ImportReport,
+    OrphanBlob, Progress, ProgressFn, RecordVerification, RepairOptions, RepairReport,
+    RestoreAction, RestoreOptions, RestoreReport, RestoreTarget, VerifyReport, Version,
+    VersionContent, DEFAULT_BATCH_SIZE, DEFAULT_CHANGES_PAGE, DEFAULT_HISTORY_PAGE,
+    DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_POLL, DEFAULT_SETTLE_AFTER,
+    MAX_CHANGES_PAGE, MAX_CONCURRENT_PUTS, MAX_HISTORY_PAGE, MAX_LOCK_TTL, MAX_NESTING_DEPTH,
 };
 pub use query::{ListQuery, Page, Sort, SortBy};
 pub use route::{Route, Tier};

@@ -76,7 +76,8 @@ enum Plan {
 impl Collection {
     /// Imports records' histories (versions as [`Collection::export`] gives them; their
     /// `collection` field is not looked at: this collection receives them). A record's
-    /// versions must be consecutive ovs in ascending order, strictly later in time each, of
+    /// versions must be consecutive ovs in ascending order, strictly later in time each (times
+    /// are kept to the microsecond: a finer one is refused, as it would not read back), of
     /// kinds that agree with them (ov 0 and only ov 0 a create, a delete a logical delete);
     /// anything else is a `Validation` error naming the record and version, before anything
     /// is stored. Imported versions are not counted by the counter rules.
@@ -148,6 +149,12 @@ impl Collection {
                 let bad = |why: String| {
                     Error::Validation(format!("import of {}@v{}: {why}", record.id, v.ov))
                 };
+                if v.at.timestamp_subsec_nanos() % 1_000 != 0 {
+                    return Err(bad(format!(
+                        "its time {} is finer than the microseconds versions keep",
+                        v.at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                    )));
+                }
                 let at = micros(v.at);
                 if let Some((ov, prev_at)) = last {
                     if ov.checked_add(1) != Some(v.ov) {

@@ -10,6 +10,7 @@ mod erase;
 mod export;
 mod history;
 mod import;
+mod import_history;
 mod limits;
 mod list;
 mod lock;
@@ -50,6 +51,7 @@ pub use history::{
     MAX_HISTORY_PAGE,
 };
 pub use import::{ImportOptions, ImportReport};
+pub use import_history::HistoricVersion;
 pub use limits::{DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MAX_NESTING_DEPTH};
 pub use lock::{CollectionLock, MAX_LOCK_TTL};
 pub use props::IndexPolicy;

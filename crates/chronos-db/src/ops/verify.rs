@@ -128,9 +128,14 @@ impl Collection {
     }
 
     /// Verifies the chain of every record of the collection, a page of records at a time
-    /// (memory stays bounded by a page, whatever the collection's size), telling `progress`
-    /// after every page: records checked so far and broken chains found so far.
-    pub async fn verify_all(&self, progress: Option<ProgressFn>) -> Result<VerifyReport> {
+    /// (memory stays bounded by a page, whatever the collection's size).
+    pub async fn verify_all(&self) -> Result<VerifyReport> {
+        self.verify_all_with(None).await
+    }
+
+    /// [`Collection::verify_all`], telling `progress` after every page: records checked so
+    /// far and broken chains found so far.
+    pub async fn verify_all_with(&self, progress: Option<ProgressFn>) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
         let mut after_id = None;
         loop {

@@ -82,7 +82,7 @@ pub async fn every_kind_of_write_is_hashed_and_verifies(env: &Env) {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let tell = seen.clone();
     let all = c
-        .verify_all(Some(std::sync::Arc::new(move |p| {
+        .verify_all_with(Some(std::sync::Arc::new(move |p| {
             tell.lock().unwrap().push(p.scanned)
         })))
         .await
@@ -100,14 +100,14 @@ pub async fn every_kind_of_write_is_hashed_and_verifies(env: &Env) {
         c.verify("bad id!").await,
         Err(Error::Validation(_))
     ));
-    let empty = env.coll("never-written").verify_all(None).await.unwrap();
+    let empty = env.coll("never-written").verify_all().await.unwrap();
     assert_eq!((empty.records, empty.is_whole()), (0, true));
 }
 
 pub async fn verify_names_a_changed_index_row(env: &Env) {
     let c = env.coll("rowtamper");
     three_records(&c).await;
-    assert!(c.verify_all(None).await.unwrap().is_whole());
+    assert!(c.verify_all().await.unwrap().is_whole());
     env.tamper_row("rowtamper", "b", 1, Tamper::Actor).await;
     let b = c.verify("b").await.unwrap();
     let broken = b.broken.expect("b is broken");
@@ -119,7 +119,7 @@ pub async fn verify_names_a_changed_index_row(env: &Env) {
     );
     assert_eq!(b.verified, 1, "v0 verified before the break");
     assert_eq!(c.verify("a").await.unwrap().broken, None);
-    let all = c.verify_all(None).await.unwrap();
+    let all = c.verify_all().await.unwrap();
     let named: Vec<(&str, u64)> = all.broken.iter().map(|b| (b.id.as_str(), b.ov)).collect();
     assert_eq!(named, [("b", 1)]);
     assert_eq!(all.records, 3);
@@ -156,7 +156,7 @@ pub async fn verify_names_a_changed_payload(env: &Env) {
     let broken = c.verify("c").await.unwrap().broken.expect("c is broken");
     assert_eq!((broken.id.as_str(), broken.ov), ("c", 2));
     assert!(matches!(broken.problem, ChainBreak::HashMismatch { .. }));
-    let all = c.verify_all(None).await.unwrap();
+    let all = c.verify_all().await.unwrap();
     let named: Vec<(&str, u64)> = all.broken.iter().map(|b| (b.id.as_str(), b.ov)).collect();
     if env.objects() {
         assert_eq!(named, [("a", 0), ("c", 2)]);
@@ -205,7 +205,7 @@ pub async fn verify_names_a_version_removed_behind_its_back(env: &Env) {
     // A middle version, and a first one.
     env.tamper_row("holes", "a", 1, Tamper::Remove).await;
     env.tamper_row("holes", "b", 0, Tamper::Remove).await;
-    let all = c.verify_all(None).await.unwrap();
+    let all = c.verify_all().await.unwrap();
     let named: Vec<(&str, u64, &ChainBreak)> = all
         .broken
         .iter()

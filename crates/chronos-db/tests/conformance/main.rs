@@ -78,6 +78,7 @@ macro_rules! conformance_suite {
                 transfer::export_then_import_keeps_every_version,
                 transfer::import_refuses_bad_histories_and_changes_nothing,
                 transfer::import_resumes_and_skips,
+                transfer::import_history_creates_a_record_with_its_original_times,
                 changes::changes_list_every_committed_write_in_cv_order,
                 changes::a_paused_writer_holds_the_feed_back_until_it_commits,
                 changes::erased_records_are_absent_from_the_feed,

@@ -156,7 +156,7 @@ pub async fn export_then_import_keeps_every_version(env: &Env) {
         assert_eq!(strip(a), strip(b));
     }
     // The target's chains are its own, and whole.
-    let verified = target.verify_all(None).await.unwrap();
+    let verified = target.verify_all().await.unwrap();
     assert!(verified.is_whole(), "{:?}", verified.broken);
     assert_eq!(verified.verified, 40);
 }
@@ -264,4 +264,90 @@ pub async fn import_resumes_and_skips(env: &Env) {
         .unwrap()
         .unwrap();
     assert_eq!(kept.data, json!({"n": "mine"}));
+}
+
+pub async fn import_history_creates_a_record_with_its_original_times(env: &Env) {
+    use chronos_db::HistoricVersion;
+    let c = env.coll("legacy");
+    // Versions keep their times to the microsecond: a finer time would not read back as
+    // given, so it is refused.
+    use chrono::SubsecRound;
+    let fine = chrono::DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap();
+    let refused = c
+        .import_history(
+            "order-0",
+            vec![HistoricVersion::new(fine, json!({}))],
+            meta("ns"),
+        )
+        .await;
+    assert!(matches!(refused, Err(Error::Validation(_))), "{refused:?}");
+    let t0 = (chrono::Utc::now() - Duration::days(400)).trunc_subsecs(6);
+    let (t1, t2) = (t0 + Duration::days(30), t0 + Duration::days(90));
+    let versions = vec![
+        HistoricVersion::new(t0, json!({"n": 0, "status": "new"})),
+        HistoricVersion::new(t1, json!({"n": 1, "status": "paid"})),
+        HistoricVersion::deleted(t2, json!({"n": 1, "status": "paid"})),
+    ];
+    let report = c
+        .import_history("order-1", versions.clone(), meta("migration"))
+        .await
+        .unwrap();
+    assert_eq!((report.imported, report.versions_written), (1, 3));
+    for (v, want) in [
+        (t0, json!({"n": 0, "status": "new"})),
+        (t1, json!({"n": 1, "status": "paid"})),
+    ] {
+        let got = c
+            .get_as_of("order-1", v, ReadOptions::default())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((got.data, got.at), (want, v));
+    }
+    let page = c.history("order-1", HistoryQuery::default()).await.unwrap();
+    let kinds: Vec<VersionKind> = page.versions.iter().map(|v| v.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            VersionKind::Create,
+            VersionKind::Update,
+            VersionKind::Delete
+        ]
+    );
+    assert!(page
+        .versions
+        .iter()
+        .all(|v| v.actor == "mover" && v.reason == "migration"));
+    assert!(c.verify("order-1").await.unwrap().broken.is_none());
+    // Only new records, and nothing stored on any refusal.
+    let again = c
+        .import_history("order-1", versions.clone(), meta("again"))
+        .await;
+    assert!(
+        matches!(again, Err(Error::Conflict { exists: true, .. })),
+        "{again:?}"
+    );
+    assert_eq!(
+        c.history("order-1", HistoryQuery::default())
+            .await
+            .unwrap()
+            .versions
+            .len(),
+        3
+    );
+    let backwards = vec![
+        HistoricVersion::new(t1, json!({"n": 1})),
+        HistoricVersion::new(t0, json!({"n": 0})),
+    ];
+    let refused = c.import_history("order-2", backwards, meta("bad")).await;
+    assert!(matches!(refused, Err(Error::Validation(_))), "{refused:?}");
+    let refused = c.import_history("order-2", Vec::new(), meta("bad")).await;
+    assert!(matches!(refused, Err(Error::Validation(_))), "{refused:?}");
+    let refused = c.import_history("bad/id", versions, meta("bad")).await;
+    assert!(matches!(refused, Err(Error::Validation(_))), "{refused:?}");
+    assert!(c
+        .get_latest("order-2", ReadOptions::default())
+        .await
+        .unwrap()
+        .is_none());
 }

@@ -133,6 +133,10 @@ pub struct ChangePage {
     /// which may be past the last change (a gap given up); the query's own when it settled
     /// none.
     pub after_cv: Option<u64>,
+    /// Whether the page reached the stable point: nothing more is settled now. When it is
+    /// false the page stopped at its limit (of changes, or of gaps sealed in one call), and
+    /// the next page follows at once.
+    pub caught_up: bool,
 }
 
 /// A page of the feed as its walk over the change log builds it.
@@ -155,6 +159,8 @@ enum Walk {
     More,
     /// The stable point: nothing settled beyond it yet.
     Stable,
+    /// The page sealed as many gaps as one call may.
+    Capped,
     /// A cv below the scan committed meanwhile: scan again from the same position.
     Rescan,
 }
@@ -195,7 +201,7 @@ impl Collection {
         };
         let mut settled_mark = None;
         let mut rescans = 0;
-        loop {
+        let caught_up = loop {
             let scan = self
                 .index()
                 .change_scan(ns, page.after, query.limit)
@@ -206,10 +212,12 @@ impl Collection {
                 // A version committed under a scan is read by the next one (a few times at
                 // most: past that, the page ends here and the next page reads it).
                 Walk::Rescan if rescans < MAX_RESCANS => rescans += 1,
-                Walk::More if full && page.rows.len() < query.limit => continue,
-                _ => break,
+                Walk::Rescan | Walk::Capped => break false,
+                Walk::More if page.rows.len() >= query.limit => break false,
+                Walk::More if full => continue,
+                Walk::More | Walk::Stable => break true,
             }
-        }
+        };
         let PageWalk { after, rows, .. } = page;
         let due = |cv: &u64| settled_mark.is_none_or(|s| *cv >= s.saturating_add(MARK_EVERY));
         if let Some(cv) = after.filter(due) {
@@ -222,6 +230,7 @@ impl Collection {
         Ok(ChangePage {
             changes,
             after_cv: after,
+            caught_up,
         })
     }
 
@@ -256,7 +265,7 @@ impl Collection {
                     }
                     match coll.changes_with(query.clone(), options).await {
                         Ok(page) => {
-                            idle = page.changes.is_empty();
+                            idle = page.caught_up && page.changes.is_empty();
                             query.after_cv = page.after_cv;
                             buf.extend(page.changes);
                         }
@@ -297,8 +306,11 @@ impl Collection {
             let old = at.is_some_and(|at| now.saturating_sub(at) >= page.settle_micros);
             for gap in first_gap..cv {
                 // Many gaps (versions pruned before any feed ran) are settled over pages.
-                if !old || page.seals >= MAX_SEALS_PER_PAGE {
+                if !old {
                     return Ok(Walk::Stable);
+                }
+                if page.seals >= MAX_SEALS_PER_PAGE {
+                    return Ok(Walk::Capped);
                 }
                 page.seals += 1;
                 match self.index().seal_cv(&self.inner.ns, gap).await? {

@@ -44,11 +44,14 @@ async fn all_changes(c: &Collection, after: Option<u64>, limit: usize) -> Vec<Ve
     let mut out = Vec::new();
     loop {
         let page = c.changes_with(query.clone(), patient()).await.unwrap();
-        if page.changes.is_empty() {
-            return out;
-        }
+        assert!(page.changes.len() <= limit);
+        // Nothing here stops a page early: a short page reached the stable point.
+        assert!(page.caught_up || page.changes.len() == limit, "{page:?}");
         out.extend(page.changes);
         query.after_cv = page.after_cv;
+        if page.caught_up {
+            return out;
+        }
     }
 }
 
@@ -244,6 +247,7 @@ pub async fn a_paused_writer_holds_the_feed_back_until_it_commits(env: &Env) {
         .unwrap();
     assert_eq!(keys(&page.changes), [key(&a)]);
     assert_eq!(page.after_cv, Some(a.cv));
+    assert!(page.caught_up);
     let later = c
         .changes_with(ChangesQuery::default().after(a.cv), patient())
         .await

@@ -384,3 +384,51 @@ pub async fn queued_writes_hold_the_feed_until_they_replay(env: &Env) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+pub async fn a_page_seals_at_most_a_thousand_gaps(env: &Env) {
+    let (c, name) = fresh(env, "gaps");
+    // Writers that reserved their cvs and died before committing: batches paused at their
+    // commit, then dropped. Each batch reserves a cv per record.
+    let mut abandoned = 0;
+    for _ in 0..3 {
+        let pause = failpoint::pause(AFTER_BLOB_PUT, &name);
+        let items: Vec<serde_json::Value> = (0..chronos_db::DEFAULT_BATCH_SIZE)
+            .map(|i| json!({ "i": i }))
+            .collect();
+        abandoned += items.len();
+        let writer = {
+            let c = c.clone();
+            tokio::spawn(async move { c.create_many(items, meta("dies")).await })
+        };
+        tokio::time::timeout(Duration::from_secs(120), pause.reached())
+            .await
+            .expect("the batch reached its commit");
+        writer.abort();
+        let _ = writer.await;
+    }
+    assert!(abandoned > 1000);
+    let last = c
+        .create(json!({ "n": "last" }), meta("last"))
+        .await
+        .unwrap();
+    let first = c
+        .changes_with(ChangesQuery::default(), impatient())
+        .await
+        .unwrap();
+    assert!(first.changes.is_empty(), "{first:?}");
+    assert!(
+        !first.caught_up,
+        "a page that sealed its limit of gaps is not the end"
+    );
+    assert_eq!(first.after_cv, Some(999));
+    let second = c
+        .changes_with(ChangesQuery::default().after(999), impatient())
+        .await
+        .unwrap();
+    assert_eq!(keys(&second.changes), [key(&last)]);
+    assert!(second.caught_up);
+    // A follower goes through the gaps without waiting for a poll between pages.
+    let (mut seen, follow) = follower(&c);
+    assert_eq!(keys(&next_seen(&mut seen, 1).await), [key(&last)]);
+    follow.abort();
+}

@@ -83,6 +83,7 @@ macro_rules! conformance_suite {
                 changes::a_paused_writer_holds_the_feed_back_until_it_commits,
                 changes::erased_records_are_absent_from_the_feed,
                 changes::queued_writes_hold_the_feed_until_they_replay,
+                changes::a_page_seals_at_most_a_thousand_gaps,
                 history::enrich_merges_deeply_and_records_provenance,
                 history::enrich_is_conflict_checked,
                 history::restore_object_appends_the_target_state,

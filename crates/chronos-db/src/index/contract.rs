@@ -511,6 +511,39 @@ pub async fn the_change_log_seals_holds_and_settles(store: &dyn IndexStore, db_n
         ]
     );
     assert_eq!(scanned(store, &ns, Some(a + 2)).await.len(), 2);
+    // A batch with a sealed cv and a taken id: the taken id alone is named, the sealed row
+    // is never stored with its sealed cv, and whatever went in did so with a fresh cv.
+    let before = scanned(store, &ns, None).await;
+    let b = store.reserve_cvs(&ns, 1).await.unwrap();
+    assert_eq!(store.seal_cv(&ns, b).await.unwrap(), CvState::Sealed);
+    let fresh = store.reserve_cvs(&ns, 2).await.unwrap();
+    let mut mixed = vec![
+        (row("p", 0, 10, json!({})), None),
+        (row("q", 0, 10, json!({})), None),
+        (row("x", 0, 10, json!({})), None),
+    ];
+    mixed[0].0.cv = b;
+    mixed[1].0.cv = fresh;
+    mixed[2].0.cv = fresh + 1;
+    match store.commit_new(&ns, &mut mixed).await.unwrap() {
+        BatchOutcome::Taken {
+            ids,
+            others_committed,
+        } => {
+            assert_eq!(ids, ["x"]);
+            let in_now = usize::from(others_committed);
+            let p = store.versions(&ns, "p").await.unwrap();
+            let q = store.versions(&ns, "q").await.unwrap();
+            assert_eq!((p.len(), q.len()), (in_now, in_now));
+            if let Some(p) = p.first() {
+                assert!(p.cv > fresh + 1, "p kept its sealed cv: {}", p.cv);
+            }
+            let after = scanned(store, &ns, None).await;
+            assert!(after.contains(&(b, false)), "the sealed cv stays sealed");
+            assert_eq!(after.len(), before.len() + 1 + 2 * in_now);
+        }
+        other => panic!("a batch with a taken id was answered {other:?}"),
+    }
     // A queued write's claim holds its cv until it replays with it.
     let table = format!("{}_queue", ns.collection);
     let claim = |cv| QueueClaim {

@@ -116,13 +116,20 @@ impl RecordIndex for MongoIndex {
                 .filter(|id| !sealed_ids.contains(&id.as_str()))
                 .collect();
             committed_any |= others_committed;
-            // In a transaction a taken id stopped the whole batch: nothing to try again.
-            if sealed.is_empty() || attempt == MAX_FRESH_CVS || (txn && !really_taken.is_empty()) {
-                taken.extend(really_taken);
-                taken.extend(sealed.iter().map(|&i| rows[i].0.id.clone()));
+            taken.extend(really_taken);
+            // In a transaction a taken id stopped the whole batch: it is answered as taken,
+            // and nothing went in.
+            if sealed.is_empty() || (txn && !taken.is_empty()) {
                 break;
             }
-            taken.extend(really_taken);
+            if attempt == MAX_FRESH_CVS {
+                return Err(Error::storage(
+                    BACKEND,
+                    "commit new records",
+                    "a change feed kept sealing the collection versions the batch reserved",
+                    true,
+                ));
+            }
             if !txn {
                 pending = sealed.clone();
             }

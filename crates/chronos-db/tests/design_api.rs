@@ -119,6 +119,14 @@ async fn every_public_future_can_be_spawned() {
     assert_send(c.restore_object("x", RestoreTarget::Ov(0), meta()));
     assert_send(c.restore_collection(RestoreTarget::Cv(0), meta()));
     assert_send(c.audit_log());
+    assert_send(c.changes(chronos_db::ChangesQuery::default()));
+    assert_send(c.follow(chronos_db::ChangesQuery::default()));
+    assert_send(c.history("x", chronos_db::HistoryQuery::default()));
+    assert_send(c.diff("x", 0, 1));
+    assert_send(c.verify("x"));
+    assert_send(c.verify_all());
+    assert_send(c.import_history("x", Vec::new(), meta()));
+    assert_send(c.import(Vec::new(), chronos_db::ImportOptions::default()));
     assert_send(chronos.health());
     assert_send(chronos.prune());
     assert_send(chronos.repair(chronos_db::RepairOptions::default()));
@@ -130,4 +138,67 @@ async fn every_public_future_can_be_spawned() {
     assert_send(chronos.fallback().list(chronos_db::QueueKind::Pending));
     assert_send(chronos.fallback().replay_now());
     assert_send(chronos.clone().shutdown());
+}
+
+/// DESIGN.md's "Beyond the seed" names that exist so far: the change feed, diff, history,
+/// verify and import_history.
+#[tokio::test]
+async fn the_beyond_the_seed_snippet_runs() {
+    use chronos_db::{ChangesQuery, HistoricVersion, HistoryQuery};
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = ChronosConfig::embedded(dir.path()).with_tenant("tenant-a");
+    let chronos = Chronos::init(config).await.unwrap();
+    let users = chronos
+        .with(Route::tenant(DbType::Runtime, "tenant-a", "users"))
+        .unwrap();
+    let meta = WriteMeta::new("actor", "reason");
+    let w = users.create(json!({"n": 0}), meta.clone()).await.unwrap();
+    let id = w.id.clone();
+    for ov in 0..5 {
+        users
+            .update(&id, json!({"n": ov + 1}), ov, meta.clone())
+            .await
+            .unwrap();
+    }
+    let feed = users
+        .changes(ChangesQuery {
+            after_cv: Some(w.cv),
+            limit: 100,
+            include_data: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(feed.changes.len(), 5);
+    let mut stream = Box::pin(users.follow(ChangesQuery {
+        ..Default::default()
+    }));
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!((first.id.as_str(), first.ov), (id.as_str(), 0));
+    let patch = users.diff(&id, 2, 5).await.unwrap();
+    assert_eq!(patch.changed_paths, ["/n"]);
+    let versions = users
+        .history(
+            &id,
+            HistoryQuery {
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(versions.versions.len(), 6);
+    let report = users.verify(&id).await.unwrap();
+    assert!(report.broken.is_none());
+    let report = users.verify_all().await.unwrap();
+    assert!(report.is_whole());
+    let t0 = chrono::DateTime::from_timestamp(1_600_000_000, 0).unwrap();
+    let versions = vec![
+        HistoricVersion::new(t0, json!({"n": 0})),
+        HistoricVersion::new(t0 + chrono::Duration::days(1), json!({"n": 1})),
+    ];
+    users
+        .import_history("imported", versions, meta)
+        .await
+        .unwrap();
+    chronos.shutdown().await.unwrap();
 }

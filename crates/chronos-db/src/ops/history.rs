@@ -22,7 +22,6 @@ const LOAD_CONCURRENCY: usize = 16;
 /// Which versions of a record [`Collection::history`] lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct HistoryQuery {
     /// Versions after this object version (`None`: from the first one kept).
     pub after_ov: Option<u64>,

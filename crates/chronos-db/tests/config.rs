@@ -337,3 +337,25 @@ fn connections_of_a_kind_not_built_in_are_refused() {
         assert!(has(&p, "spacesConnections.s", "s3` feature"), "{p:?}");
     }
 }
+
+#[tokio::test]
+async fn the_embedded_index_reads_without_a_map_when_told() {
+    use chronos_db::{DbType, ReadOptions, Route, WriteMeta};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ChronosConfig::embedded(dir.path());
+    config.write_optimization.sqlite_mmap_bytes = Some(0);
+    let text = config.to_json_string().unwrap();
+    assert!(text.contains("\"sqliteMmapBytes\": 0"), "{text}");
+    assert_eq!(ChronosConfig::from_json_str(&text).unwrap(), config);
+    let chronos = Chronos::init(config).await.unwrap();
+    let c = chronos
+        .with(Route::generic(DbType::Runtime, "unmapped"))
+        .unwrap();
+    let w = c
+        .create(serde_json::json!({"n": 1}), WriteMeta::default())
+        .await
+        .unwrap();
+    let got = c.get_latest(&w.id, ReadOptions::default()).await.unwrap();
+    assert_eq!(got.unwrap().data, serde_json::json!({"n": 1}));
+    chronos.shutdown().await.unwrap();
+}

@@ -125,7 +125,14 @@ async fn open_index(
     let (target, store): (String, Arc<dyn IndexStore>) = match conn {
         DbConnection::Sqlite { dir } => (
             dir.display().to_string(),
-            Arc::new(SqliteIndex::open_with(dir, durability)?),
+            Arc::new(
+                SqliteIndex::open_with(dir, durability)?.with_mmap(
+                    config
+                        .write_optimization
+                        .sqlite_mmap_bytes
+                        .unwrap_or(crate::index::sqlite::DEFAULT_MMAP_BYTES),
+                ),
+            ),
         ),
         DbConnection::MongoDb {
             uri,

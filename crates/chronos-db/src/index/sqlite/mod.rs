@@ -59,6 +59,10 @@ impl Db {
 /// the file only for its leaf pages.
 const PAGE_CACHE_KIB: u32 = 16 * 1024;
 
+/// How much of each database file reads go through memory mapping by default (SQLite
+/// clamps it to its compile-time limit).
+pub const DEFAULT_MMAP_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Prepared statements kept per database connection.
 const STATEMENT_CACHE: usize = 256;
 
@@ -70,6 +74,8 @@ pub struct SqliteIndex {
     synchronous: &'static str,
     dbs: Mutex<HashMap<String, Arc<Db>>>,
     checkpointer: checkpoint::Checkpointer,
+    /// `PRAGMA mmap_size` of each file.
+    mmap_bytes: u64,
 }
 
 /// A SQLite failure during `operation`: transient when the database was busy, locked or
@@ -125,7 +131,15 @@ impl SqliteIndex {
             synchronous: if durability.syncs() { "FULL" } else { "NORMAL" },
             dbs: Mutex::new(HashMap::new()),
             checkpointer: checkpoint::Checkpointer::start(),
+            mmap_bytes: DEFAULT_MMAP_BYTES,
         })
+    }
+
+    /// Reads at most `bytes` of each file through memory mapping (0: none), for files
+    /// opened from now on (see `writeOptimization.sqliteMmapBytes`).
+    pub fn with_mmap(mut self, bytes: u64) -> Self {
+        self.mmap_bytes = bytes;
+        self
     }
 
     fn db(&self, name: &str) -> Result<Arc<Db>> {
@@ -143,10 +157,12 @@ impl SqliteIndex {
         // payloads leave no bytes behind in the file.
         conn.execute_batch(&format!(
             "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous={}; \
-             PRAGMA wal_autocheckpoint={}; PRAGMA secure_delete=ON; PRAGMA cache_size=-{};",
+             PRAGMA wal_autocheckpoint={}; PRAGMA secure_delete=ON; PRAGMA cache_size=-{}; \
+             PRAGMA mmap_size={};",
             self.synchronous,
             checkpoint::BACKSTOP_PAGES,
-            PAGE_CACHE_KIB
+            PAGE_CACHE_KIB,
+            self.mmap_bytes,
         ))
         .map_err(backend_err("set pragmas"))?;
         schema::ensure_db_tables(&conn).map_err(backend_err("create database tables"))?;
@@ -272,5 +288,29 @@ impl IndexBackend for SqliteIndex {
 
     async fn close(&self) {
         // Connections close when the store is dropped; SQLite has no server to tell.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mmap_of(index: &SqliteIndex) -> i64 {
+        let db = index.db("mapped").unwrap();
+        let conn = db.lock().unwrap();
+        conn.query_row("PRAGMA mmap_size", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn files_are_read_through_a_map_unless_turned_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SqliteIndex::open_with(dir.path(), Durability::PowerLoss).unwrap();
+        assert_eq!(mmap_of(&index), DEFAULT_MMAP_BYTES as i64);
+        let dir = tempfile::tempdir().unwrap();
+        let off = SqliteIndex::open_with(dir.path(), Durability::PowerLoss)
+            .unwrap()
+            .with_mmap(0);
+        assert_eq!(mmap_of(&off), 0);
     }
 }

@@ -259,11 +259,12 @@ impl Store for Inline {
                 }
             })
             .await?;
-        let mut ids = Vec::with_capacity(rows.len());
+        // A page of records with their data, as chronos-db's listing returns one: every
+        // record of the page is parsed and held until the page is complete.
+        let mut page: Vec<(String, Value)> = Vec::with_capacity(rows.len());
         for (id, data) in rows {
-            let _: Value = serde_json::from_str(&data)?;
-            ids.push(id);
+            page.push((id, serde_json::from_str(&data)?));
         }
-        Ok(ids)
+        Ok(page.into_iter().map(|(id, _)| id).collect())
     }
 }

@@ -339,17 +339,17 @@ fn connections_of_a_kind_not_built_in_are_refused() {
 }
 
 #[tokio::test]
-async fn the_embedded_index_reads_without_a_map_when_told() {
+async fn the_embedded_index_reads_through_a_map_when_told() {
     use chronos_db::{DbType, ReadOptions, Route, WriteMeta};
     let dir = tempfile::tempdir().unwrap();
     let mut config = ChronosConfig::embedded(dir.path());
-    config.write_optimization.sqlite_mmap_bytes = Some(0);
+    config.write_optimization.sqlite_mmap_bytes = Some(64 << 20);
     let text = config.to_json_string().unwrap();
-    assert!(text.contains("\"sqliteMmapBytes\": 0"), "{text}");
+    assert!(text.contains("\"sqliteMmapBytes\": 67108864"), "{text}");
     assert_eq!(ChronosConfig::from_json_str(&text).unwrap(), config);
     let chronos = Chronos::init(config).await.unwrap();
     let c = chronos
-        .with(Route::generic(DbType::Runtime, "unmapped"))
+        .with(Route::generic(DbType::Runtime, "mapped"))
         .unwrap();
     let w = c
         .create(serde_json::json!({"n": 1}), WriteMeta::default())

@@ -389,10 +389,10 @@ pub struct WriteOptimization {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub durability: Option<Durability>,
     /// Bytes of each embedded (SQLite) index file that reads go through memory mapping
-    /// (default 256 MiB; 0 turns it off). A read of a file larger than its page cache then
-    /// costs no system call per page. The trade-off, as SQLite documents it: an I/O error
-    /// while reading through the map ends the process instead of coming back as an error
-    /// (no acknowledged write is lost either way).
+    /// (default 0: none). A read of a file larger than its page cache then costs no system
+    /// call per page. The trade-offs: mapped pages count in the process's resident memory,
+    /// and, as SQLite documents, an I/O error while reading through the map ends the process
+    /// instead of coming back as an error (no acknowledged write is lost either way).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sqlite_mmap_bytes: Option<u64>,
     /// Largest record JSON a write accepts, in bytes (default 8 MiB). Larger writes are

@@ -59,9 +59,12 @@ impl Db {
 /// the file only for its leaf pages.
 const PAGE_CACHE_KIB: u32 = 16 * 1024;
 
-/// How much of each database file reads go through memory mapping by default (SQLite
-/// clamps it to its compile-time limit).
-pub const DEFAULT_MMAP_BYTES: u64 = 256 * 1024 * 1024;
+/// How much of each database file reads go through memory mapping by default: none, as
+/// SQLite's own default. Mapped pages count in the process's resident memory (a walk over a
+/// large collection would show its file there), and an I/O error while reading through a
+/// map ends the process instead of coming back as an error. Deployments that read more than
+/// they walk can turn it on (`writeOptimization.sqliteMmapBytes`).
+pub const DEFAULT_MMAP_BYTES: u64 = 0;
 
 /// Prepared statements kept per database connection.
 const STATEMENT_CACHE: usize = 256;
@@ -303,14 +306,14 @@ mod tests {
     }
 
     #[test]
-    fn files_are_read_through_a_map_unless_turned_off() {
+    fn files_are_read_through_a_map_only_when_asked() {
         let dir = tempfile::tempdir().unwrap();
         let index = SqliteIndex::open_with(dir.path(), Durability::PowerLoss).unwrap();
         assert_eq!(mmap_of(&index), DEFAULT_MMAP_BYTES as i64);
         let dir = tempfile::tempdir().unwrap();
-        let off = SqliteIndex::open_with(dir.path(), Durability::PowerLoss)
+        let mapped = SqliteIndex::open_with(dir.path(), Durability::PowerLoss)
             .unwrap()
-            .with_mmap(0);
-        assert_eq!(mmap_of(&off), 0);
+            .with_mmap(64 << 20);
+        assert_eq!(mmap_of(&mapped), 64 << 20);
     }
 }

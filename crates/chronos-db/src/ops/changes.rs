@@ -16,11 +16,11 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use chrono::Utc;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::Stream;
 use serde::{Deserialize, Serialize};
 use tracing::debug;
 
-use super::history::{Version, VersionContent};
+use super::history::Version;
 use super::Collection;
 use crate::error::{Error, Result};
 use crate::index::{ChangeEntry, CvState, VersionRow};
@@ -39,8 +39,6 @@ const MAX_SEALS_PER_PAGE: usize = 1000;
 const MARK_EVERY: u64 = 1000;
 /// Scans one page makes again after a cv committed under it.
 const MAX_RESCANS: usize = 3;
-/// Payloads loaded at once for one page.
-const LOAD_CONCURRENCY: usize = 16;
 
 /// Which changes [`Collection::changes`] returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -328,24 +326,5 @@ impl Collection {
             page.after = Some(cv);
         }
         Ok(Walk::More)
-    }
-
-    /// The rows as feed entries, with their data when asked.
-    async fn versions_of(&self, rows: Vec<VersionRow>, include_data: bool) -> Result<Vec<Version>> {
-        let contents: Vec<Option<VersionContent>> = match include_data {
-            false => rows.iter().map(|_| None).collect(),
-            true => {
-                let loads: Vec<_> = rows.iter().map(|r| self.load(&r.version)).collect();
-                futures::stream::iter(loads)
-                    .buffered(LOAD_CONCURRENCY)
-                    .map_ok(|item| Some(VersionContent::of(item)))
-                    .try_collect()
-                    .await?
-            }
-        };
-        rows.into_iter()
-            .zip(contents)
-            .map(|(row, content)| Version::of(row, content))
-            .collect()
     }
 }

@@ -159,22 +159,7 @@ impl Collection {
             true => rows.last().map(|r| r.ov),
             false => None,
         };
-        let contents: Vec<Option<VersionContent>> = match query.include_data {
-            false => rows.iter().map(|_| None).collect(),
-            true => {
-                let loads: Vec<_> = rows.iter().map(|r| self.load(&r.version)).collect();
-                futures::stream::iter(loads)
-                    .buffered(LOAD_CONCURRENCY)
-                    .map_ok(|item| Some(VersionContent::of(item)))
-                    .try_collect()
-                    .await?
-            }
-        };
-        let versions = rows
-            .into_iter()
-            .zip(contents)
-            .map(|(row, content)| Version::of(row, content))
-            .collect::<Result<_>>()?;
+        let versions = self.versions_of(rows, query.include_data).await?;
         Ok(HistoryPage {
             versions,
             next_after_ov,
@@ -200,6 +185,31 @@ impl Collection {
         })
     }
 
+    /// Index rows as listed versions (a history page, a page of the change feed), with each
+    /// one's content read from its payload when `include_data`, [`LOAD_CONCURRENCY`] at a
+    /// time.
+    pub(super) async fn versions_of(
+        &self,
+        rows: Vec<VersionRow>,
+        include_data: bool,
+    ) -> Result<Vec<Version>> {
+        let contents: Vec<Option<VersionContent>> = match include_data {
+            false => rows.iter().map(|_| None).collect(),
+            true => {
+                let loads: Vec<_> = rows.iter().map(|r| self.load(&r.version)).collect();
+                futures::stream::iter(loads)
+                    .buffered(LOAD_CONCURRENCY)
+                    .map_ok(|item| Some(VersionContent::of(item)))
+                    .try_collect()
+                    .await?
+            }
+        };
+        rows.into_iter()
+            .zip(contents)
+            .map(|(row, content)| Version::of(row, content))
+            .collect()
+    }
+
     /// The data of version `ov` of `id`.
     async fn data_of(&self, id: &str, ov: u64) -> Result<Value> {
         let found = self
@@ -213,7 +223,7 @@ impl Collection {
 
 impl Version {
     /// A listed version from its index row and, when read, its content.
-    pub(super) fn of(row: VersionRow, content: Option<VersionContent>) -> Result<Version> {
+    fn of(row: VersionRow, content: Option<VersionContent>) -> Result<Version> {
         Ok(Version {
             at: from_micros(row.at)?,
             id: row.version.id,
@@ -231,7 +241,7 @@ impl Version {
 
 impl VersionContent {
     /// The content of a version read as an item.
-    pub(super) fn of(item: crate::model::Item) -> VersionContent {
+    fn of(item: crate::model::Item) -> VersionContent {
         VersionContent {
             data: item.data,
             function_ids: item.function_ids,

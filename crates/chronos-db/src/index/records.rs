@@ -32,9 +32,8 @@ pub trait IndexBackend: Send + Sync + std::fmt::Debug {
 /// forward only and rolls a lagging head forward. A commit whose `(id, ov)` is claimed by a
 /// queued write is a `Conflict` reporting the claimed ov. Reads never return claim rows.
 /// A commit given a collection version that the change log sealed meanwhile (see
-/// [`super::ChangeLog`]) takes a fresh one instead, and the row says which. A backend that
-/// reserves a cv before every commit (MongoDB) seals the cv of a refused commit, so feeds
-/// need not wait for it.
+/// [`super::ChangeLog`]) takes a fresh one instead, and the row says which. A refused
+/// commit leaves its cv alone: the caller that reserved it gives it up.
 #[async_trait]
 pub trait RecordIndex: IndexBackend {
     /// Reserves `n` (at least 1) consecutive collection versions and returns the first (0 for

@@ -281,7 +281,13 @@ impl Collection {
     async fn import_next(&self, v: ExportedVersion) -> Result<()> {
         let (envelope, mut row, side) = self.imported_parts(v)?;
         let mut cv_known = false;
-        self.store_version(&envelope, &mut row, &mut cv_known, &side, false, None)
-            .await
+        let stored = self
+            .store_version(&envelope, &mut row, &mut cv_known, &side, false, None)
+            .await;
+        // A cv reserved for a version that failed is given up, as for any write.
+        if stored.is_err() && cv_known {
+            self.give_up_cv(row.cv).await;
+        }
+        stored
     }
 }

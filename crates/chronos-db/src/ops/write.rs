@@ -366,7 +366,7 @@ impl Collection {
 
     /// Seals a reserved cv that no commit will take (best effort: a change feed seals it
     /// after a while anyway).
-    async fn give_up_cv(&self, cv: u64) {
+    pub(super) async fn give_up_cv(&self, cv: u64) {
         if let Err(e) = self.index().seal_cv(&self.inner.ns, cv).await {
             debug!(cv, error = %e, "could not give up a reserved collection version");
         }

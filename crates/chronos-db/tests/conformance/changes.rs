@@ -432,3 +432,33 @@ pub async fn a_page_seals_at_most_a_thousand_gaps(env: &Env) {
     assert_eq!(keys(&next_seen(&mut seen, 1).await), [key(&last)]);
     follow.abort();
 }
+
+pub async fn a_refused_write_gives_its_cv_up_at_once(env: &Env) {
+    let (c, name) = fresh(env, "refused");
+    let a = c.create(json!({"n": 0}), meta("a")).await.unwrap();
+    // A writer reserves its cv (where the backend reserves before committing) and pauses;
+    // another writer takes the same ov first, so the paused one is refused at its commit.
+    let pause = failpoint::pause(AFTER_BLOB_PUT, &name);
+    let loser = {
+        let c = c.clone();
+        let id = a.id.clone();
+        tokio::spawn(async move { c.update(&id, json!({"n": "lost"}), 0, meta("late")).await })
+    };
+    tokio::time::timeout(Duration::from_secs(60), pause.reached())
+        .await
+        .expect("the writer reached its commit");
+    let won = c
+        .update(&a.id, json!({"n": "won"}), 0, meta("first"))
+        .await
+        .unwrap();
+    pause.release();
+    let lost = loser.await.unwrap();
+    assert!(matches!(lost, Err(Error::Conflict { .. })), "{lost:?}");
+    let after = c
+        .create(json!({"n": "after"}), meta("after"))
+        .await
+        .unwrap();
+    // A patient feed does not wait for the refused write's cv.
+    let everything = all_changes(&c, None, 100).await;
+    assert_eq!(keys(&everything), [key(&a), key(&won), key(&after)]);
+}

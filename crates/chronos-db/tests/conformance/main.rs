@@ -84,6 +84,7 @@ macro_rules! conformance_suite {
                 changes::erased_records_are_absent_from_the_feed,
                 changes::queued_writes_hold_the_feed_until_they_replay,
                 changes::a_page_seals_at_most_a_thousand_gaps,
+                changes::a_refused_write_gives_its_cv_up_at_once,
                 history::enrich_merges_deeply_and_records_provenance,
                 history::enrich_is_conflict_checked,
                 history::restore_object_appends_the_target_state,

@@ -178,11 +178,8 @@ impl RecordIndex for MongoIndex {
                 debug!(id = %row.id, ov = row.ov, cv = row.cv, "collection version sealed by a change feed; committing with a fresh one");
                 continue;
             }
-            // The refused write's cv will never be committed: sealed now, so that change feeds
-            // need not wait for it.
-            if let Err(e) = changes::seal(&c, row.cv).await {
-                debug!(cv = row.cv, error = %e, "could not seal the cv of a refused write");
-            }
+            // The caller gives the refused write's cv up (the version protocol does it for
+            // every write that fails before its commit).
             return Ok(outcome);
         }
     }

@@ -60,8 +60,13 @@ impl ChangeLog for SqliteIndex {
     }
 }
 
-/// Creates the versions' `(cv)` index unless it exists (a read of the schema when it does).
+/// Creates the versions' `(cv)` index unless it exists: looked up in the schema once per
+/// collection and process.
 fn ensure_cv_index(conn: &Connection, t: &Tables) -> rusqlite::Result<()> {
+    use std::sync::atomic::Ordering;
+    if t.cv_index.load(Ordering::Relaxed) {
+        return Ok(());
+    }
     let name = t.index_name("ver_by_cv");
     let exists = conn
         .prepare_cached("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1")?
@@ -74,6 +79,7 @@ fn ensure_cv_index(conn: &Connection, t: &Tables) -> rusqlite::Result<()> {
             t.ver
         ))?;
     }
+    t.cv_index.store(true, Ordering::Relaxed);
     Ok(())
 }
 

@@ -75,7 +75,9 @@ impl RecordIndex for SqliteIndex {
             })
             .await?;
         if outcome == BatchOutcome::Committed {
-            rows.clone_from_slice(&batch);
+            for (row, stored) in rows.iter_mut().zip(batch) {
+                *row = stored;
+            }
         }
         Ok(outcome)
     }

@@ -28,6 +28,8 @@ pub struct Tables {
     prefix: String,
     /// Properties with a pair of key columns and an index in the head table.
     indexed: Arc<Vec<String>>,
+    /// Whether the change feed's `(cv)` index of the versions is known to exist.
+    pub cv_index: std::sync::atomic::AtomicBool,
 }
 
 impl Tables {
@@ -46,6 +48,7 @@ impl Tables {
             cvs: format!("\"{collection}_cvs\""),
             prefix: collection.to_string(),
             indexed,
+            cv_index: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

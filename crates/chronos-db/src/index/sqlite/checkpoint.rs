@@ -23,6 +23,8 @@ use tracing::{debug, warn};
 
 /// Time between looks at the watched files.
 const INTERVAL: Duration = Duration::from_millis(100);
+/// How long this thread's connections wait for a lock before giving up a pass.
+const BUSY_WAIT: Duration = Duration::from_millis(100);
 /// Operations on a file that make its log worth checkpointing now.
 const OPS_PER_PASS: u64 = 64;
 /// Longest a file with any operations waits for its checkpoint.
@@ -31,6 +33,11 @@ const IDLE_PASS: Duration = Duration::from_secs(2);
 /// Log size (pages) at which a writer checkpoints by itself: well above what the background
 /// thread lets the log reach, so it only happens when that thread cannot keep up.
 pub const BACKSTOP_PAGES: u32 = 8000;
+
+/// Bytes of log file kept once its pages are copied (SQLite's default checkpoint size): a
+/// log a burst of writes grew beyond this is cut back to it, by a writer when it starts the
+/// log over (`journal_size_limit`) and by this thread when writes pause.
+pub const WAL_KEEP_BYTES: u64 = 4 << 20;
 
 /// A background thread checkpointing the write-ahead logs of the database files it watches.
 /// Stopped (and its connections closed) when dropped.
@@ -140,7 +147,7 @@ fn checkpoint(conn: &mut Option<Connection>, path: &Path) -> rusqlite::Result<()
                 path,
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
-            opened.busy_timeout(Duration::from_millis(100))?;
+            opened.busy_timeout(BUSY_WAIT)?;
             conn.insert(opened)
         }
     };
@@ -151,6 +158,30 @@ fn checkpoint(conn: &mut Option<Connection>, path: &Path) -> rusqlite::Result<()
         })?;
     if logged > 0 {
         debug!(file = %path.display(), logged, copied, "checkpointed");
+    }
+    if logged == copied && log_len(path) > WAL_KEEP_BYTES {
+        give_back(conn, path)?;
+    }
+    Ok(())
+}
+
+/// The length of the write-ahead log of the database file at `path` (0 when it has none).
+fn log_len(path: &Path) -> u64 {
+    let mut log = path.as_os_str().to_owned();
+    log.push("-wal");
+    std::fs::metadata(log).map_or(0, |m| m.len())
+}
+
+/// Cuts a fully copied log file back to nothing. The checkpoint that does it holds the write
+/// lock only for the cut: without a busy wait it gives up at once while a writer or a reader
+/// of the log is busy, and the next pass tries again.
+fn give_back(conn: &Connection, path: &Path) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::ZERO)?;
+    let done: rusqlite::Result<i64> =
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
+    conn.busy_timeout(BUSY_WAIT)?;
+    if done? == 0 {
+        debug!(file = %path.display(), "log given back");
     }
     Ok(())
 }
@@ -200,5 +231,46 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 500);
+    }
+
+    /// A burst of writes grows the log far past what checkpoints need; once it is copied,
+    /// the file is given back (it used to keep its largest size for as long as it was open).
+    #[test]
+    fn a_log_grown_by_a_burst_is_given_back_once_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let wal = dir.path().join("t.sqlite3-wal");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;
+             CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL);",
+        )
+        .unwrap();
+        for k in 0..3000 {
+            conn.execute("INSERT INTO t VALUES (?1, ?2)", (k, "x".repeat(2000)))
+                .unwrap();
+        }
+        let burst = main_file_len(&wal);
+        assert!(burst > 2 * WAL_KEEP_BYTES, "the burst logged {burst} bytes");
+        let ops = Arc::new(AtomicU64::new(OPS_PER_PASS));
+        let checkpointer = Checkpointer::start();
+        checkpointer.watch(path.clone(), ops.clone());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while main_file_len(&wal) > WAL_KEEP_BYTES && Instant::now() < deadline {
+            std::thread::sleep(INTERVAL);
+        }
+        assert!(
+            main_file_len(&wal) <= WAL_KEEP_BYTES,
+            "the log still takes {} bytes after a burst of {burst}",
+            main_file_len(&wal)
+        );
+        drop(checkpointer);
+        // Nothing was lost, and the file takes writes again.
+        conn.execute("INSERT INTO t VALUES (?1, ?2)", (3000, "y"))
+            .unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 3001);
     }
 }

@@ -161,11 +161,12 @@ impl SqliteIndex {
         conn.execute_batch(&format!(
             "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous={}; \
              PRAGMA wal_autocheckpoint={}; PRAGMA secure_delete=ON; PRAGMA cache_size=-{}; \
-             PRAGMA mmap_size={};",
+             PRAGMA mmap_size={}; PRAGMA journal_size_limit={};",
             self.synchronous,
             checkpoint::BACKSTOP_PAGES,
             PAGE_CACHE_KIB,
             self.mmap_bytes,
+            checkpoint::WAL_KEEP_BYTES,
         ))
         .map_err(backend_err("set pragmas"))?;
         schema::ensure_db_tables(&conn).map_err(backend_err("create database tables"))?;
@@ -315,5 +316,17 @@ mod tests {
             .unwrap()
             .with_mmap(64 << 20);
         assert_eq!(mmap_of(&mapped), 64 << 20);
+    }
+
+    #[test]
+    fn writers_cut_a_grown_log_back_when_they_start_it_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SqliteIndex::open_with(dir.path(), Durability::PowerLoss).unwrap();
+        let db = index.db("logged").unwrap();
+        let conn = db.lock().unwrap();
+        let limit: i64 = conn
+            .query_row("PRAGMA journal_size_limit", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(limit, checkpoint::WAL_KEEP_BYTES as i64);
     }
 }

@@ -2,13 +2,15 @@
 //! records by default), against the same records inline in one SQLite file (a head table
 //! and a history table) measured in the same run.
 //!
-//! At each size it prints, per operation, the mean time of both stores, their ratio, and how
-//! each grew since the first size; then bytes on disk per version, and the time and peak
+//! At each size, after both stores rested for [`SETTLE`], it prints per operation the mean
+//! time of both stores, the ratio of their means and of their medians, and how each one's
+//! mean grew since the first size; then bytes on disk per version, and the time and peak
 //! memory of `repair` (a dry run), and of `repair`, a `restore_collection` dry run and `prune`
 //! run again in a process of their own (this binary, started as a child), whose peak memory is
 //! theirs alone. Records are about 200 bytes; every tenth has a second
 //! version. `./scripts/bench.sh --scale` runs it; `CHRONOS_SCALE_SIZES` (comma-separated)
-//! and `CHRONOS_SCALE_SAMPLES` (per operation and store, default 100) scale it. Under `cargo test` it
+//! and `CHRONOS_SCALE_SAMPLES` (per operation and store, default 100; point reads take
+//! [`POINT_READ_SAMPLES`] times as many) scale it. Under `cargo test` it
 //! does a smoke run at two tiny sizes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -104,29 +106,73 @@ where
     Ok(s)
 }
 
-/// The mean time in ms of every measured operation on each of the two stores at its current
-/// size, measured side by side (see [`sample`]).
+/// Point reads take this many times the samples of other operations: at a few dozen
+/// microseconds each, a hundred of them last a few milliseconds, and one pause of the
+/// machine then moves their mean by a tenth.
+const POINT_READ_SAMPLES: usize = 10;
+
+/// How long both stores rest between growing and being measured. chronos-db checkpoints its
+/// write-ahead log on a thread of its own, where the inline table does it inside its commits
+/// (in its growth time): reads measured at once would share the machine with the tail of
+/// that checkpoint (a growth to 1,000,000 records put about 20 us on each point read in its
+/// first 200 ms).
+const SETTLE: Duration = Duration::from_secs(3);
+
+/// Point reads of each kind each store makes, untimed, before its point reads are measured. After a
+/// growth its page cache holds what the writes touched; the first thousand random reads of
+/// a collection of 1,000,000 records also load the upper levels of its B-trees (chronos-db's
+/// first 1,000 reads then took 1.6-1.9 times the inline table's, and 1.2-1.3 times from
+/// then on). The figures are of a store in use, not of its first reads.
+const WARM_UP_READS: usize = 1000;
+
+/// An operation's mean and median time, in ms.
+#[derive(Debug, Clone, Copy)]
+struct Figure {
+    mean: f64,
+    median: f64,
+}
+
+/// The figures of every measured operation on each of the two stores at its current size,
+/// measured side by side (see [`sample`]).
 async fn measure(
     stores: [&dyn Store; 2],
     written: [&Written; 2],
     samples: usize,
-) -> BenchResult<[BTreeMap<&'static str, f64>; 2]> {
+) -> BenchResult<[BTreeMap<&'static str, Figure>; 2]> {
     let n = written[0].records.len();
     let mut rng = stats::Lcg(n as u64);
-    let picks: Vec<usize> = (0..samples).map(|_| rng.pick(n)).collect();
+    let picks: Vec<usize> = (0..samples * POINT_READ_SAMPLES)
+        .map(|_| rng.pick(n))
+        .collect();
     let mut out = [BTreeMap::new(), BTreeMap::new()];
     let mut put = |name: &'static str, s: [Samples; 2]| {
         for (side, s) in s.iter().enumerate() {
-            out[side].insert(name, s.mean().as_secs_f64() * 1000.0);
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            out[side].insert(
+                name,
+                Figure {
+                    mean: ms(s.mean()),
+                    median: ms(s.quantile(0.5)),
+                },
+            );
         }
     };
-    let latest = sample(samples, |side, i| {
+    let mut warm = stats::Lcg(!(n as u64));
+    for _ in 0..WARM_UP_READS.min(n) {
+        let i = warm.pick(n);
+        for side in 0..2 {
+            let (id, at) = &written[side].records[i];
+            stores[side].get_latest(id).await?;
+            stores[side].get_as_of(id, *at).await?;
+        }
+    }
+    let latest = sample(picks.len(), |side, i| {
         let id = written[side].records[picks[i]].0.clone();
         async move { stores[side].get_latest(&id).await.map(|_| ()) }
     })
     .await?;
     put("get_latest", latest);
-    let as_of = sample(samples, |side, i| {
+    let as_of = sample(picks.len(), |side, i| {
         let (id, at) = written[side].records[picks[i]].clone();
         async move { stores[side].get_as_of(&id, at).await.map(|_| ()) }
     })
@@ -228,17 +274,30 @@ fn disk_bytes(dir: &Path) -> u64 {
     total
 }
 
-/// One row: the figure of each store at this size, their ratio, and each one's growth since
-/// the first size.
-fn line(name: &str, size: usize, ours: f64, inline: f64, first: Option<(f64, f64)>) {
-    let growth = |now: f64, then: f64| format!("{:>6.2}x", now / then.max(1e-9));
+/// One row: the figure of each store at this size (means), their ratio, the ratio of their
+/// medians when timed, and each one's growth since the first size.
+fn line(
+    name: &str,
+    size: usize,
+    [ours, inline]: [Figure; 2],
+    timed: bool,
+    first: Option<[Figure; 2]>,
+) {
+    let ratio = |a: f64, b: f64| a / b.max(1e-9);
+    let growth = |now: Figure, then: Figure| format!("{:>6.2}x", ratio(now.mean, then.mean));
     let (g1, g2) = match first {
-        Some((a, b)) => (growth(ours, a), growth(inline, b)),
+        Some([a, b]) => (growth(ours, a), growth(inline, b)),
         None => ("     -".into(), "     -".into()),
     };
+    let medians = match timed {
+        true => format!("{:>6.2}", ratio(ours.median, inline.median)),
+        false => format!("{:>6}", "-"),
+    };
     println!(
-        "{name:<24} {size:>9} | {ours:>10.3} {inline:>10.3} | {:>6.2} | {g1} {g2}",
-        ours / inline.max(1e-9)
+        "{name:<24} {size:>9} | {:>10.3} {:>10.3} | {:>6.2} {medians} | {g1} {g2}",
+        ours.mean,
+        inline.mean,
+        ratio(ours.mean, inline.mean)
     );
 }
 
@@ -293,10 +352,11 @@ fn main() -> BenchResult<()> {
     if !measuring {
         println!("smoke run (not `cargo bench`): numbers below are not measurements");
     }
-    tokio::runtime::Runtime::new()?.block_on(run(&sizes, samples))
+    let settle = if measuring { SETTLE } else { Duration::ZERO };
+    tokio::runtime::Runtime::new()?.block_on(run(&sizes, samples, settle))
 }
 
-async fn run(sizes: &[usize], samples: usize) -> BenchResult<()> {
+async fn run(sizes: &[usize], samples: usize, settle: Duration) -> BenchResult<()> {
     let dir = tempfile::tempdir()?;
     let (ours_dir, inline_dir) = (dir.path().join("chronos"), dir.path().join("inline"));
     std::fs::create_dir_all(&inline_dir)?;
@@ -308,28 +368,37 @@ async fn run(sizes: &[usize], samples: usize) -> BenchResult<()> {
     let ours = subjects::Chronos(chronos.with(Route::tenant(DbType::Runtime, "t", "people"))?);
     let inline = Inline::open(&inline_dir)?;
     let (mut ours_written, mut inline_written) = (Written::default(), Written::default());
-    let mut first: Option<BTreeMap<&str, (f64, f64)>> = None;
+    let mut first: Option<BTreeMap<&str, [Figure; 2]>> = None;
     println!(
-        "{:<24} {:>9} | {:>10} {:>10} | {:>6} | {:>7} {:>7}",
-        "operation (ms)", "records", "chronos", "inline", "ratio", "growth", "inline"
+        "{:<24} {:>9} | {:>10} {:>10} | {:>6} {:>6} | {:>7} {:>7}",
+        "operation (ms)", "records", "chronos", "inline", "ratio", "p50", "growth", "inline"
     );
     for &size in sizes {
         let grown = (
             grow(&ours, &mut ours_written, size).await?,
             grow(&inline, &mut inline_written, size).await?,
         );
+        tokio::time::sleep(settle).await;
         let [a, b] = measure([&ours, &inline], [&ours_written, &inline_written], samples).await?;
-        let firsts = first.get_or_insert_with(|| a.iter().map(|(k, v)| (*k, (*v, b[k]))).collect());
-        for (op, ours_ms) in &a {
-            line(op, size, *ours_ms, b[op], Some(firsts[op]));
+        let firsts = first.get_or_insert_with(|| a.iter().map(|(k, v)| (*k, [*v, b[k]])).collect());
+        for (op, ours) in &a {
+            line(op, size, [*ours, b[op]], true, Some(firsts[op]));
         }
-        let per_version =
-            |dir: &Path, w: &Written| disk_bytes(dir) as f64 / w.versions.max(1) as f64;
+        let per_version = |dir: &Path, w: &Written| {
+            let bytes = disk_bytes(dir) as f64 / w.versions.max(1) as f64;
+            Figure {
+                mean: bytes,
+                median: bytes,
+            }
+        };
         line(
             "bytes on disk / version",
             size,
-            per_version(&ours_dir, &ours_written),
-            per_version(&inline_dir, &inline_written),
+            [
+                per_version(&ours_dir, &ours_written),
+                per_version(&inline_dir, &inline_written),
+            ],
+            false,
             None,
         );
         println!(

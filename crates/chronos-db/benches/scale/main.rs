@@ -2,8 +2,8 @@
 //! records by default), against the same records inline in one SQLite file (a head table
 //! and a history table) measured in the same run.
 //!
-//! At each size, after both stores rested for [`SETTLE`], it prints per operation the mean
-//! time of both stores, the ratio of their means and of their medians, and how each one's
+//! At each size it closes both stores and measures them in a process of its own
+//! (`measure.rs` says why). It prints per operation the mean time of both stores, the ratio of their means and of their medians, and how each one's
 //! mean grew since the first size; then bytes on disk per version, and the time and peak
 //! memory of `repair` (a dry run), and of `repair`, a `restore_collection` dry run and `prune`
 //! run again in a process of their own (this binary, started as a child), whose peak memory is
@@ -15,13 +15,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod measure;
 #[path = "../compare/stats.rs"]
 #[allow(dead_code)]
 mod stats;
 mod subjects;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -32,10 +32,13 @@ use chronos_db::{
 };
 use serde_json::{json, Value};
 
-use stats::{peak_memory_mib, reset_peak_memory, Samples};
-use subjects::{BenchResult, Inline, Listing, Store};
+use measure::Figure;
+use stats::{peak_memory_mib, reset_peak_memory};
+use subjects::{BenchResult, Inline, Store};
 
+/// Records per batch of the growth, and of the measured `create_many`.
 const BATCH: usize = 500;
+/// Records per listing page.
 const PAGE: usize = 50;
 
 /// A record of about 200 bytes; `score` spreads over [0, 1e6).
@@ -80,178 +83,6 @@ async fn grow(store: &dyn Store, written: &mut Written, size: usize) -> BenchRes
         written.records.extend(created);
     }
     Ok(start.elapsed())
-}
-
-/// Samples a side takes in a row before the other side's turn.
-const RUN: usize = 10;
-
-/// Times `op` on both stores (side 0 and 1) `n` times each, taking turns every [`RUN`]
-/// samples (and alternating which side starts), so a noisy stretch of the machine falls on
-/// both alike while each side still runs on caches of its own making.
-async fn sample<F, Fut>(n: usize, mut op: F) -> BenchResult<[Samples; 2]>
-where
-    F: FnMut(usize, usize) -> Fut,
-    Fut: Future<Output = BenchResult<()>>,
-{
-    let mut s = [Samples::default(), Samples::default()];
-    for (turn, from) in (0..n).step_by(RUN).enumerate() {
-        for side in [turn % 2, 1 - turn % 2] {
-            for i in from..(from + RUN).min(n) {
-                let start = Instant::now();
-                op(side, i).await?;
-                s[side].push(start.elapsed());
-            }
-        }
-    }
-    Ok(s)
-}
-
-/// Point reads take this many times the samples of other operations: at a few dozen
-/// microseconds each, a hundred of them last a few milliseconds, and one pause of the
-/// machine then moves their mean by a tenth.
-const POINT_READ_SAMPLES: usize = 10;
-
-/// How long both stores rest between growing and being measured. chronos-db checkpoints its
-/// write-ahead log on a thread of its own, where the inline table does it inside its commits
-/// (in its growth time): reads measured at once would share the machine with the tail of
-/// that checkpoint (a growth to 1,000,000 records put about 20 us on each point read in its
-/// first 200 ms).
-const SETTLE: Duration = Duration::from_secs(3);
-
-/// Point reads of each kind each store makes, untimed, before its point reads are measured. After a
-/// growth its page cache holds what the writes touched; the first thousand random reads of
-/// a collection of 1,000,000 records also load the upper levels of its B-trees (chronos-db's
-/// first 1,000 reads then took 1.6-1.9 times the inline table's, and 1.2-1.3 times from
-/// then on). The figures are of a store in use, not of its first reads.
-const WARM_UP_READS: usize = 1000;
-
-/// An operation's mean and median time, in ms.
-#[derive(Debug, Clone, Copy)]
-struct Figure {
-    mean: f64,
-    median: f64,
-}
-
-/// The figures of every measured operation on each of the two stores at its current size,
-/// measured side by side (see [`sample`]).
-async fn measure(
-    stores: [&dyn Store; 2],
-    written: [&Written; 2],
-    samples: usize,
-) -> BenchResult<[BTreeMap<&'static str, Figure>; 2]> {
-    let n = written[0].records.len();
-    let mut rng = stats::Lcg(n as u64);
-    let picks: Vec<usize> = (0..samples * POINT_READ_SAMPLES)
-        .map(|_| rng.pick(n))
-        .collect();
-    let mut out = [BTreeMap::new(), BTreeMap::new()];
-    let mut put = |name: &'static str, s: [Samples; 2]| {
-        for (side, s) in s.iter().enumerate() {
-            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-            out[side].insert(
-                name,
-                Figure {
-                    mean: ms(s.mean()),
-                    median: ms(s.quantile(0.5)),
-                },
-            );
-        }
-    };
-    let mut warm = stats::Lcg(!(n as u64));
-    for _ in 0..WARM_UP_READS.min(n) {
-        let i = warm.pick(n);
-        for side in 0..2 {
-            let (id, at) = &written[side].records[i];
-            stores[side].get_latest(id).await?;
-            stores[side].get_as_of(id, *at).await?;
-        }
-    }
-    let latest = sample(picks.len(), |side, i| {
-        let id = written[side].records[picks[i]].0.clone();
-        async move { stores[side].get_latest(&id).await.map(|_| ()) }
-    })
-    .await?;
-    put("get_latest", latest);
-    let as_of = sample(picks.len(), |side, i| {
-        let (id, at) = written[side].records[picks[i]].clone();
-        async move { stores[side].get_as_of(&id, at).await.map(|_| ()) }
-    })
-    .await?;
-    put("get_as_of", as_of);
-    // s0 and s10 are the statuses every tenth record leaves for "updated".
-    let by_status = sample(samples, |side, i| async move {
-        let got = stores[side]
-            .list(&Listing::Status(format!("s{}", 1 + i % 9)))
-            .await?;
-        check_page(got.len(), PAGE.min(n / 40))
-    })
-    .await?;
-    put("list status =", by_status);
-    let first = sample(samples, |side, _| async move {
-        check_page(
-            stores[side].list(&Listing::ByScore(None)).await?.len(),
-            PAGE.min(n),
-        )
-    })
-    .await?;
-    put("list by score, page 1", first);
-    // The id the tenth page starts after, on each side.
-    let mut after: [Option<String>; 2] = [None, None];
-    for (side, store) in stores.iter().enumerate() {
-        for _ in 0..9 {
-            after[side] = store
-                .list(&Listing::ByScore(after[side].clone()))
-                .await?
-                .pop();
-        }
-    }
-    let tenth = sample(samples, |side, _| {
-        let after = after[side].clone();
-        let want = PAGE.min(n.saturating_sub(9 * PAGE));
-        async move {
-            check_page(
-                stores[side].list(&Listing::ByScore(after)).await?.len(),
-                want,
-            )
-        }
-    })
-    .await?;
-    put("list by score, page 10", tenth);
-    // About 50 matches whatever the size.
-    let below = (PAGE as f64) * 1_000_000.0 / n as f64;
-    let range = sample(samples, |side, _| async move {
-        stores[side]
-            .list(&Listing::ScoreBelow(below))
-            .await
-            .map(|_| ())
-    })
-    .await?;
-    put("list score < x (~50)", range);
-    let creates = sample(samples, |side, i| async move {
-        stores[side]
-            .create(&record(usize::MAX - i))
-            .await
-            .map(|_| ())
-    })
-    .await?;
-    put("create", creates);
-    let batches = sample((samples / 10).max(1), |side, i| async move {
-        let items: Vec<Value> = (0..BATCH)
-            .map(|j| record(usize::MAX / 2 - i * BATCH - j))
-            .collect();
-        stores[side].create_many(&items).await.map(|_| ())
-    })
-    .await?;
-    put("create_many (500)", batches);
-    Ok(out)
-}
-
-/// A page must hold at least `want` records (what the collection has to give).
-fn check_page(got: usize, want: usize) -> BenchResult<()> {
-    if got < want {
-        return Err(format!("a page of {got} records where {want} were due").into());
-    }
-    Ok(())
 }
 
 /// Bytes allocated on disk under `dir` (blocks, not lengths: what a file system really uses).
@@ -332,6 +163,9 @@ fn maintain_in_child(dir: &Path, size: usize, back_to_cv: u64) -> BenchResult<()
 }
 
 fn main() -> BenchResult<()> {
+    if let Some(measured) = measure::child_main() {
+        return measured;
+    }
     if let (Ok(dir), Ok(cv)) = (std::env::var(CHILD_DIR), std::env::var(CHILD_CV)) {
         let cv: u64 = cv.parse()?;
         return tokio::runtime::Runtime::new()?.block_on(maintain(Path::new(&dir), cv));
@@ -352,13 +186,13 @@ fn main() -> BenchResult<()> {
     if !measuring {
         println!("smoke run (not `cargo bench`): numbers below are not measurements");
     }
-    let settle = if measuring { SETTLE } else { Duration::ZERO };
-    tokio::runtime::Runtime::new()?.block_on(run(&sizes, samples, settle))
+    tokio::runtime::Runtime::new()?.block_on(run(&sizes, samples))
 }
 
-async fn run(sizes: &[usize], samples: usize, settle: Duration) -> BenchResult<()> {
-    let dir = tempfile::tempdir()?;
-    let (ours_dir, inline_dir) = (dir.path().join("chronos"), dir.path().join("inline"));
+/// Opens the two stores under `dir` (creating them): chronos-db with its handle on the
+/// grown collection, and the inline table.
+async fn open_stores(dir: &Path) -> BenchResult<(Chronos, subjects::Chronos, Inline)> {
+    let (ours_dir, inline_dir) = (dir.join("chronos"), dir.join("inline"));
     std::fs::create_dir_all(&inline_dir)?;
     let mut config = ChronosConfig::embedded(&ours_dir).with_tenant("t");
     config
@@ -366,21 +200,44 @@ async fn run(sizes: &[usize], samples: usize, settle: Duration) -> BenchResult<(
         .insert("people".into(), people_map()?);
     let chronos = Chronos::init(config).await?;
     let ours = subjects::Chronos(chronos.with(Route::tenant(DbType::Runtime, "t", "people"))?);
-    let inline = Inline::open(&inline_dir)?;
+    Ok((chronos, ours, Inline::open(&inline_dir)?))
+}
+
+async fn run(sizes: &[usize], samples: usize) -> BenchResult<()> {
+    let dir = tempfile::tempdir()?;
+    let (ours_dir, inline_dir) = (dir.path().join("chronos"), dir.path().join("inline"));
     let (mut ours_written, mut inline_written) = (Written::default(), Written::default());
-    let mut first: Option<BTreeMap<&str, [Figure; 2]>> = None;
+    let mut first: Option<BTreeMap<String, [Figure; 2]>> = None;
     println!(
         "{:<24} {:>9} | {:>10} {:>10} | {:>6} {:>6} | {:>7} {:>7}",
         "operation (ms)", "records", "chronos", "inline", "ratio", "p50", "growth", "inline"
     );
     for &size in sizes {
+        let (chronos, ours, inline) = open_stores(dir.path()).await?;
         let grown = (
             grow(&ours, &mut ours_written, size).await?,
             grow(&inline, &mut inline_written, size).await?,
         );
-        tokio::time::sleep(settle).await;
-        let [a, b] = measure([&ours, &inline], [&ours_written, &inline_written], samples).await?;
-        let firsts = first.get_or_insert_with(|| a.iter().map(|(k, v)| (*k, [*v, b[k]])).collect());
+        reset_peak_memory();
+        let before = peak_memory_mib().unwrap_or(0.0);
+        let start = Instant::now();
+        let report = chronos
+            .repair(RepairOptions {
+                dry_run: true,
+                ..Default::default()
+            })
+            .await?;
+        let repaired = format!(
+            "repair (dry run) {:.1} s, peak memory {:.0} MiB (from {before:.0}), {} orphans",
+            start.elapsed().as_secs_f64(),
+            peak_memory_mib().unwrap_or(0.0),
+            report.orphans.len()
+        );
+        drop((ours, inline));
+        chronos.shutdown().await?;
+        let [a, b] = measure::in_child(dir.path(), [&ours_written, &inline_written], samples)?;
+        let firsts =
+            first.get_or_insert_with(|| a.iter().map(|(k, v)| (k.clone(), [*v, b[k]])).collect());
         for (op, ours) in &a {
             line(op, size, [*ours, b[op]], true, Some(firsts[op]));
         }
@@ -407,26 +264,10 @@ async fn run(sizes: &[usize], samples: usize, settle: Duration) -> BenchResult<(
             grown.0.as_secs_f64(),
             grown.1.as_secs_f64()
         );
-        reset_peak_memory();
-        let before = peak_memory_mib().unwrap_or(0.0);
-        let start = Instant::now();
-        let report = chronos
-            .repair(RepairOptions {
-                dry_run: true,
-                ..Default::default()
-            })
-            .await?;
-        println!(
-            "{:<24} {size:>9} | repair (dry run) {:.1} s, peak memory {:.0} MiB (from {before:.0}), {} orphans",
-            "",
-            start.elapsed().as_secs_f64(),
-            peak_memory_mib().unwrap_or(0.0),
-            report.orphans.len()
-        );
+        println!("{:<24} {size:>9} | {repaired} (after growing)", "");
         let back_to_cv = ours_written.versions.saturating_sub(1000);
         maintain_in_child(&ours_dir, size, back_to_cv)?;
     }
-    chronos.shutdown().await?;
     Ok(())
 }
 

@@ -94,7 +94,14 @@ impl Store for Chronos {
 }
 
 /// Records inline in one SQLite file: `head(id, ov, at, data)` and `history(id, ov, at, data)`,
-/// with an index per listed property, synced as chronos-db's default durability syncs.
+/// with an index per listed property, synced as chronos-db's default durability syncs, with
+/// the page cache chronos-db gives each file. The same cache budget is fairer to the table,
+/// and it keeps the two stores from evicting each other's pages: SQLite as rusqlite bundles
+/// it (`SQLITE_ENABLE_MEMORY_MANAGEMENT`) keeps the page caches of all connections of a
+/// process in one group, and with the table on SQLite's default 2 MiB cache, chronos-db's
+/// listing pages after the point reads of both stores read 37,005 pages a second from the
+/// file instead of none (0.27 ms a page against 0.17 ms).
+const CACHE_KIB: u32 = 16 * 1024;
 pub struct Inline {
     conn: Arc<Mutex<Connection>>,
 }
@@ -104,14 +111,14 @@ impl Inline {
     pub fn open(dir: &Path) -> BenchResult<Self> {
         let conn = Connection::open(dir.join("inline.sqlite3"))?;
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
+            &format!("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-{CACHE_KIB};
              CREATE TABLE IF NOT EXISTS head (id TEXT PRIMARY KEY, ov INTEGER NOT NULL,
                  at INTEGER NOT NULL, data TEXT NOT NULL) WITHOUT ROWID;
              CREATE TABLE IF NOT EXISTS history (id TEXT NOT NULL, ov INTEGER NOT NULL,
                  at INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (id, ov)) WITHOUT ROWID;
              CREATE INDEX IF NOT EXISTS history_at ON history(id, at);
              CREATE INDEX IF NOT EXISTS head_status ON head(json_extract(data, '$.status'), id);
-             CREATE INDEX IF NOT EXISTS head_score ON head(json_extract(data, '$.score'), id);",
+             CREATE INDEX IF NOT EXISTS head_score ON head(json_extract(data, '$.score'), id);"),
         )?;
         Ok(Inline {
             conn: Arc::new(Mutex::new(conn)),

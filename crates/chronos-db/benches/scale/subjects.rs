@@ -110,16 +110,16 @@ impl Inline {
     /// Opens (creating) the file in `dir`.
     pub fn open(dir: &Path) -> BenchResult<Self> {
         let conn = Connection::open(dir.join("inline.sqlite3"))?;
-        conn.execute_batch(
-            &format!("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-{CACHE_KIB};
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-{CACHE_KIB};
              CREATE TABLE IF NOT EXISTS head (id TEXT PRIMARY KEY, ov INTEGER NOT NULL,
                  at INTEGER NOT NULL, data TEXT NOT NULL) WITHOUT ROWID;
              CREATE TABLE IF NOT EXISTS history (id TEXT NOT NULL, ov INTEGER NOT NULL,
                  at INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (id, ov)) WITHOUT ROWID;
              CREATE INDEX IF NOT EXISTS history_at ON history(id, at);
              CREATE INDEX IF NOT EXISTS head_status ON head(json_extract(data, '$.status'), id);
-             CREATE INDEX IF NOT EXISTS head_score ON head(json_extract(data, '$.score'), id);"),
-        )?;
+             CREATE INDEX IF NOT EXISTS head_score ON head(json_extract(data, '$.score'), id);"
+        ))?;
         Ok(Inline {
             conn: Arc::new(Mutex::new(conn)),
         })

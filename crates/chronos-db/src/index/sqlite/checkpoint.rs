@@ -194,20 +194,27 @@ mod tests {
         std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
     }
 
-    #[test]
-    fn copies_the_log_into_the_database_file_once_enough_operations_ran() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.sqlite3");
+    /// A database file `t.sqlite3` in `dir` whose log holds `rows` inserts of `row_bytes`
+    /// bytes each, none of them checkpointed yet; its path and the writer's connection.
+    fn logged_file(dir: &Path, rows: i64, row_bytes: usize) -> (std::path::PathBuf, Connection) {
+        let path = dir.join("t.sqlite3");
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;
              CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL);",
         )
         .unwrap();
-        for k in 0..500 {
-            conn.execute("INSERT INTO t VALUES (?1, ?2)", (k, "x".repeat(500)))
+        for k in 0..rows {
+            conn.execute("INSERT INTO t VALUES (?1, ?2)", (k, "x".repeat(row_bytes)))
                 .unwrap();
         }
+        (path, conn)
+    }
+
+    #[test]
+    fn copies_the_log_into_the_database_file_once_enough_operations_ran() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, conn) = logged_file(dir.path(), 500, 500);
         let before = main_file_len(&path);
         let ops = Arc::new(AtomicU64::new(0));
         let checkpointer = Checkpointer::start();
@@ -238,18 +245,8 @@ mod tests {
     #[test]
     fn a_log_grown_by_a_burst_is_given_back_once_copied() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.sqlite3");
+        let (path, conn) = logged_file(dir.path(), 3000, 2000);
         let wal = dir.path().join("t.sqlite3-wal");
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;
-             CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL);",
-        )
-        .unwrap();
-        for k in 0..3000 {
-            conn.execute("INSERT INTO t VALUES (?1, ?2)", (k, "x".repeat(2000)))
-                .unwrap();
-        }
         let burst = main_file_len(&wal);
         assert!(burst > 2 * WAL_KEEP_BYTES, "the burst logged {burst} bytes");
         let ops = Arc::new(AtomicU64::new(OPS_PER_PASS));

@@ -319,7 +319,7 @@ mod tests {
     }
 
     #[test]
-    fn writers_cut_a_grown_log_back_when_they_start_it_over() {
+    fn writers_are_told_to_cut_a_grown_log_back_when_they_start_it_over() {
         let dir = tempfile::tempdir().unwrap();
         let index = SqliteIndex::open_with(dir.path(), Durability::PowerLoss).unwrap();
         let db = index.db("logged").unwrap();

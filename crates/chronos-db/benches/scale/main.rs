@@ -137,26 +137,40 @@ fn line(
 const CHILD_DIR: &str = "CHRONOS_SCALE_MAINTAIN";
 const CHILD_CV: &str = "CHRONOS_SCALE_BACK_TO_CV";
 
-fn people_map() -> BenchResult<CollectionMap> {
-    Ok(serde_json::from_value(
-        json!({"indexedProps": ["status", "score"]}),
-    )?)
+/// The embedded configuration of the grown store under `dir`: tenant `t`, with `status` and
+/// `score` of `people` declared indexed.
+fn people_config(dir: &Path) -> BenchResult<ChronosConfig> {
+    let mut config = ChronosConfig::embedded(dir).with_tenant("t");
+    let people: CollectionMap =
+        serde_json::from_value(json!({"indexedProps": ["status", "score"]}))?;
+    config.collection_maps.insert("people".into(), people);
+    Ok(config)
 }
 
-/// Runs the maintenance child on `dir` and prints what it reports, one line per task.
-fn maintain_in_child(dir: &Path, size: usize, back_to_cv: u64) -> BenchResult<()> {
+/// Runs this binary again with `env` (which makes it one of its children, `what` by name)
+/// and returns what it printed.
+fn run_child(what: &str, env: &[(&str, String)]) -> BenchResult<Vec<u8>> {
     let out = std::process::Command::new(std::env::current_exe()?)
-        .env(CHILD_DIR, dir)
-        .env(CHILD_CV, back_to_cv.to_string())
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()?;
     if !out.status.success() {
         return Err(format!(
-            "maintenance child failed: {}",
+            "{what} child failed: {}",
             String::from_utf8_lossy(&out.stderr)
         )
         .into());
     }
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    Ok(out.stdout)
+}
+
+/// Runs the maintenance child on `dir` and prints what it reports, one line per task.
+fn maintain_in_child(dir: &Path, size: usize, back_to_cv: u64) -> BenchResult<()> {
+    let env = [
+        (CHILD_DIR, dir.display().to_string()),
+        (CHILD_CV, back_to_cv.to_string()),
+    ];
+    let out = run_child("maintenance", &env)?;
+    for line in String::from_utf8_lossy(&out).lines() {
         println!("{:<24} {size:>9} | {line} (own process)", "");
     }
     Ok(())
@@ -194,11 +208,7 @@ fn main() -> BenchResult<()> {
 async fn open_stores(dir: &Path) -> BenchResult<(Chronos, subjects::Chronos, Inline)> {
     let (ours_dir, inline_dir) = (dir.join("chronos"), dir.join("inline"));
     std::fs::create_dir_all(&inline_dir)?;
-    let mut config = ChronosConfig::embedded(&ours_dir).with_tenant("t");
-    config
-        .collection_maps
-        .insert("people".into(), people_map()?);
-    let chronos = Chronos::init(config).await?;
+    let chronos = Chronos::init(people_config(&ours_dir)?).await?;
     let ours = subjects::Chronos(chronos.with(Route::tenant(DbType::Runtime, "t", "people"))?);
     Ok((chronos, ours, Inline::open(&inline_dir)?))
 }
@@ -276,10 +286,7 @@ async fn run(sizes: &[usize], samples: usize) -> BenchResult<()> {
 /// versions per record: it walks every record, removing nothing) on the store at `dir`.
 /// Prints one line per task: its time and the child's peak resident memory meanwhile.
 async fn maintain(dir: &Path, back_to_cv: u64) -> BenchResult<()> {
-    let mut config = ChronosConfig::embedded(dir).with_tenant("t");
-    config
-        .collection_maps
-        .insert("people".into(), people_map()?);
+    let mut config = people_config(dir)?;
     config.retention.ver = Some(serde_json::from_value(json!({"maxPerItem": 100}))?);
     let chronos = Chronos::init(config).await?;
     let people = chronos.with(Route::tenant(DbType::Runtime, "t", "people"))?;

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::stats::{self, Samples};
 use crate::subjects::{BenchResult, Listing, Store};
-use crate::{open_stores, record, Written, BATCH, PAGE};
+use crate::{open_stores, record, run_child, Written, BATCH, PAGE};
 
 /// The environment variables that make this binary the measuring child: the directory of
 /// the two stores, and the samples per operation.
@@ -60,7 +60,7 @@ const POINT_READ_SAMPLES: usize = 10;
 const WARM_UP_READS: usize = 1000;
 
 /// An operation's mean and median time, in ms.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Figure {
     pub mean: f64,
     pub median: f64,
@@ -68,7 +68,7 @@ pub struct Figure {
 
 /// The figures of every measured operation on each of the two stores at its current size,
 /// measured side by side (see [`sample`]).
-pub(crate) async fn measure(
+async fn measure(
     stores: [&dyn Store; 2],
     written: [&Written; 2],
     samples: usize,
@@ -242,30 +242,11 @@ pub fn in_child(
     samples: usize,
 ) -> BenchResult<[BTreeMap<String, Figure>; 2]> {
     save(dir, written)?;
-    let out = std::process::Command::new(std::env::current_exe()?)
-        .env(CHILD_DIR, dir)
-        .env(CHILD_SAMPLES, samples.to_string())
-        .output()?;
-    if !out.status.success() {
-        return Err(format!(
-            "measuring child failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let figures: Vec<BTreeMap<String, (f64, f64)>> = serde_json::from_slice(&out.stdout)?;
-    let side = |i: usize| -> BenchResult<BTreeMap<String, Figure>> {
-        Ok(figures
-            .get(i)
-            .ok_or("the measuring child reported no figures")?
-            .iter()
-            .map(|(op, (mean, median))| {
-                let (mean, median) = (*mean, *median);
-                (op.clone(), Figure { mean, median })
-            })
-            .collect())
-    };
-    Ok([side(0)?, side(1)?])
+    let env = [
+        (CHILD_DIR, dir.display().to_string()),
+        (CHILD_SAMPLES, samples.to_string()),
+    ];
+    Ok(serde_json::from_slice(&run_child("measuring", &env)?)?)
 }
 
 /// The measuring child's work, when this process is one: `None` when it is not.
@@ -281,15 +262,7 @@ fn child(dir: &Path, samples: usize) -> BenchResult<()> {
         let written = [load(dir, 0)?, load(dir, 1)?];
         let figures = measure([&ours, &inline], [&written[0], &written[1]], samples).await?;
         chronos.shutdown().await?;
-        let out: Vec<BTreeMap<&str, (f64, f64)>> = figures
-            .iter()
-            .map(|side| {
-                side.iter()
-                    .map(|(op, f)| (*op, (f.mean, f.median)))
-                    .collect()
-            })
-            .collect();
-        println!("{}", serde_json::to_string(&out)?);
+        println!("{}", serde_json::to_string(&figures)?);
         Ok(())
     })
 }

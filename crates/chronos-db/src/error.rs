@@ -207,7 +207,7 @@ impl Error {
     /// Whether the call was refused because the data moved on (a stale ov, or ids that
     /// exist): re-read and decide again.
     pub fn is_conflict(&self) -> bool {
-        matches!(self, Error::Conflict { .. } | Error::BatchConflict { .. })
+        self.kind() == ErrorKind::Conflict
     }
 
     /// A single configuration problem.
@@ -216,5 +216,108 @@ impl Error {
     }
 }
 
+/// What kind of failure an [`Error`] is: the stable classification bindings and services
+/// map to codes and statuses, whichever variant carries it. New kinds may be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A stale expected ov, or ids that exist ([`Error::Conflict`], [`Error::BatchConflict`]).
+    Conflict,
+    /// The record or version does not exist.
+    NotFound,
+    /// The record's latest version is a logical delete.
+    Deleted,
+    /// An input is invalid.
+    Validation,
+    /// The state of the data (or a store of a newer format) forbids the call now.
+    Precondition,
+    /// The configuration is invalid.
+    Config,
+    /// The route does not resolve.
+    Route,
+    /// A storage backend failed; [`Error::is_transient`] says whether a retry may pass.
+    Backend,
+    /// Stored data does not have the shape chronos-db wrote.
+    Corrupt,
+    /// chronos-db itself failed.
+    Internal,
+}
+
+impl ErrorKind {
+    /// A stable code in upper snake case (`CONFLICT`, `NOT_FOUND`, ...), the same in every
+    /// binding.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::Conflict => "CONFLICT",
+            ErrorKind::NotFound => "NOT_FOUND",
+            ErrorKind::Deleted => "DELETED",
+            ErrorKind::Validation => "VALIDATION",
+            ErrorKind::Precondition => "PRECONDITION",
+            ErrorKind::Config => "CONFIG",
+            ErrorKind::Route => "ROUTE",
+            ErrorKind::Backend => "BACKEND",
+            ErrorKind::Corrupt => "CORRUPT",
+            ErrorKind::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Error {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Conflict { .. } | Error::BatchConflict { .. } => ErrorKind::Conflict,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Deleted { .. } => ErrorKind::Deleted,
+            Error::Validation(_) => ErrorKind::Validation,
+            Error::Precondition(_) => ErrorKind::Precondition,
+            Error::Config(_) => ErrorKind::Config,
+            Error::Route(_) => ErrorKind::Route,
+            Error::Backend { .. } => ErrorKind::Backend,
+            Error::Corrupt(_) => ErrorKind::Corrupt,
+            Error::Internal { .. } => ErrorKind::Internal,
+        }
+    }
+}
+
 /// Result alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_code() {
+        let errors = [
+            Error::NotFound("x".into()),
+            Error::Validation("x".into()),
+            Error::Precondition("x".into()),
+            Error::config("a", "b"),
+            Error::Route("x".into()),
+            Error::storage("sqlite", "op", "down", true),
+            Error::Corrupt("x".into()),
+            Error::internal("op", "bug"),
+            Error::Deleted {
+                collection: "c".into(),
+                id: "i".into(),
+                ov: 1,
+            },
+            Error::BatchConflict {
+                collection: "c".into(),
+                ids: vec![],
+                others_committed: false,
+            },
+        ];
+        let codes: std::collections::HashSet<_> = errors.iter().map(|e| e.kind().code()).collect();
+        assert_eq!(codes.len(), errors.len());
+        assert!(errors[9].is_conflict());
+        assert_eq!(ErrorKind::NotFound.to_string(), "NOT_FOUND");
+    }
+}

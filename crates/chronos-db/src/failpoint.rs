@@ -14,11 +14,15 @@ pub const IN_MONGODB_TRANSACTION: &str = "in-mongodb-transaction";
 /// before the head moves: a writer killed here leaves the head behind its latest version.
 pub const BEFORE_HEAD_MOVE: &str = "before-head-move";
 
-/// Stops here forever when the `failpoints` feature is on and `CHRONOS_FAILPOINT` is `name`.
+/// While a stored format is migrated, after one step has been committed and before the
+/// next: a process killed here leaves a migration half done, for the next open to finish.
+pub const AFTER_MIGRATION_STEP: &str = "after-migration-step";
+
+/// Whether `CHRONOS_FAILPOINT` is `name`; if so, touches the marker file.
 #[cfg(feature = "failpoints")]
-pub async fn hit(name: &str) {
+fn reached(name: &str) -> bool {
     if std::env::var("CHRONOS_FAILPOINT").as_deref() != Ok(name) {
-        return;
+        return false;
     }
     tracing::warn!(failpoint = name, "failpoint reached; stopping here");
     if let Ok(marker) = std::env::var("CHRONOS_FAILPOINT_MARKER") {
@@ -26,8 +30,30 @@ pub async fn hit(name: &str) {
             tracing::warn!(error = %e, "could not write the failpoint marker");
         }
     }
-    std::future::pending::<()>().await;
+    true
 }
+
+/// Stops here forever when the `failpoints` feature is on and `CHRONOS_FAILPOINT` is `name`.
+#[cfg(feature = "failpoints")]
+pub async fn hit(name: &str) {
+    if reached(name) {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// [`hit`] for blocking code (a SQLite step on its own thread): the thread stops for good.
+#[cfg(feature = "failpoints")]
+pub fn hit_blocking(name: &str) {
+    if reached(name) {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// Does nothing: the `failpoints` feature is off.
+#[cfg(not(feature = "failpoints"))]
+pub fn hit_blocking(_name: &str) {}
 
 /// Does nothing: the `failpoints` feature is off.
 #[cfg(not(feature = "failpoints"))]

@@ -47,6 +47,15 @@
 //! capability traits, the commit rules, the SQLite and MongoDB backends) and the payload
 //! store (`blob/`, over the `object_store` crate); [`config`] and [`query`] at the bottom.
 //!
+//! Errors: one [`Error`] enum with matchable variants; [`Error::kind`] gives its stable
+//! [`ErrorKind`] (with a code such as `CONFLICT`), and [`Error::is_transient`] whether the same
+//! call may pass later.
+//!
+//! Stored formats: every index database records its format and every payload envelope
+//! carries its own. A store written by an older release is migrated, in resumable steps, when
+//! a process first uses it; a store of a newer format is refused with
+//! [`Error::Precondition`] before anything is written (see `docs/operations.md`).
+//!
 //! Cargo features: `mongodb` and `s3` (on by default) build the MongoDB index store and S3
 //! payload storage; without them only the embedded pair (SQLite + local files) is compiled,
 //! and a configuration naming a missing kind is refused. `backend-api` makes the index and
@@ -78,7 +87,7 @@ mod route;
 pub use chronos::{Chronos, PruneReport, DEFAULT_COUNTER_DEBOUNCE_MS};
 pub use config::{ChronosConfig, DbType};
 pub use counters::{Bucket, CounterTotals, Counters};
-pub use error::{ConfigProblem, Error, Result};
+pub use error::{ConfigProblem, Error, ErrorKind, Result};
 pub use fallback::{FallbackQueue, QueueKind, QueuedWrite, ReplayReport};
 pub use health::{BackendHealth, HealthReport};
 /// The RFC 6902 JSON Patch crate whose [`json_patch::Patch`] a [`Diff`] holds.

@@ -173,9 +173,9 @@ impl VersionKind {
         Self::ALL.into_iter().find(|k| k.code() == code)
     }
 
-    /// The kind of a version written before kinds were stored, as far as its row tells:
-    /// version 0 is a create, a logical delete a delete, any other an update.
-    pub fn inferred(ov: u64, deleted: bool) -> Self {
+    /// The kind a version's row suggests: version 0 is a create, a logical delete a delete,
+    /// any other an update.
+    pub(crate) fn inferred(ov: u64, deleted: bool) -> Self {
         match (ov, deleted) {
             (0, _) => VersionKind::Create,
             (_, true) => VersionKind::Delete,

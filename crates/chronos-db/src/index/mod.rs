@@ -18,6 +18,7 @@ mod changes;
 #[cfg(feature = "backend-api")]
 pub mod contract;
 mod counts;
+pub mod format;
 mod locks;
 mod maintenance;
 #[cfg(feature = "mongodb")]

@@ -12,6 +12,7 @@ use crate::index::{AuditEntry, AuditLog};
 #[async_trait]
 impl AuditLog for MongoIndex {
     async fn append_audit(&self, db_name: &str, entry: &AuditEntry) -> Result<()> {
+        self.ready(db_name).await?;
         let d = mongodb::bson::to_document(entry)
             .map_err(|e| Error::internal("encode audit entry", e))?;
         self.client
@@ -24,6 +25,7 @@ impl AuditLog for MongoIndex {
     }
 
     async fn audit_log(&self, db_name: &str, collection: &str) -> Result<Vec<AuditEntry>> {
+        self.ready(db_name).await?;
         let found: Vec<Document> = self
             .client
             .database(db_name)

@@ -113,6 +113,12 @@ pub async fn prune(client: &Client, db_name: &str, period: &str, before: &str) -
 #[async_trait::async_trait]
 impl CounterStore for super::MongoIndex {
     async fn add_counts(&self, db_name: &str, counts: &[(CountKey, u64)]) -> CountsWritten {
+        if let Err(error) = self.ready(db_name).await {
+            return CountsWritten {
+                applied: 0,
+                error: Some(error),
+            };
+        }
         add(&self.client, db_name, counts).await
     }
 
@@ -123,10 +129,12 @@ impl CounterStore for super::MongoIndex {
         period: &str,
         bucket: &str,
     ) -> Result<Vec<(String, u64)>> {
+        self.ready(db_name).await?;
         read(&self.client, db_name, scope, period, bucket).await
     }
 
     async fn prune_counts(&self, db_name: &str, period: &str, before: &str) -> Result<u64> {
+        self.ready(db_name).await?;
         prune(&self.client, db_name, period, before).await
     }
 }

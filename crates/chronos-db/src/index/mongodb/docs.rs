@@ -190,7 +190,7 @@ pub fn read_ref(d: &Document, id_field: &str) -> Result<VersionRef> {
         deleted: d.get_bool("deleted").map_err(corrupt("deleted"))?,
         payload: match d.get("payload") {
             Some(Bson::Binary(b)) => PayloadRef::Inline(b.bytes.clone().into()),
-            // Documents from before inline payloads have no field.
+            // A payload kept as an object.
             None | Some(Bson::Null) => PayloadRef::Object(
                 d.get_str("blobKey")
                     .map_err(corrupt("blobKey"))?
@@ -243,8 +243,11 @@ pub fn read_version(d: &Document, id_field: &str) -> Result<VersionRow> {
         }
     }
     let kind = match d.get("kind") {
-        // Documents from before kinds were stored have none.
-        None | Some(Bson::Null) => VersionKind::inferred(r.ov, r.deleted),
+        None | Some(Bson::Null) => {
+            return Err(Error::Corrupt(
+                "index document has no kind (a store of format 0 that was not migrated)".into(),
+            ))
+        }
         Some(Bson::String(name)) => VersionKind::parse(name)
             .ok_or_else(|| Error::Corrupt(format!("index document field kind is {name:?}")))?,
         Some(other) => {

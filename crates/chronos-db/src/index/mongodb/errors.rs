@@ -40,7 +40,11 @@ pub(crate) fn is_transient(e: &mongodb::error::Error) -> bool {
 }
 
 /// The chronos-db error for a driver failure during `operation`.
+/// A document that does not decode is [`Error::Corrupt`].
 pub(crate) fn fail(operation: impl Into<String>, e: mongodb::error::Error) -> Error {
+    if matches!(e.kind.as_ref(), ErrorKind::BsonDeserialization(_)) {
+        return Error::Corrupt(format!("{}: {e}", operation.into()));
+    }
     let transient = is_transient(&e);
     Error::storage(BACKEND, operation, e, transient)
 }

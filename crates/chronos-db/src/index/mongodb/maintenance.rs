@@ -166,6 +166,7 @@ impl RecordMaintenance for MongoIndex {
     }
 
     async fn collections(&self, db_name: &str) -> Result<Vec<String>> {
+        self.ready(db_name).await?;
         let names = self
             .client
             .database(db_name)

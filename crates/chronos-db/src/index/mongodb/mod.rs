@@ -22,6 +22,7 @@ mod errors;
 mod filter_doc;
 mod locks;
 mod maintenance;
+mod migrate;
 mod queue;
 mod reads;
 mod records;
@@ -68,6 +69,8 @@ pub struct MongoIndex {
     transactions: OnceCell<bool>,
     ensured: Mutex<HashSet<(String, String)>>,
     queues_ensured: Mutex<HashSet<(String, String)>>,
+    /// Databases found (or brought) in the current stored format by this process.
+    formats_ready: Mutex<HashSet<String>>,
 }
 
 /// Collections of one namespace.
@@ -103,6 +106,7 @@ impl MongoIndex {
             transactions: OnceCell::new(),
             ensured: Mutex::new(HashSet::new()),
             queues_ensured: Mutex::new(HashSet::new()),
+            formats_ready: Mutex::new(HashSet::new()),
         })
     }
 
@@ -130,8 +134,21 @@ impl MongoIndex {
             .copied()
     }
 
+    /// Makes sure database `db_name` is in the current stored format, migrating an older one
+    /// and refusing a newer one (once per process and database). Every operation on a
+    /// database comes through here before it reads or writes.
+    async fn ready(&self, db_name: &str) -> Result<()> {
+        let mut ready = self.formats_ready.lock().await;
+        if !ready.contains(db_name) {
+            migrate::open(&self.client, db_name).await?;
+            ready.insert(db_name.to_string());
+        }
+        Ok(())
+    }
+
     /// Makes sure a queue collection has its indexes (once per process).
     async fn queue_ready(&self, db_name: &str, table: &str) -> Result<()> {
+        self.ready(db_name).await?;
         let key = (db_name.to_string(), table.to_string());
         let mut ensured = self.queues_ensured.lock().await;
         if !ensured.contains(&key) {
@@ -142,6 +159,7 @@ impl MongoIndex {
     }
 
     async fn colls(&self, ns: &Namespace) -> Result<Colls> {
+        self.ready(&ns.db_name).await?;
         let db = self.client.database(&ns.db_name);
         let colls = Colls {
             head: db.collection(&format!("{}_head", ns.collection)),

@@ -133,10 +133,12 @@ impl QueueStore for super::MongoIndex {
         table: &str,
         query: &QueueQuery,
     ) -> Result<Vec<QueueRow>> {
+        self.ready(db_name).await?;
         list(&self.client, db_name, table, query).await
     }
 
     async fn queue_remove(&self, db_name: &str, table: &str, op_id: &str) -> Result<bool> {
+        self.ready(db_name).await?;
         remove(&self.client, db_name, table, op_id).await
     }
 

@@ -13,6 +13,7 @@ mod filter_sql;
 mod history;
 mod locks;
 mod maintenance;
+mod migrate;
 mod queue;
 mod reads;
 mod records;
@@ -82,10 +83,19 @@ pub struct SqliteIndex {
 }
 
 /// A SQLite failure during `operation`: transient when the database was busy, locked or
-/// could not be read or written (disk, I/O), not when SQLite refused the statement.
+/// could not be read or written (disk, I/O), not when SQLite refused the statement; stored
+/// values that do not convert to what chronos-db wrote are [`Error::Corrupt`].
 fn backend_err(operation: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
     use rusqlite::ErrorCode as C;
     move |e| {
+        if matches!(
+            e,
+            rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::InvalidColumnType(..)
+                | rusqlite::Error::IntegralValueOutOfRange(..)
+        ) {
+            return Error::Corrupt(format!("{operation}: {e}"));
+        }
         let transient = matches!(
             e.sqlite_error_code(),
             Some(
@@ -151,9 +161,11 @@ impl SqliteIndex {
             return Ok(db.clone());
         }
         let path = self.dir.join(format!("{name}.sqlite3"));
-        let conn = Connection::open(&path).map_err(backend_err("open database"))?;
+        let mut conn = Connection::open(&path).map_err(backend_err("open database"))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(backend_err("set busy timeout"))?;
+        let what = path.display().to_string();
+        let opening = migrate::check(&conn, &what)?;
         // Incremental auto-vacuum takes effect in new files only (before their first table):
         // space freed by pruning and erasing is then given back to the file system. Secure
         // delete overwrites what a delete or an update frees, so an erased record's inline
@@ -169,7 +181,8 @@ impl SqliteIndex {
             checkpoint::WAL_KEEP_BYTES,
         ))
         .map_err(backend_err("set pragmas"))?;
-        schema::ensure_db_tables(&conn).map_err(backend_err("create database tables"))?;
+        migrate::apply(&mut conn, &what, opening)
+            .map_err(backend_err("bring the database to the current format"))?;
         // Hot statements are prepared once per collection: room for several collections.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let db = Arc::new(Db {

@@ -76,16 +76,14 @@ pub fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
         rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
     })?;
     let version = read_ref(r)?;
-    let kind = match r.get::<_, Option<i64>>(10)? {
-        Some(code) => VersionKind::from_code(code).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                10,
-                rusqlite::types::Type::Integer,
-                format!("unknown version kind {code}").into(),
-            )
-        })?,
-        None => VersionKind::inferred(version.ov, version.deleted),
-    };
+    let code: i64 = r.get(10)?;
+    let kind = VersionKind::from_code(code).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            10,
+            rusqlite::types::Type::Integer,
+            format!("unknown version kind {code}").into(),
+        )
+    })?;
     Ok(VersionRow {
         kind,
         version,

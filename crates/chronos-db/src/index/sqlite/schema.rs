@@ -62,7 +62,7 @@ impl Tables {
     }
 
     /// The names of the columns table `<coll>_<suffix>` has.
-    fn columns_of(&self, conn: &Connection, suffix: &str) -> rusqlite::Result<HashSet<String>> {
+    pub fn columns_of(&self, conn: &Connection, suffix: &str) -> rusqlite::Result<HashSet<String>> {
         conn.prepare(&format!(
             "SELECT name FROM pragma_table_xinfo('{}_{suffix}')",
             self.prefix
@@ -129,7 +129,6 @@ pub fn ensure_collection(
             PRIMARY KEY (id, ov)
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS {ver_at} ON {ver}(id, at, ov);
-        DROP INDEX IF EXISTS {ver_cv}; -- served no query (reads by cv go through (id, ov))
         CREATE TABLE IF NOT EXISTS {cvs} (
             cv INTEGER PRIMARY KEY,
             id TEXT,
@@ -166,33 +165,13 @@ pub fn ensure_collection(
         ver = t.ver,
         head = t.head,
         ver_at = t.index_name("ver_at"),
-        ver_cv = t.index_name("ver_cv"),
         cvs = t.cvs,
         head_at = t.index_name("head_at"),
         head_created = t.index_name("head_created"),
         locks = t.locks,
     );
     conn.execute_batch(&ddl)?;
-    // Files from before inline payloads get the column (NULL: the payload is an object),
-    // and files from before kinds, hashes and anchors get theirs (NULL: inferred, unhashed,
-    // never pruned).
     let mut keys = String::new();
-    let added: [(&str, &str, bool); 6] = [
-        ("payload", "BLOB", true),
-        ("kind", "INTEGER", true),
-        ("hash", "BLOB", true),
-        ("function_ids", "TEXT", true),
-        ("anchor_ov", "INTEGER", false),
-        ("anchor", "BLOB", false),
-    ];
-    for (table, suffix) in [(&t.ver, "ver"), (&t.head, "head")] {
-        let columns = t.columns_of(conn, suffix)?;
-        for (column, ty, in_both) in added {
-            if (in_both || suffix == "head") && !columns.contains(column) {
-                keys.push_str(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty};\n"));
-            }
-        }
-    }
     let existing = t.columns_of(conn, "head")?;
     for prop in indexed_props {
         // Two virtual columns per declared property, its type bracket and its value, and one

@@ -78,15 +78,12 @@ async fn migrate(db: &Database, db_name: &str, from: u32, names: &[String]) -> R
 /// update), in that order, so that each update leaves the next only the rows it names.
 async fn to_format_1(db: &Database, name: &str) -> Result<()> {
     let coll = db.collection::<Document>(name);
-    let missing = || doc! {"kind": Bson::Null};
     let steps = [
-        (doc! {"ov": 0_i64}, "create"),
-        (doc! {"deleted": true}, "delete"),
-        (Document::new(), "update"),
+        (doc! {"kind": Bson::Null, "ov": 0_i64}, "create"),
+        (doc! {"kind": Bson::Null, "deleted": true}, "delete"),
+        (doc! {"kind": Bson::Null}, "update"),
     ];
     for (filter, kind) in steps {
-        let mut filter = filter;
-        filter.extend(missing());
         coll.update_many(filter, doc! {"$set": {"kind": kind}})
             .await
             .map_err(err("give format-0 versions their kind"))?;

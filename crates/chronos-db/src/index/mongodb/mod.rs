@@ -147,19 +147,21 @@ impl MongoIndex {
     }
 
     /// Makes sure a queue collection has its indexes (once per process).
+    /// The queue's database is brought to the current format first.
     async fn queue_ready(&self, db_name: &str, table: &str) -> Result<()> {
-        self.ready(db_name).await?;
         let key = (db_name.to_string(), table.to_string());
         let mut ensured = self.queues_ensured.lock().await;
         if !ensured.contains(&key) {
+            self.ready(db_name).await?;
             queue::ensure_indexes(&self.client, db_name, table).await?;
             ensured.insert(key);
         }
         Ok(())
     }
 
+    /// The namespace's collections, its database brought to the current format and its
+    /// indexes made on first use (once per process).
     async fn colls(&self, ns: &Namespace) -> Result<Colls> {
-        self.ready(&ns.db_name).await?;
         let db = self.client.database(&ns.db_name);
         let colls = Colls {
             head: db.collection(&format!("{}_head", ns.collection)),
@@ -170,6 +172,7 @@ impl MongoIndex {
         let key = (ns.db_name.clone(), ns.collection.clone());
         let mut ensured = self.ensured.lock().await;
         if !ensured.contains(&key) {
+            self.ready(&ns.db_name).await?;
             schema::ensure_indexes(&colls, &ns.indexed_props).await?;
             ensured.insert(key);
             debug!(db = %ns.db_name, collection = %ns.collection, "mongodb indexes ensured");

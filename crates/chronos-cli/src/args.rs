@@ -103,7 +103,7 @@ pub enum Command {
         #[arg(long)]
         after: Option<u64>,
         /// At most this many writes on the page (1 to 1,000).
-        #[arg(long, default_value_t = chronos_db::DEFAULT_CHANGES_PAGE)]
+        #[arg(long, default_value_t = 100)]
         limit: usize,
         /// Print each write's data too.
         #[arg(long)]

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use chronos_db::{ChangesQuery, Chronos, ChronosConfig, ImportOptions, QueueKind, RepairOptions};
+use chronos_db::fallback::QueueKind;
+use chronos_db::maintenance::RepairOptions;
+use chronos_db::transfer::ImportOptions;
+use chronos_db::{ChangesQuery, Chronos, ChronosConfig};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -168,20 +171,22 @@ fn terminal_progress(
     what: &'static str,
     scanned: &'static str,
     found: &'static str,
-) -> Option<chronos_db::ProgressFn> {
+) -> Option<chronos_db::maintenance::ProgressFn> {
     use std::io::{IsTerminal, Write};
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    Some(std::sync::Arc::new(move |p: chronos_db::Progress| {
-        let mut err = std::io::stderr();
-        let _ = write!(
-            err,
-            "\r{what}: {} {scanned}, {} {found}",
-            p.scanned, p.found
-        );
-        let _ = err.flush();
-    }))
+    Some(std::sync::Arc::new(
+        move |p: chronos_db::maintenance::Progress| {
+            let mut err = std::io::stderr();
+            let _ = write!(
+                err,
+                "\r{what}: {} {scanned}, {} {found}",
+                p.scanned, p.found
+            );
+            let _ = err.flush();
+        },
+    ))
 }
 
 /// Ends a progress line started by [`terminal_progress`].

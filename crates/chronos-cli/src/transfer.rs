@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufWriter, Write};
 use std::path::Path;
 
-use chronos_db::{
-    Chronos, Collection, DbType, ExportedVersion, ImportOptions, ImportReport, Route,
-};
+use chronos_db::transfer::{ExportedVersion, ImportOptions, ImportReport};
+use chronos_db::{Chronos, Collection, DbType, Route};
 use futures::TryStreamExt;
 use serde::Serialize;
 

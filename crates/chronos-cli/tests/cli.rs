@@ -262,7 +262,7 @@ async fn changes_prints_a_page_and_follows_new_writes() {
     args.extend(["--after", &after, "--limit", "1", "--data"]);
     let (code, page, err) = cli(&args);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(page["changes"][0]["content"]["data"], json!({ "n": "a1" }));
+    assert_eq!(page["changes"][0]["data"], json!({ "n": "a1" }));
     assert_eq!(page["afterCv"], json!(written[1].cv));
     let mut bad = base.to_vec();
     bad[4] = "runtime/nowhere";
@@ -405,7 +405,8 @@ async fn listings(c: &chronos_db::Collection) -> Vec<Vec<(String, u64, Value)>> 
 /// time, and every listing, the same on both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_from_the_embedded_default_imports_into_mongodb_and_s3() {
-    use chronos_db::{EnrichMeta, ExportedVersion, ReadOptions};
+    use chronos_db::transfer::ExportedVersion;
+    use chronos_db::{EnrichMeta, ReadOptions};
     let stamp = uuid_like();
     let Some(target_config) = mongo_s3_config(&format!("mig{stamp}")) else {
         return;

@@ -10,9 +10,10 @@
 
 use std::time::Duration;
 
+use chronos_db::maintenance::RestoreTarget;
 use chronos_db::{
-    Chronos, ChronosConfig, DbType, EnrichMeta, Error, ListQuery, ReadOptions, RestoreTarget,
-    Route, Sort, SortBy, WriteMeta,
+    Chronos, ChronosConfig, DbType, EnrichMeta, Error, ListQuery, ReadOptions, Route, Sort, SortBy,
+    WriteMeta,
 };
 use serde_json::json;
 

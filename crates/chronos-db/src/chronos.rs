@@ -24,7 +24,7 @@ const REPAIR_BATCH: usize = 1_000;
 
 /// Counter increments are written out this often unless `writeOptimization.debounceMs` says
 /// otherwise.
-pub const DEFAULT_COUNTER_DEBOUNCE_MS: u64 = 100;
+pub(crate) const DEFAULT_COUNTER_DEBOUNCE_MS: u64 = 100;
 
 /// What `Chronos::prune` removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

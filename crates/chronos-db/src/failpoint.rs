@@ -1,7 +1,7 @@
 //! Crash-test hooks. With the `failpoints` feature, a write that reaches the point named by
 //! the `CHRONOS_FAILPOINT` environment variable touches the file named by
 //! `CHRONOS_FAILPOINT_MARKER` (if set) and then stops there for good, so a test can kill the
-//! process at exactly that step. Within one process, a test can also [`pause`] the next write
+//! process at exactly that step. Within one process, a test can also pause the next write
 //! of one collection at a point, look at the store while it waits, and let it go on. Without
 //! the feature (the default) hooks compile to nothing.
 

@@ -78,30 +78,22 @@ pub mod health;
 pub mod index;
 #[cfg(not(feature = "backend-api"))]
 mod index;
+pub mod maintenance;
 mod model;
 mod names;
 mod ops;
 pub mod query;
 mod route;
+pub mod transfer;
 
-pub use chronos::{Chronos, PruneReport, DEFAULT_COUNTER_DEBOUNCE_MS};
+pub use chronos::Chronos;
 pub use config::{ChronosConfig, DbType};
-pub use counters::{Bucket, CounterTotals, Counters};
-pub use error::{ConfigProblem, Error, ErrorKind, Result};
-pub use fallback::{FallbackQueue, QueueKind, QueuedWrite, ReplayReport};
-pub use health::{BackendHealth, HealthReport};
+pub use error::{Error, ErrorKind, Result};
 /// The RFC 6902 JSON Patch crate whose [`json_patch::Patch`] a [`Diff`] holds.
 pub use json_patch;
-pub use model::{Item, ReadOptions, VersionKind, WriteMeta, WriteResult};
+pub use model::{ReadOptions, Version, VersionKind, WriteMeta, WriteResult};
 pub use ops::{
-    BrokenLink, ChainBreak, Change, ChangePage, ChangesQuery, Collection, CollectionLock,
-    CollectionPrune, CollectionVerification, Diff, EnrichMeta, EraseReport, ExportedVersion,
-    FeedOptions, HistoricVersion, HistoryPage, HistoryQuery, ImportOptions, ImportReport,
-    OrphanBlob, Progress, ProgressFn, RecordVerification, RepairOptions, RepairReport,
-    RestoreAction, RestoreOptions, RestoreReport, RestoreTarget, VerifyReport, Version,
-    VersionContent, DEFAULT_BATCH_SIZE, DEFAULT_CHANGES_PAGE, DEFAULT_HISTORY_PAGE,
-    DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_POLL, DEFAULT_SETTLE_AFTER,
-    MAX_CHANGES_PAGE, MAX_CONCURRENT_PUTS, MAX_HISTORY_PAGE, MAX_LOCK_TTL, MAX_NESTING_DEPTH,
+    ChangePage, ChangesQuery, Collection, Diff, EnrichMeta, FeedOptions, HistoryPage, HistoryQuery,
 };
 pub use query::{ListQuery, Page, Sort, SortBy};
 pub use route::{Route, Tier};

@@ -1,4 +1,4 @@
-//! The values the public API takes and returns: `Item`, `WriteResult`, `WriteMeta`,
+//! The values the public API takes and returns: `Version`, `WriteResult`, `WriteMeta`,
 //! `ReadOptions`.
 
 use std::collections::BTreeMap;
@@ -8,10 +8,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// One version of a record, as read.
+/// One version of a record: what point reads, listings, history pages and the change feed
+/// return.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
-pub struct Item {
+pub struct Version {
     /// Record id.
     pub id: String,
     /// Object version: 0 for the first version, +1 per write of the record.
@@ -22,8 +24,8 @@ pub struct Item {
     pub at: DateTime<Utc>,
     /// Whether this version is a logical delete (its data is the last state before it).
     pub deleted: bool,
-    /// The record's JSON (projected when `ReadOptions::projection` was set).
-    pub data: Value,
+    /// What kind of write produced it.
+    pub kind: VersionKind,
     /// Who wrote this version.
     pub actor: String,
     /// Why this version was written.
@@ -31,6 +33,11 @@ pub struct Item {
     /// Enrichment functions that produced this version (provenance; empty for plain writes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub function_ids: Vec<String>,
+    /// The record's JSON (projected when `ReadOptions::projection` was set). A record is
+    /// always a JSON object, so `null` means the read did not ask for data: a history page
+    /// or a page of changes without `with_data`.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub data: Value,
     /// Where the payload can be fetched directly, when `ReadOptions::presign` was set: a
     /// presigned GET URL on S3, the file path for local files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,7 +96,7 @@ pub const DEFAULT_PRESIGN_TTL: Duration = Duration::from_secs(3600);
 pub struct ReadOptions {
     /// Return only these property paths of the data (dotted paths allowed).
     pub projection: Option<Vec<String>>,
-    /// Also return a URL of the payload (`Item::url`).
+    /// Also return a URL of the payload (`Version::url`).
     pub presign: bool,
     /// Validity of the presigned URL (default one hour, at most seven days).
     pub ttl: Option<Duration>,

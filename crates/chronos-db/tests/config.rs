@@ -8,7 +8,8 @@
     allow(unused_imports, dead_code)
 )]
 
-use chronos_db::{Chronos, ChronosConfig, ConfigProblem, DbType, Error, Route, Tier};
+use chronos_db::config::ConfigProblem;
+use chronos_db::{Chronos, ChronosConfig, DbType, Error, Route, Tier};
 use serde_json::json;
 
 #[path = "support/seed.rs"]

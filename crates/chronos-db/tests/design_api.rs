@@ -3,9 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use chronos_db::maintenance::RestoreTarget;
 use chronos_db::{
-    Chronos, ChronosConfig, DbType, EnrichMeta, Error, ListQuery, ReadOptions, RestoreTarget,
-    Route, WriteMeta,
+    Chronos, ChronosConfig, DbType, EnrichMeta, Error, ListQuery, ReadOptions, Route, WriteMeta,
 };
 use serde_json::json;
 
@@ -126,16 +126,20 @@ async fn every_public_future_can_be_spawned() {
     assert_send(c.verify("x"));
     assert_send(c.verify_all());
     assert_send(c.import_history("x", Vec::new(), meta()));
-    assert_send(c.import(Vec::new(), chronos_db::ImportOptions::default()));
+    assert_send(c.import(Vec::new(), chronos_db::transfer::ImportOptions::default()));
     assert_send(chronos.health());
     assert_send(chronos.prune());
-    assert_send(chronos.repair(chronos_db::RepairOptions::default()));
+    assert_send(chronos.repair(chronos_db::maintenance::RepairOptions::default()));
     assert_send(chronos.counters().get_totals(&Route::tenant(
         DbType::Runtime,
         "tenant-a",
         "users",
     )));
-    assert_send(chronos.fallback().list(chronos_db::QueueKind::Pending));
+    assert_send(
+        chronos
+            .fallback()
+            .list(chronos_db::fallback::QueueKind::Pending),
+    );
     assert_send(chronos.fallback().replay_now());
     assert_send(chronos.clone().shutdown());
 }
@@ -144,7 +148,8 @@ async fn every_public_future_can_be_spawned() {
 /// verify and import_history.
 #[tokio::test]
 async fn the_beyond_the_seed_snippet_runs() {
-    use chronos_db::{ChangesQuery, HistoricVersion, HistoryQuery};
+    use chronos_db::transfer::HistoricVersion;
+    use chronos_db::{ChangesQuery, HistoryQuery};
     use futures::StreamExt;
     let dir = tempfile::tempdir().unwrap();
     let config = ChronosConfig::embedded(dir.path()).with_tenant("tenant-a");

@@ -16,9 +16,8 @@ use std::time::{Duration, Instant};
 
 use chronos_db::config::DbConnection;
 use chronos_db::failpoint::{AFTER_BLOB_PUT, BEFORE_HEAD_MOVE, IN_MONGODB_TRANSACTION};
-use chronos_db::{
-    Chronos, ChronosConfig, DbType, Error, ListQuery, ReadOptions, RepairOptions, Route, WriteMeta,
-};
+use chronos_db::maintenance::RepairOptions;
+use chronos_db::{Chronos, ChronosConfig, DbType, Error, ListQuery, ReadOptions, Route, WriteMeta};
 use serde_json::json;
 
 fn route() -> Route {

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chronos_db::config::{DbConnection, SpacesConnection};
-use chronos_db::{Chronos, ChronosConfig, DbType, Error, QueueKind, Route, WriteMeta, WriteResult};
+use chronos_db::fallback::QueueKind;
+use chronos_db::{Chronos, ChronosConfig, DbType, Error, Route, WriteMeta, WriteResult};
 use serde_json::{json, Value};
 
 /// Writers; they share `RECORDS` records, so writes race for each ov.

@@ -20,9 +20,10 @@ mod servers;
 use std::path::{Path, PathBuf};
 
 use chronos_db::config::DbConnection;
+use chronos_db::maintenance::RestoreTarget;
 use chronos_db::{
     ChangesQuery, Chronos, ChronosConfig, Collection, DbType, EnrichMeta, Error, HistoryQuery,
-    ListQuery, ReadOptions, RestoreTarget, Route, WriteMeta,
+    ListQuery, ReadOptions, Route, WriteMeta,
 };
 use futures::TryStreamExt;
 use serde_json::{json, Value};
@@ -200,7 +201,54 @@ async fn snapshot(chronos: &Chronos) -> Value {
             }),
         );
     }
-    Value::Object(out)
+    in_fixture_shape(Value::Object(out))
+}
+
+/// The answers in the JSON shape the fixtures recorded them in (the API of format 0's
+/// release): a point read had no kind and snake-case provenance keys, and a listed version
+/// kept its data and function ids under `content`. Only the shape changes; every value is
+/// compared.
+fn in_fixture_shape(mut snapshot: Value) -> Value {
+    fn as_read(item: &mut Value) {
+        if let Some(o) = item.as_object_mut() {
+            o.remove("kind");
+            for (now, then) in [("functionIds", "function_ids"), ("blobUrls", "blob_urls")] {
+                if let Some(v) = o.remove(now) {
+                    o.insert(then.into(), v);
+                }
+            }
+        }
+    }
+    fn as_listed(version: &mut Value) {
+        let Some(o) = version.as_object_mut() else {
+            return;
+        };
+        if let Some(data) = o.remove("data") {
+            let mut content = serde_json::Map::from_iter([("data".to_string(), data)]);
+            if let Some(ids) = o.get("functionIds") {
+                content.insert("functionIds".into(), ids.clone());
+            }
+            o.insert("content".into(), Value::Object(content));
+        }
+    }
+    let each = |v: Option<&mut Value>, f: fn(&mut Value)| {
+        if let Some(list) = v.and_then(Value::as_array_mut) {
+            list.iter_mut().for_each(f);
+        }
+    };
+    for collection in snapshot.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+        each(collection.get_mut("listing"), as_read);
+        each(collection.get_mut("changes"), as_listed);
+        let records = collection.get_mut("records").and_then(Value::as_object_mut);
+        for record in records.into_iter().flat_map(|r| r.values_mut()) {
+            if let Some(latest) = record.get_mut("latest") {
+                as_read(latest);
+            }
+            each(record.get_mut("versions"), as_read);
+            each(record.pointer_mut("/history/versions"), as_listed);
+        }
+    }
+    snapshot
 }
 
 fn fixture_root(format: u32) -> PathBuf {
@@ -396,6 +444,7 @@ async fn reads_back_and_takes_writes(chronos: &Chronos, expected: &Value) {
         .unwrap()
         .unwrap();
     assert_eq!(back.data, json!({"status": "closed", "total": 1}));
+    assert_eq!(back.kind, chronos_db::VersionKind::Update);
     assert!(orders.verify("order-b").await.unwrap().broken.is_none());
 }
 

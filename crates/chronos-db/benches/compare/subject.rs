@@ -3,10 +3,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use chronos_db::{
-    ChangesQuery, Collection, ExportedVersion, HistoryQuery, ImportOptions, ListQuery, ReadOptions,
-    RestoreTarget, WriteMeta,
-};
+use chronos_db::maintenance::RestoreTarget;
+use chronos_db::transfer::{ExportedVersion, ImportOptions};
+use chronos_db::{ChangesQuery, Collection, HistoryQuery, ListQuery, ReadOptions, WriteMeta};
 use futures::TryStreamExt;
 use serde_json::{json, Value};
 

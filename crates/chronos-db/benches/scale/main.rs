@@ -27,9 +27,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use chronos_db::config::CollectionMap;
-use chronos_db::{
-    Chronos, ChronosConfig, DbType, RepairOptions, RestoreOptions, RestoreTarget, Route, WriteMeta,
-};
+use chronos_db::maintenance::{RepairOptions, RestoreOptions, RestoreTarget};
+use chronos_db::{Chronos, ChronosConfig, DbType, Route, WriteMeta};
 use serde_json::{json, Value};
 
 use measure::Figure;

@@ -8,7 +8,7 @@ use super::{
 };
 
 /// Connection name used by the embedded form for both the index store and payloads.
-pub const EMBEDDED_CONNECTION: &str = "embedded";
+pub(crate) const EMBEDDED_CONNECTION: &str = "embedded";
 
 const TIERED: [DbType; 3] = [DbType::Metadata, DbType::Knowledge, DbType::Runtime];
 

@@ -12,10 +12,10 @@ mod load;
 mod secrets;
 mod validate;
 
+pub use crate::error::ConfigProblem;
 pub use conn_refs::ConnRefs;
 pub use connections::{DbConnection, S3Connection, SpacesConnection};
 pub(crate) use connections::{NO_MONGODB, NO_S3};
-pub use embedded::EMBEDDED_CONNECTION;
 pub(crate) use secrets::redact;
 
 use std::collections::BTreeMap;
@@ -373,10 +373,12 @@ impl Default for Toggle {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WriteOptimization {
-    /// Largest batch of payload puts.
+    /// Records per index commit of `create_many` (default 500); each batch's payloads are
+    /// put at most 32 at a time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<u32>,
-    /// Debounce of counter increments.
+    /// How long counter increments are gathered before they are written, in milliseconds
+    /// (default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debounce_ms: Option<u64>,
     /// Compress payloads.
@@ -416,10 +418,10 @@ pub struct WriteOptimization {
 }
 
 /// Default `writeOptimization.inlineMaxBytes`.
-pub const DEFAULT_INLINE_MAX_BYTES: u64 = 4096;
+pub(crate) const DEFAULT_INLINE_MAX_BYTES: u64 = 4096;
 /// Largest `writeOptimization.inlineMaxBytes` accepted: index rows stay small next to the
 /// 16 MiB limit of a MongoDB document.
-pub const MAX_INLINE_MAX_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_INLINE_MAX_BYTES: u64 = 1024 * 1024;
 
 /// Where version payloads are kept (`writeOptimization.payloadLayout`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -477,16 +479,18 @@ impl Durability {
 pub struct FallbackConfig {
     /// Whether failed writes are queued.
     pub enabled: bool,
-    /// Attempts before dead-lettering.
+    /// Failed replays before a queued write is moved to the dead-letter collection
+    /// (default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_retries: Option<u32>,
-    /// First retry delay.
+    /// Delay before the first replay, in milliseconds (default 1,000); it doubles, with
+    /// jitter, after each failed one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_delay_ms: Option<u64>,
-    /// Longest retry delay.
+    /// Longest delay between replays, in milliseconds (default 60,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_delay_ms: Option<u64>,
-    /// Name of the dead-letter collection.
+    /// Name of the dead-letter collection (default `chronos_fallback_dead`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_letter_collection: Option<String>,
 }

@@ -16,16 +16,13 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-pub use crate::ops::{
-    QueuedWrite, DEFAULT_DEAD_LETTER, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRIES,
-    DEFAULT_RETRY_DELAY_MS,
-};
+pub use crate::ops::QueuedWrite;
 pub use replay::ReplayReport;
 pub(crate) use replay::{replay_pass, start_worker};
 
 use crate::error::{Error, Result};
 use crate::index::{IndexStore, QueueQuery};
-use crate::ops::{Collections, FallbackPolicy, OPS_TABLE};
+use crate::ops::{Collections, FallbackPolicy, DEFAULT_DEAD_LETTER, OPS_TABLE};
 use crate::route::Router;
 
 /// Which part of the queue to look at.

@@ -176,6 +176,8 @@ pub struct Anchor {
 pub struct Located {
     /// The version.
     pub version: VersionRef,
+    /// What kind of write produced it.
+    pub kind: VersionKind,
     /// The payload envelope kept in the head (`devShadow`), when the version is the
     /// record's latest and the head keeps one.
     pub shadow: Option<String>,

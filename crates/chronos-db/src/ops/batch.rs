@@ -16,9 +16,9 @@ use crate::index::{chain, BatchOutcome, PayloadRef, VersionRef, VersionRow};
 use crate::model::{VersionKind, WriteMeta, WriteResult};
 
 /// Records per index commit unless `writeOptimization.batchSize` says otherwise.
-pub const DEFAULT_BATCH_SIZE: usize = 500;
+pub(crate) const DEFAULT_BATCH_SIZE: usize = 500;
 /// Payload puts in flight at once within a batch.
-pub const MAX_CONCURRENT_PUTS: usize = 32;
+pub(crate) const MAX_CONCURRENT_PUTS: usize = 32;
 
 /// One record of a batch, ready to store: its first version (ov 0, or the first one an
 /// import brings).

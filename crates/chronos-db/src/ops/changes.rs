@@ -20,19 +20,19 @@ use futures::Stream;
 use serde::{Deserialize, Serialize};
 use tracing::debug;
 
-use super::history::Version;
 use super::Collection;
 use crate::error::{Error, Result};
 use crate::index::{ChangeEntry, CvState, VersionRow};
+use crate::model::Version;
 
 /// The most changes one page holds.
-pub const MAX_CHANGES_PAGE: usize = 1000;
+pub(crate) const MAX_CHANGES_PAGE: usize = 1000;
 /// The page size of a [`ChangesQuery`] that does not set one.
-pub const DEFAULT_CHANGES_PAGE: usize = 100;
+pub(crate) const DEFAULT_CHANGES_PAGE: usize = 100;
 /// How long a gap in the collection versions is waited for, by default, before it is sealed.
-pub const DEFAULT_SETTLE_AFTER: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_SETTLE_AFTER: Duration = Duration::from_secs(10);
 /// How often, by default, a follower looks for new writes when nothing is new.
-pub const DEFAULT_POLL: Duration = Duration::from_millis(100);
+pub(crate) const DEFAULT_POLL: Duration = Duration::from_millis(100);
 /// Gaps one page seals at most.
 const MAX_SEALS_PER_PAGE: usize = 1000;
 /// How far the feed gets past the settled mark before it raises the mark (a write).
@@ -46,7 +46,7 @@ const MAX_RESCANS: usize = 3;
 pub struct ChangesQuery {
     /// Changes after this collection version (`None`: from the first).
     pub after_cv: Option<u64>,
-    /// At most this many changes, 1 to [`MAX_CHANGES_PAGE`].
+    /// At most this many changes, 1 to 1,000 (default 100).
     pub limit: usize,
     /// Whether each change comes with its data, which reads its payload.
     pub include_data: bool,
@@ -89,8 +89,9 @@ pub struct FeedOptions {
     /// How old the write after a gap in the collection versions must be before the feed
     /// gives the gap up (seals it) instead of waiting for its write to commit. Shorter makes
     /// a stalled writer retry with a fresh cv sooner; longer waits for slow writers.
+    /// Default: 10 seconds.
     pub settle_after: Duration,
-    /// How often [`Collection::follow`] looks again when nothing is new.
+    /// How often [`Collection::follow`] looks again when nothing is new. Default: 100 ms.
     pub poll: Duration,
 }
 
@@ -116,9 +117,6 @@ impl FeedOptions {
         self
     }
 }
-
-/// One committed write, as the change feed delivers it: the version it produced.
-pub type Change = Version;
 
 /// One page of changes, by ascending collection version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,7 +165,8 @@ impl Collection {
     /// The committed writes after [`ChangesQuery::after_cv`], in collection-version order,
     /// up to the stable point: no cv below one it delivers can still be committed.
     /// Erased records and versions removed by retention are not in the feed. Gaps are given
-    /// up after [`DEFAULT_SETTLE_AFTER`]; [`Collection::changes_with`] sets how long.
+    /// up once the write after them is 10 seconds old; [`Collection::changes_with`] sets how
+    /// long.
     pub async fn changes(&self, query: ChangesQuery) -> Result<ChangePage> {
         self.changes_with(query, FeedOptions::default()).await
     }
@@ -233,13 +232,13 @@ impl Collection {
     }
 
     /// Follows the collection's changes after `query.after_cv`: each committed write once,
-    /// in collection-version order, as it settles, looking again every [`DEFAULT_POLL`]
-    /// when there is nothing new. It never ends; an error is yielded and the next poll tries
+    /// in collection-version order, as it settles, looking again every
+    /// [`FeedOptions::poll`] (100 ms by default) when there is nothing new. It never ends; an error is yielded and the next poll tries
     /// again.
     pub fn follow(
         &self,
         query: ChangesQuery,
-    ) -> impl Stream<Item = Result<Change>> + Send + 'static {
+    ) -> impl Stream<Item = Result<Version>> + Send + 'static {
         self.follow_with(query, FeedOptions::default())
     }
 
@@ -248,7 +247,7 @@ impl Collection {
         &self,
         query: ChangesQuery,
         options: FeedOptions,
-    ) -> impl Stream<Item = Result<Change>> + Send + 'static {
+    ) -> impl Stream<Item = Result<Version>> + Send + 'static {
         let poll = options.poll;
         let state = (self.clone(), query, VecDeque::<Version>::new(), false);
         futures::stream::unfold(

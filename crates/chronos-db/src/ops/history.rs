@@ -1,21 +1,21 @@
 //! A record's history: its versions page by page, and what changed between two of them as an
 //! RFC 6902 JSON Patch.
 
-use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::envelope::Envelope;
 use super::write::from_micros;
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::index::{VersionPick, VersionRow};
-use crate::model::VersionKind;
+use crate::model::Version;
 
 /// The most versions one history page holds.
-pub const MAX_HISTORY_PAGE: usize = 1000;
+pub(crate) const MAX_HISTORY_PAGE: usize = 1000;
 /// The page size of a [`HistoryQuery`] that does not set one.
-pub const DEFAULT_HISTORY_PAGE: usize = 100;
+pub(crate) const DEFAULT_HISTORY_PAGE: usize = 100;
 /// Payloads loaded at once for one history page.
 const LOAD_CONCURRENCY: usize = 16;
 
@@ -25,7 +25,7 @@ const LOAD_CONCURRENCY: usize = 16;
 pub struct HistoryQuery {
     /// Versions after this object version (`None`: from the first one kept).
     pub after_ov: Option<u64>,
-    /// At most this many versions, 1 to [`MAX_HISTORY_PAGE`].
+    /// At most this many versions, 1 to 1,000 (default 100).
     pub limit: usize,
     /// Whether each version comes with its data (and its enrichment function ids), which
     /// reads its payload; without it the page is answered from the index alone.
@@ -60,48 +60,6 @@ impl HistoryQuery {
         self.include_data = true;
         self
     }
-}
-
-/// One version of a record, as its history lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct Version {
-    /// Record id.
-    pub id: String,
-    /// Object version.
-    pub ov: u64,
-    /// Collection version of the write that produced it.
-    pub cv: u64,
-    /// When it was written.
-    pub at: DateTime<Utc>,
-    /// Whether it is a logical delete.
-    pub deleted: bool,
-    /// What kind of write produced it.
-    pub kind: VersionKind,
-    /// Enrichment functions that produced it, from the index (versions written before the
-    /// index kept them have them in their payload: see [`VersionContent::function_ids`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub function_ids: Vec<String>,
-    /// Who wrote it.
-    pub actor: String,
-    /// Why.
-    pub reason: String,
-    /// Its data and enrichment function ids, when [`HistoryQuery::include_data`] was set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content: Option<VersionContent>,
-}
-
-/// What a version's payload holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct VersionContent {
-    /// The record's JSON.
-    pub data: Value,
-    /// Enrichment functions that produced this version (empty for plain writes).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub function_ids: Vec<String>,
 }
 
 /// One page of a record's history, oldest first.
@@ -193,20 +151,20 @@ impl Collection {
         rows: Vec<VersionRow>,
         include_data: bool,
     ) -> Result<Vec<Version>> {
-        let contents: Vec<Option<VersionContent>> = match include_data {
+        let payloads: Vec<Option<Envelope>> = match include_data {
             false => rows.iter().map(|_| None).collect(),
             true => {
                 let loads: Vec<_> = rows.iter().map(|r| self.load(&r.version)).collect();
                 futures::stream::iter(loads)
                     .buffered(LOAD_CONCURRENCY)
-                    .map_ok(|item| Some(VersionContent::of(item)))
+                    .map_ok(Some)
                     .try_collect()
                     .await?
             }
         };
         rows.into_iter()
-            .zip(contents)
-            .map(|(row, content)| Version::of(row, content))
+            .zip(payloads)
+            .map(|(row, payload)| listed(row, payload))
             .collect()
     }
 
@@ -221,30 +179,26 @@ impl Collection {
     }
 }
 
-impl Version {
-    /// A listed version from its index row and, when read, its content.
-    fn of(row: VersionRow, content: Option<VersionContent>) -> Result<Version> {
-        Ok(Version {
-            at: from_micros(row.at)?,
-            id: row.version.id,
-            ov: row.version.ov,
-            cv: row.version.cv,
-            deleted: row.version.deleted,
-            kind: row.kind,
-            function_ids: row.function_ids,
-            actor: row.actor,
-            reason: row.reason,
-            content,
-        })
-    }
-}
-
-impl VersionContent {
-    /// The content of a version read as an item.
-    fn of(item: crate::model::Item) -> VersionContent {
-        VersionContent {
-            data: item.data,
-            function_ids: item.function_ids,
-        }
-    }
+/// A listed version from its index row and, when read, its payload (versions written before
+/// the index kept enrichment function ids have them in their payload only).
+fn listed(row: VersionRow, payload: Option<Envelope>) -> Result<Version> {
+    let (data, function_ids) = match payload {
+        Some(env) if row.function_ids.is_empty() => (env.data, env.function_ids),
+        Some(env) => (env.data, row.function_ids.clone()),
+        None => (Value::Null, row.function_ids.clone()),
+    };
+    Ok(Version {
+        at: from_micros(row.at)?,
+        id: row.version.id,
+        ov: row.version.ov,
+        cv: row.version.cv,
+        deleted: row.version.deleted,
+        kind: row.kind,
+        function_ids,
+        actor: row.actor,
+        reason: row.reason,
+        data,
+        url: None,
+        blob_urls: Default::default(),
+    })
 }

@@ -12,14 +12,14 @@ use crate::error::{Error, Result};
 /// How deep a record may nest: objects and arrays inside the record, the record itself being
 /// level 1. Stored copies wrap the record once more (the payload envelope, a queued write),
 /// and `serde_json` reads back at most 128 levels, so this leaves room to spare.
-pub const MAX_NESTING_DEPTH: usize = 100;
+pub(crate) const MAX_NESTING_DEPTH: usize = 100;
 /// Default `writeOptimization.maxPayloadBytes`: the largest record JSON a write accepts. It
 /// stays below MongoDB's 16 MiB document limit, so a write the fallback queue has to hold
 /// fits in one queue document.
-pub const DEFAULT_MAX_PAYLOAD_BYTES: u64 = 8 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_PAYLOAD_BYTES: u64 = 8 * 1024 * 1024;
 /// Default `writeOptimization.maxIndexedValueBytes`: the largest string an indexed property
 /// may hold (indexed values are copied into the index store's head and version rows).
-pub const DEFAULT_MAX_INDEXED_VALUE_BYTES: u64 = 64 * 1024;
+pub(crate) const DEFAULT_MAX_INDEXED_VALUE_BYTES: u64 = 64 * 1024;
 
 /// The limits in force for one collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use super::read::project_item;
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::index::HeadQuery;
-use crate::model::{Item, ReadOptions};
+use crate::model::{ReadOptions, Version};
 use crate::query::list_query::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::query::{Filter, ListQuery, Page, SortBy};
 
@@ -39,7 +39,7 @@ impl Collection {
         };
         // Payloads in the index (inline, or fresh devShadows) are decoded right away; the
         // rest are read from object storage, up to LOAD_CONCURRENCY at a time.
-        let at_hand: Vec<Option<Result<Item>>> = match opts.presign {
+        let at_hand: Vec<Option<Result<Version>>> = match opts.presign {
             true => heads.iter().map(|_| None).collect(),
             false => heads.iter().map(|h| self.at_hand(h)).collect(),
         };
@@ -51,7 +51,7 @@ impl Collection {
             .filter(|(_, ready)| ready.is_none())
             .map(|(h, _)| self.load_head(h, &opts))
             .collect();
-        let loaded: Vec<Item> = match loads.is_empty() {
+        let loaded: Vec<Version> = match loads.is_empty() {
             true => Vec::new(),
             false => {
                 futures::stream::iter(loads)

@@ -9,7 +9,7 @@ use super::{check_id, Collection};
 use crate::error::{Error, Result};
 
 /// Longest lock lifetime accepted.
-pub const MAX_LOCK_TTL: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_LOCK_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// A held collection lock. Release it when done; otherwise it expires at `expires_at`.
 #[derive(Debug)]
@@ -35,7 +35,8 @@ fn expiry(ttl: Duration) -> Result<(i64, DateTime<Utc>)> {
 
 impl Collection {
     /// Takes the lock `name` of this collection for `ttl`, unless another holder has it and it
-    /// has not expired. `None` means it is held elsewhere.
+    /// has not expired. `None` means it is held elsewhere. `ttl` must be more than zero and
+    /// at most 24 hours (else `Validation`).
     pub async fn try_lock(&self, name: &str, ttl: Duration) -> Result<Option<CollectionLock>> {
         check_id(name)?;
         let (now, expires_at) = expiry(ttl)?;

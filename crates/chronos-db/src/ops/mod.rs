@@ -37,29 +37,19 @@ use crate::names;
 use crate::query::Sort;
 use crate::route::{Route, Target};
 
-pub use batch::{DEFAULT_BATCH_SIZE, MAX_CONCURRENT_PUTS};
-pub use changes::{
-    Change, ChangePage, ChangesQuery, FeedOptions, DEFAULT_CHANGES_PAGE, DEFAULT_POLL,
-    DEFAULT_SETTLE_AFTER, MAX_CHANGES_PAGE,
-};
+pub use changes::{ChangePage, ChangesQuery, FeedOptions};
 pub(crate) use collections::Collections;
 pub use enrich::EnrichMeta;
 pub use erase::EraseReport;
 pub use export::ExportedVersion;
-pub use history::{
-    Diff, HistoryPage, HistoryQuery, Version, VersionContent, DEFAULT_HISTORY_PAGE,
-    MAX_HISTORY_PAGE,
-};
+pub use history::{Diff, HistoryPage, HistoryQuery};
 pub use import::{ImportOptions, ImportReport};
 pub use import_history::HistoricVersion;
-pub use limits::{DEFAULT_MAX_INDEXED_VALUE_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MAX_NESTING_DEPTH};
-pub use lock::{CollectionLock, MAX_LOCK_TTL};
+pub use lock::CollectionLock;
 pub use props::IndexPolicy;
+pub use queue::QueuedWrite;
 pub(crate) use queue::Replayed;
-pub use queue::{
-    FallbackPolicy, QueuedWrite, DEFAULT_DEAD_LETTER, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRIES,
-    DEFAULT_RETRY_DELAY_MS, OPS_TABLE,
-};
+pub(crate) use queue::{FallbackPolicy, DEFAULT_DEAD_LETTER, OPS_TABLE};
 pub use repair::{OrphanBlob, Progress, ProgressFn, RepairOptions, RepairReport};
 pub use restore::{RestoreAction, RestoreOptions, RestoreReport, RestoreTarget};
 pub use retention::CollectionPrune;

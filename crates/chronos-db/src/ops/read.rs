@@ -13,12 +13,12 @@ use super::{check_id, Collection};
 use crate::blob::side_key;
 use crate::error::{Error, Result};
 use crate::index::{Located, PayloadRef, VersionPick, VersionRef};
-use crate::model::{Item, ReadOptions, DEFAULT_PRESIGN_TTL, MAX_PRESIGN_TTL};
+use crate::model::{ReadOptions, Version, DEFAULT_PRESIGN_TTL, MAX_PRESIGN_TTL};
 
 impl Collection {
     /// The latest version of a record; `None` if it never existed. A logically deleted record
     /// comes back with `deleted: true` and its last data.
-    pub async fn get_latest(&self, id: &str, opts: ReadOptions) -> Result<Option<Item>> {
+    pub async fn get_latest(&self, id: &str, opts: ReadOptions) -> Result<Option<Version>> {
         check_id(id)?;
         check_read_options(&opts)?;
         match self
@@ -32,7 +32,12 @@ impl Collection {
     }
 
     /// Version `ov` of a record; `None` if it does not exist.
-    pub async fn get_version(&self, id: &str, ov: u64, opts: ReadOptions) -> Result<Option<Item>> {
+    pub async fn get_version(
+        &self,
+        id: &str,
+        ov: u64,
+        opts: ReadOptions,
+    ) -> Result<Option<Version>> {
         check_id(id)?;
         check_read_options(&opts)?;
         let row = self
@@ -49,7 +54,7 @@ impl Collection {
         id: &str,
         at: DateTime<Utc>,
         opts: ReadOptions,
-    ) -> Result<Option<Item>> {
+    ) -> Result<Option<Version>> {
         check_id(id)?;
         check_read_options(&opts)?;
         let row = self
@@ -59,11 +64,12 @@ impl Collection {
         self.finish(row, &opts).await
     }
 
-    async fn finish(&self, found: Option<Located>, opts: &ReadOptions) -> Result<Option<Item>> {
+    async fn finish(&self, found: Option<Located>, opts: &ReadOptions) -> Result<Option<Version>> {
         match found {
-            Some(Located { version: row, .. }) => {
-                let item = self.load(&row).await?;
-                Ok(Some(self.shape(item, &row, opts).await?))
+            Some(located) => {
+                let env = self.load(&located.version).await?;
+                let version = version_of(env, &located)?;
+                Ok(Some(self.shape(version, &located.version, opts).await?))
             }
             None => Ok(None),
         }
@@ -71,20 +77,23 @@ impl Collection {
 
     /// The latest version of a head: from its inline payload or fresh devShadow when it has
     /// one, else from its payload object.
-    pub(super) async fn load_head(&self, head: &Located, opts: &ReadOptions) -> Result<Item> {
-        let item = match self.at_hand(head) {
-            Some(item) => item?,
-            None => self.load(&head.version).await?,
+    pub(super) async fn load_head(&self, head: &Located, opts: &ReadOptions) -> Result<Version> {
+        let version = match self.at_hand(head) {
+            Some(version) => version?,
+            None => version_of(self.load(&head.version).await?, head)?,
         };
-        self.shape(item, &head.version, opts).await
+        self.shape(version, &head.version, opts).await
     }
 
-    /// The item of a located version when its bytes came with it (an inline payload, or the
-    /// head's fresh devShadow): decoded without any I/O. `None` when they are in an object.
-    pub(super) fn at_hand(&self, located: &Located) -> Option<Result<Item>> {
+    /// A located version when its bytes came with it (an inline payload, or the head's
+    /// fresh devShadow): decoded without any I/O. `None` when they are in an object.
+    pub(super) fn at_hand(&self, located: &Located) -> Option<Result<Version>> {
         let row = &located.version;
         match (&row.payload, located.shadow.as_deref()) {
-            (PayloadRef::Inline(bytes), _) => Some(self.inline_item(bytes, row)),
+            (PayloadRef::Inline(bytes), _) => Some(
+                self.inline_envelope(bytes, row)
+                    .and_then(|env| version_of(env, located)),
+            ),
             (_, Some(json))
                 if self
                     .inner
@@ -94,25 +103,25 @@ impl Collection {
                 Some(
                     Envelope::from_bytes(json.as_bytes(), "(devShadow)", &row.id, row.ov)
                         .and_then(|env| self.without_references(env, row))
-                        .and_then(|env| item_of(env, row)),
+                        .and_then(|env| version_of(env, located)),
                 )
             }
             _ => None,
         }
     }
 
-    /// The item of a version whose payload is kept in its row.
-    fn inline_item(&self, bytes: &[u8], row: &VersionRef) -> Result<Item> {
+    /// The payload of a version kept in its row.
+    fn inline_envelope(&self, bytes: &[u8], row: &VersionRef) -> Result<Envelope> {
         let env = PayloadCodec::decode_inline(bytes, &row.id, row.ov, row.deleted)?;
-        item_of(self.without_references(env, row)?, row)
+        self.without_references(env, row)
     }
 
     /// Loads the payload of a committed version (from its row, or its object), with its
     /// base64 properties put back.
-    pub(super) async fn load(&self, row: &VersionRef) -> Result<Item> {
+    pub(super) async fn load(&self, row: &VersionRef) -> Result<Envelope> {
         let item_key = match &row.payload {
             PayloadRef::Object(key) => key,
-            PayloadRef::Inline(bytes) => return self.inline_item(bytes, row),
+            PayloadRef::Inline(bytes) => return self.inline_envelope(bytes, row),
         };
         let bytes = self.fetch(item_key, row).await?;
         let mut env = PayloadCodec::decode(&bytes, item_key, &row.id, row.ov)?;
@@ -121,7 +130,7 @@ impl Collection {
             let raw = self.fetch(&key, row).await?;
             restore_base64(&mut env.data, &path, &raw);
         }
-        item_of(env, row)
+        Ok(env)
     }
 
     /// An envelope read from the index (inline, or a devShadow), which never refers to a
@@ -147,13 +156,13 @@ impl Collection {
         })
     }
 
-    /// Applies projection and presigning to a loaded item.
+    /// Applies projection and presigning to a loaded version.
     pub(super) async fn shape(
         &self,
-        mut item: Item,
+        mut item: Version,
         row: &VersionRef,
         opts: &ReadOptions,
-    ) -> Result<Item> {
+    ) -> Result<Version> {
         // An inline payload has no object to point a URL at.
         if let (true, Some(item_key)) = (opts.presign, row.payload.object_key()) {
             let ttl = opts.ttl.unwrap_or(DEFAULT_PRESIGN_TTL);
@@ -170,23 +179,25 @@ impl Collection {
     }
 }
 
-/// Keeps only the projected paths of an item's data, when a projection is asked for.
-pub(super) fn project_item(mut item: Item, opts: &ReadOptions) -> Result<Item> {
+/// Keeps only the projected paths of a version's data, when a projection is asked for.
+pub(super) fn project_item(mut item: Version, opts: &ReadOptions) -> Result<Version> {
     if let Some(paths) = &opts.projection {
         item.data = project(item.data, paths)?;
     }
     Ok(item)
 }
 
-/// The item of a version: identity and history facts from the index row, the rest from its
+/// A located version read: identity and history facts from the index row, the rest from its
 /// payload.
-fn item_of(env: Envelope, row: &VersionRef) -> Result<Item> {
-    Ok(Item {
+fn version_of(env: Envelope, located: &Located) -> Result<Version> {
+    let row = &located.version;
+    Ok(Version {
         id: env.id,
         ov: row.ov,
         cv: row.cv,
         at: super::write::from_micros(row.at)?,
         deleted: row.deleted,
+        kind: located.kind,
         data: env.data,
         actor: env.actor,
         reason: env.reason,

@@ -2,12 +2,12 @@
 
 use serde_json::Value;
 
-use crate::model::Item;
+use crate::model::Version;
 
 /// Default page size.
-pub const DEFAULT_LIMIT: usize = 50;
+pub(crate) const DEFAULT_LIMIT: usize = 50;
 /// Largest page size accepted.
-pub const MAX_LIMIT: usize = 1000;
+pub(crate) const MAX_LIMIT: usize = 1000;
 
 /// What a listing is ordered by. Ties are always broken by id, in the same direction.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -54,7 +54,8 @@ impl Sort {
 /// A listing of the latest versions of records, filtered on indexed properties.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListQuery {
-    /// Filter in the language of [`crate::query::Filter`] (`None` = every record).
+    /// Filter in the language described in [the module docs](crate::query) (`None` = every
+    /// record).
     pub filter: Option<Value>,
     /// Order of the results.
     pub sort: Sort,
@@ -99,7 +100,7 @@ impl ListQuery {
 #[non_exhaustive]
 pub struct Page {
     /// The records of this page, in order.
-    pub items: Vec<Item>,
+    pub items: Vec<Version>,
     /// Pass as `after_id` to get the next page; `None` on the last page.
     pub next_after_id: Option<String>,
 }

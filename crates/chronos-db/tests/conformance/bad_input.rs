@@ -236,7 +236,7 @@ pub async fn records_deeper_than_the_limit_are_refused_and_the_deepest_accepted_
     env: &Env,
 ) {
     let c = env.coll("deep");
-    let deepest = nested(chronos_db::MAX_NESTING_DEPTH);
+    let deepest = nested(100);
     let w = c.create(deepest.clone(), meta()).await.unwrap();
     let w = c.update(&w.id, deepest.clone(), 0, meta()).await.unwrap();
     let opts = ReadOptions::default;
@@ -255,14 +255,14 @@ pub async fn records_deeper_than_the_limit_are_refused_and_the_deepest_accepted_
     let page = c.list_by_meta(ListQuery::default(), opts()).await.unwrap();
     assert_eq!(page.items.len(), 1);
 
-    let too_deep = nested(chronos_db::MAX_NESTING_DEPTH + 1);
+    let too_deep = nested(100 + 1);
     let refused = [
         c.create(too_deep.clone(), meta()).await,
         c.create_with_id("deeper", too_deep.clone(), meta()).await,
         c.update(&w.id, too_deep.clone(), 1, meta()).await,
         c.enrich(
             &w.id,
-            json!({"b": nested(chronos_db::MAX_NESTING_DEPTH)}),
+            json!({"b": nested(100)}),
             chronos_db::EnrichMeta::new("deepen@1", "tester", "too deep"),
         )
         .await,

@@ -2,9 +2,8 @@
 //! row changed behind chronos-db's back is named by `verify`, record and version.
 
 use bytes::Bytes;
-use chronos_db::{
-    ChainBreak, Collection, EnrichMeta, Error, HistoryQuery, RestoreTarget, VersionKind, WriteMeta,
-};
+use chronos_db::maintenance::{ChainBreak, RestoreTarget};
+use chronos_db::{Collection, EnrichMeta, Error, HistoryQuery, VersionKind, WriteMeta};
 use serde_json::json;
 
 use crate::env::Tamper;

@@ -1,8 +1,9 @@
 //! Analytics counters: totals per tenant/database/collection, counter rules, time buckets,
 //! batching that loses nothing on shutdown, and counter retention.
 
+use chronos_db::counters::{Bucket, CounterTotals};
 use chronos_db::index::{CountKey, CountScope};
-use chronos_db::{Bucket, Chronos, CounterTotals, DbType, EnrichMeta, Route, WriteMeta};
+use chronos_db::{Chronos, DbType, EnrichMeta, Route, WriteMeta};
 use serde_json::json;
 
 use crate::Env;

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use chronos_db::{Chronos, DbType, Error, QueueKind, QueuedWrite, ReadOptions, Route, WriteMeta};
+use chronos_db::fallback::{QueueKind, QueuedWrite};
+use chronos_db::{Chronos, DbType, Error, ReadOptions, Route, WriteMeta};
 use serde_json::{json, Value};
 
 use crate::Env;

@@ -2,10 +2,8 @@
 
 use std::time::Duration;
 
-use chronos_db::{
-    EnrichMeta, Error, ListQuery, ReadOptions, RestoreAction, RestoreOptions, RestoreTarget,
-    WriteMeta,
-};
+use chronos_db::maintenance::{RestoreAction, RestoreOptions, RestoreTarget};
+use chronos_db::{EnrichMeta, Error, ListQuery, ReadOptions, WriteMeta};
 use serde_json::{json, Value};
 
 use crate::Env;
@@ -305,9 +303,9 @@ pub async fn restore_collection_reads_only_records_written_since(env: &Env) {
     let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = told.clone();
     let opts = RestoreOptions {
-        progress: Some(std::sync::Arc::new(move |p: chronos_db::Progress| {
-            log.lock().unwrap().push(p)
-        })),
+        progress: Some(std::sync::Arc::new(
+            move |p: chronos_db::maintenance::Progress| log.lock().unwrap().push(p),
+        )),
         ..Default::default()
     };
     let done = c
@@ -520,9 +518,9 @@ pub async fn prune_keeps_the_newest_versions(env: &Env) {
     let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = told.clone();
     let report = pruner
-        .prune_with(Some(std::sync::Arc::new(move |p: chronos_db::Progress| {
-            log.lock().unwrap().push(p)
-        })))
+        .prune_with(Some(std::sync::Arc::new(
+            move |p: chronos_db::maintenance::Progress| log.lock().unwrap().push(p),
+        )))
         .await
         .unwrap();
     assert_eq!(report.versions_removed, 3 + 1, "{report:#?}");
@@ -600,7 +598,7 @@ pub async fn local_files_keep_nothing_of_refused_interrupted_or_erased_writes(en
     // A put interrupted by a crash leaves a temporary file that repair finds and removes.
     std::fs::create_dir_all(record_dir.join("v9")).unwrap();
     std::fs::write(record_dir.join("v9/item.json#1"), b"{\"half").unwrap();
-    let now = chronos_db::RepairOptions {
+    let now = chronos_db::maintenance::RepairOptions {
         dry_run: false,
         min_age: std::time::Duration::ZERO,
         ..Default::default()
@@ -625,7 +623,7 @@ pub async fn local_files_keep_nothing_of_refused_interrupted_or_erased_writes(en
 }
 
 /// The ids a restore plan deletes and restores.
-fn plan(report: &chronos_db::RestoreReport) -> (Vec<String>, Vec<String>) {
+fn plan(report: &chronos_db::maintenance::RestoreReport) -> (Vec<String>, Vec<String>) {
     let mut deleted = Vec::new();
     let mut restored = Vec::new();
     for a in &report.actions {
@@ -687,7 +685,7 @@ pub async fn restore_collection_to_a_time_follows_cv_order_under_clock_skew(env:
     assert_eq!(committed, chronos_db::index::CommitOutcome::Committed);
     assert!(row.cv > b.cv && row.at < a.at.timestamp_micros());
 
-    let dry = || chronos_db::RestoreOptions {
+    let dry = || chronos_db::maintenance::RestoreOptions {
         dry_run: true,
         ..Default::default()
     };
@@ -733,12 +731,12 @@ pub async fn repair_reports_progress_batch_by_batch(env: &Env) {
     c.create_many(items, meta()).await.unwrap();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
-    let opts = chronos_db::RepairOptions {
+    let opts = chronos_db::maintenance::RepairOptions {
         dry_run: true,
         min_age: std::time::Duration::ZERO,
-        progress: Some(std::sync::Arc::new(move |p: chronos_db::Progress| {
-            log.lock().unwrap().push(p)
-        })),
+        progress: Some(std::sync::Arc::new(
+            move |p: chronos_db::maintenance::Progress| log.lock().unwrap().push(p),
+        )),
     };
     let report = writer.repair(opts).await.unwrap();
     assert!(report.orphans.is_empty(), "{report:#?}");

@@ -3,9 +3,10 @@
 //! whole; a stopped import finishes when run again.
 
 use chrono::Duration;
+use chronos_db::maintenance::RestoreTarget;
+use chronos_db::transfer::{ExportedVersion, ImportOptions};
 use chronos_db::{
-    Collection, EnrichMeta, Error, ExportedVersion, HistoryQuery, ImportOptions, ListQuery,
-    ReadOptions, RestoreTarget, VersionKind, WriteMeta,
+    Collection, EnrichMeta, Error, HistoryQuery, ListQuery, ReadOptions, VersionKind, WriteMeta,
 };
 use futures::TryStreamExt;
 use serde_json::json;
@@ -267,7 +268,7 @@ pub async fn import_resumes_and_skips(env: &Env) {
 }
 
 pub async fn import_history_creates_a_record_with_its_original_times(env: &Env) {
-    use chronos_db::HistoricVersion;
+    use chronos_db::transfer::HistoricVersion;
     let c = env.coll("legacy");
     // Versions keep their times to the microsecond: a finer time would not read back as
     // given, so it is refused.

@@ -177,7 +177,7 @@ fn read_i64(d: &Document, field: &str) -> Result<i64> {
 
 /// The fields a lean read needs ([`read_ref`], [`read_located`]), for projections.
 pub fn lean_projection() -> Document {
-    doc! {"id": 1, "ov": 1, "cv": 1, "at": 1, "deleted": 1, "blobKey": 1, "payload": 1, "shadow": 1}
+    doc! {"id": 1, "ov": 1, "cv": 1, "at": 1, "deleted": 1, "blobKey": 1, "payload": 1, "kind": 1, "shadow": 1}
 }
 
 /// Reads the lean part of a version or head document (`id_field` is `id` or `_id`).
@@ -206,12 +206,29 @@ pub fn read_ref(d: &Document, id_field: &str) -> Result<VersionRef> {
     })
 }
 
-/// Reads a head document as a lean read answers it.
-pub fn read_located(d: &Document) -> Result<Located> {
+/// Reads a version or head document (`id_field` is `id` or `_id`) as a lean read answers
+/// it; only a head has a shadow.
+pub fn read_located(d: &Document, id_field: &str) -> Result<Located> {
     Ok(Located {
-        version: read_ref(d, "_id")?,
+        version: read_ref(d, id_field)?,
+        kind: read_kind(d)?,
         shadow: d.get_str("shadow").ok().map(str::to_string),
     })
+}
+
+/// Reads the kind field.
+fn read_kind(d: &Document) -> Result<VersionKind> {
+    match d.get("kind") {
+        None | Some(Bson::Null) => Err(Error::Corrupt(
+            "index document has no kind (a store of format 0 that was not migrated)".into(),
+        )),
+        Some(Bson::String(name)) => VersionKind::parse(name)
+            .ok_or_else(|| Error::Corrupt(format!("index document field kind is {name:?}"))),
+        Some(other) => Err(Error::Corrupt(format!(
+            "index document field kind is a {:?}, not a string",
+            other.element_type()
+        ))),
+    }
 }
 
 /// Reads a hash field (absent or `null`: none).
@@ -242,21 +259,7 @@ pub fn read_version(d: &Document, id_field: &str) -> Result<VersionRow> {
             }
         }
     }
-    let kind = match d.get("kind") {
-        None | Some(Bson::Null) => {
-            return Err(Error::Corrupt(
-                "index document has no kind (a store of format 0 that was not migrated)".into(),
-            ))
-        }
-        Some(Bson::String(name)) => VersionKind::parse(name)
-            .ok_or_else(|| Error::Corrupt(format!("index document field kind is {name:?}")))?,
-        Some(other) => {
-            return Err(Error::Corrupt(format!(
-                "index document field kind is a {:?}, not a string",
-                other.element_type()
-            )))
-        }
-    };
+    let kind = read_kind(d)?;
     let hash = read_hash(d, "hash")?;
     let function_ids = match d.get("functionIds") {
         None | Some(Bson::Null) => Vec::new(),

@@ -107,17 +107,12 @@ pub async fn locate(c: &Colls, id: &str, pick: VersionPick) -> Result<Option<Loc
         return head_doc(c, id, true)
             .await?
             .as_ref()
-            .map(docs::read_located)
+            .map(|d| docs::read_located(d, "_id"))
             .transpose();
     }
     let found = version_doc(c, id, pick, true).await?;
     found
         .as_ref()
-        .map(|d| {
-            Ok(Located {
-                version: docs::read_ref(d, "id")?,
-                shadow: None,
-            })
-        })
+        .map(|d| docs::read_located(d, "id"))
         .transpose()
 }

@@ -236,7 +236,7 @@ impl RecordIndex for MongoIndex {
             .try_collect()
             .await
             .map_err(err("list heads"))?;
-        docs.iter().map(docs::read_located).collect()
+        docs.iter().map(|d| docs::read_located(d, "_id")).collect()
     }
 
     async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {

@@ -47,11 +47,14 @@ pub fn locate(
             .query_row([id], rows::read_located_head)
             .optional();
     }
-    let found = pick_row(conn, t, id, pick, LEAN_VERSION_COLUMNS, rows::read_ref)?;
-    Ok(found.map(|version| Located {
-        version,
-        shadow: None,
-    }))
+    pick_row(
+        conn,
+        t,
+        id,
+        pick,
+        LEAN_VERSION_COLUMNS,
+        rows::read_located_version,
+    )
 }
 
 /// The row of `id` that a historical `pick` designates, read by `read` from `columns`

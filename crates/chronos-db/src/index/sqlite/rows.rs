@@ -22,9 +22,9 @@ const HEAD_WRITTEN_COLUMNS: &str =
      kind, hash, function_ids, created_at, shadow";
 
 /// The columns of a head a payload read needs, for [`read_located_head`].
-pub const LEAN_HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload, shadow";
-/// The columns of a version a payload read needs, for [`read_ref`].
-pub const LEAN_VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload";
+pub const LEAN_HEAD_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload, kind, shadow";
+/// The columns of a version a payload read needs, for [`read_located_version`].
+pub const LEAN_VERSION_COLUMNS: &str = "id, ov, cv, at, deleted, blob_key, payload, kind";
 
 /// A u64 as SQLite's integer (refused beyond `i64`).
 pub fn to_sql_int(v: u64) -> rusqlite::Result<i64> {
@@ -76,16 +76,8 @@ pub fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
         rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
     })?;
     let version = read_ref(r)?;
-    let code: i64 = r.get(10)?;
-    let kind = VersionKind::from_code(code).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            10,
-            rusqlite::types::Type::Integer,
-            format!("unknown version kind {code}").into(),
-        )
-    })?;
     Ok(VersionRow {
-        kind,
+        kind: read_kind(r, 10)?,
         version,
         meta,
         actor: r.get(8)?,
@@ -102,6 +94,18 @@ pub fn read_version(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
         },
         digest: None,
         hash: read_hash(r, 11)?,
+    })
+}
+
+/// Reads a kind column.
+fn read_kind(r: &Row<'_>, i: usize) -> rusqlite::Result<VersionKind> {
+    let code: i64 = r.get(i)?;
+    VersionKind::from_code(code).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Integer,
+            format!("unknown version kind {code}").into(),
+        )
     })
 }
 
@@ -139,7 +143,17 @@ pub fn read_head(r: &Row<'_>) -> rusqlite::Result<HeadRow> {
 pub fn read_located_head(r: &Row<'_>) -> rusqlite::Result<Located> {
     Ok(Located {
         version: read_ref(r)?,
-        shadow: r.get(7)?,
+        kind: read_kind(r, 7)?,
+        shadow: r.get(8)?,
+    })
+}
+
+/// Reads a version from [`LEAN_VERSION_COLUMNS`] (point reads of history).
+pub fn read_located_version(r: &Row<'_>) -> rusqlite::Result<Located> {
+    Ok(Located {
+        version: read_ref(r)?,
+        kind: read_kind(r, 7)?,
+        shadow: None,
     })
 }
 

@@ -8,10 +8,7 @@ use tracing::warn;
 mod policy;
 mod record;
 
-pub use policy::{
-    FallbackPolicy, DEFAULT_DEAD_LETTER, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRIES,
-    DEFAULT_RETRY_DELAY_MS, OPS_TABLE,
-};
+pub(crate) use policy::{FallbackPolicy, DEFAULT_DEAD_LETTER, OPS_TABLE};
 pub use record::QueuedWrite;
 
 use super::write::{AppendMode, NewVersion, Prev};

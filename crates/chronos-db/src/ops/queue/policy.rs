@@ -7,15 +7,15 @@ use std::time::Duration;
 use crate::config::FallbackConfig;
 
 /// Replay attempts before a write is dead-lettered, unless `fallback.maxRetries` says.
-pub const DEFAULT_MAX_RETRIES: u32 = 5;
+pub(crate) const DEFAULT_MAX_RETRIES: u32 = 5;
 /// First retry delay, unless `fallback.retryDelayMs` says.
-pub const DEFAULT_RETRY_DELAY_MS: u64 = 1_000;
+pub(crate) const DEFAULT_RETRY_DELAY_MS: u64 = 1_000;
 /// Longest retry delay, unless `fallback.maxDelayMs` says.
-pub const DEFAULT_MAX_DELAY_MS: u64 = 60_000;
+pub(crate) const DEFAULT_MAX_DELAY_MS: u64 = 60_000;
 /// Dead-letter collection, unless `fallback.deadLetterCollection` says.
-pub const DEFAULT_DEAD_LETTER: &str = "chronos_fallback_dead";
+pub(crate) const DEFAULT_DEAD_LETTER: &str = "chronos_fallback_dead";
 /// The queue collection in every index database.
-pub const OPS_TABLE: &str = crate::names::FALLBACK_QUEUE_TABLE;
+pub(crate) const OPS_TABLE: &str = crate::names::FALLBACK_QUEUE_TABLE;
 
 /// The fallback settings in force.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -236,7 +236,11 @@ fn in_fixture_shape(mut snapshot: Value) -> Value {
             list.iter_mut().for_each(f);
         }
     };
-    for collection in snapshot.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+    for collection in snapshot
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|o| o.values_mut())
+    {
         each(collection.get_mut("listing"), as_read);
         each(collection.get_mut("changes"), as_listed);
         let records = collection.get_mut("records").and_then(Value::as_object_mut);

@@ -257,6 +257,10 @@ pub enum CommitOutcome {
         /// The record's current ov.
         current_ov: u64,
     },
+    /// A queued write's claim named a collection version that a change feed gave up
+    /// (sealed) before the claim: nothing is stored, and the write may claim again with a
+    /// fresh collection version.
+    CvSealed,
 }
 
 /// Result of committing a batch of new records.

@@ -116,19 +116,6 @@ pub(crate) fn merge_changes(
     out
 }
 
-/// The error for a queued write whose collection version the change log sealed before the
-/// write could claim it: nothing is stored, and a retry takes a fresh one.
-pub(crate) fn sealed_claim(backend: &'static str, cv: u64) -> Error {
-    Error::storage(
-        backend,
-        "queue a write",
-        format!(
-            "collection version {cv} was given up by a change feed before the write was queued"
-        ),
-        true,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

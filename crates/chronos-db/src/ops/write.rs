@@ -470,6 +470,12 @@ impl Collection {
                 Error::NotFound(format!("{}/{id} does not exist", self.name()))
             }
             CommitOutcome::Deleted { current_ov } => self.deleted(id, current_ov),
+            CommitOutcome::CvSealed => Error::storage(
+                "index",
+                "queue a write",
+                "change feeds kept giving up the collection versions the write took",
+                true,
+            ),
             CommitOutcome::Committed => Error::Corrupt(format!(
                 "{}/{id} v{ov}: a committed write was reported as refused",
                 self.name()

@@ -11,9 +11,9 @@ use tracing::debug;
 
 use super::errors::{err, fail, is_duplicate_key};
 use super::retry::Backoff;
-use super::{changes, docs, queue, Colls, BACKEND};
+use super::{changes, docs, queue, Colls};
 use crate::error::Result;
-use crate::index::rules::{self, sequence_outcome};
+use crate::index::rules::sequence_outcome;
 use crate::index::{CommitOutcome, QueueClaim, VersionRow, CLAIM_KEY_PREFIX};
 
 /// The filter matching the claim of `op_id` on `(id, ov)`.
@@ -37,11 +37,11 @@ fn claim_doc(claim: &QueueClaim) -> Result<Document> {
     Ok(d)
 }
 
-/// The error for a claim refused by a duplicate key when the key was its sealed cv, else
-/// the conflict on `(id, ov)`.
+/// Why a claim was refused by a duplicate key: its cv was sealed (the key was its cv's),
+/// else the conflict on `(id, ov)`.
 async fn refused_claim(c: &Colls, claim: &QueueClaim) -> Result<CommitOutcome> {
     if changes::is_sealed(c, claim.cv).await? {
-        return Err(rules::sealed_claim(BACKEND, claim.cv));
+        return Ok(CommitOutcome::CvSealed);
     }
     Ok(CommitOutcome::Conflict {
         current_ov: tail_ov(c, &claim.row.record_id).await?.unwrap_or(claim.ov),

@@ -22,20 +22,16 @@ pub fn tail(conn: &Connection, t: &Tables, id: &str) -> rusqlite::Result<Option<
 }
 
 /// Checks the sequence, then holds the write's cv and inserts the claim row and the queue row,
-/// in one transaction. `None`: the cv was sealed, and nothing is stored.
-pub fn claim(
-    conn: &mut Connection,
-    t: &Tables,
-    c: &QueueClaim,
-) -> rusqlite::Result<Option<CommitOutcome>> {
+/// in one transaction; when the cv was sealed, nothing is stored.
+pub fn claim(conn: &mut Connection, t: &Tables, c: &QueueClaim) -> rusqlite::Result<CommitOutcome> {
     queue::ensure_table(conn, &c.table)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let id = &c.row.record_id;
     if let Some(refused) = sequence_outcome(tail(&tx, t, id)?, c.ov, c.require_live) {
-        return Ok(Some(refused));
+        return Ok(refused);
     }
     if !changes::hold(&tx, t, c.cv, id, c.ov, &c.row.op_id)? {
-        return Ok(None);
+        return Ok(CommitOutcome::CvSealed);
     }
     rows::insert_version(
         &tx,
@@ -44,7 +40,7 @@ pub fn claim(
     )?;
     queue::put(&tx, &c.table, &c.row)?;
     tx.commit()?;
-    Ok(Some(CommitOutcome::Committed))
+    Ok(CommitOutcome::Committed)
 }
 
 /// Removes the claim of `op_id` on `(id, ov)`; returns whether it was there.

@@ -3,9 +3,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{claims, BACKEND};
+use super::claims;
 use crate::error::Result;
-use crate::index::rules;
 use crate::index::{CommitOutcome, Namespace, QueueClaim, QueueQuery, QueueRow, QueueStore};
 
 /// Creates a queue table (idempotent).
@@ -107,13 +106,11 @@ impl QueueStore for super::SqliteIndex {
     }
 
     async fn claim_queued(&self, ns: &Namespace, claim: &QueueClaim) -> Result<CommitOutcome> {
-        let cv = claim.cv;
         let claim = claim.clone();
         self.run(ns, "queue a write", move |conn, t| {
             claims::claim(conn, t, &claim)
         })
-        .await?
-        .ok_or_else(|| rules::sealed_claim(BACKEND, cv))
+        .await
     }
 
     async fn release_claim(&self, ns: &Namespace, id: &str, ov: u64, op_id: &str) -> Result<bool> {

@@ -17,6 +17,11 @@ use crate::error::{Error, Result};
 use crate::index::{CommitOutcome, QueueClaim, QueueQuery, VersionPick};
 use crate::model::{VersionKind, WriteMeta, WriteResult};
 
+/// Claims a queued write makes before it reports that change feeds keep sealing its
+/// collection versions (each attempt takes a fresh one, which a feed only seals once it is
+/// older than the feed's settle time).
+const CLAIM_ATTEMPTS: u32 = 3;
+
 /// What replaying a queued write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Replayed {
@@ -99,19 +104,30 @@ impl Collection {
     /// Stores a write in the fallback queue and acknowledges it, once its version is
     /// claimed: in one atomic step the record's last version, committed or queued, must be
     /// the one it follows, and no other writer can take its ov afterwards.
-    pub(super) async fn enqueue(&self, w: QueuedWrite) -> Result<WriteResult> {
+    ///
+    /// A change feed may give the write's collection version up (seal it) before the claim;
+    /// nothing is stored then, and the write claims again with a fresh one, at most
+    /// [`CLAIM_ATTEMPTS`] times.
+    pub(super) async fn enqueue(&self, mut w: QueuedWrite) -> Result<WriteResult> {
         let ns = &self.inner.ns;
-        let claim = QueueClaim {
-            table: OPS_TABLE.to_string(),
-            row: w.to_row()?,
-            ov: w.ov,
-            cv: w.cv,
-            deleted: w.deleted,
-            require_live: w.live_only,
-        };
-        match self.index().claim_queued(ns, &claim).await? {
-            CommitOutcome::Committed => {}
-            refused => return Err(self.refusal(&w.id, w.ov, refused)),
+        let mut attempt = 1;
+        loop {
+            let claim = QueueClaim {
+                table: OPS_TABLE.to_string(),
+                row: w.to_row()?,
+                ov: w.ov,
+                cv: w.cv,
+                deleted: w.deleted,
+                require_live: w.live_only,
+            };
+            match self.index().claim_queued(ns, &claim).await? {
+                CommitOutcome::Committed => break,
+                CommitOutcome::CvSealed if attempt < CLAIM_ATTEMPTS => {
+                    attempt += 1;
+                    w.cv = self.next_cv().await?;
+                }
+                refused => return Err(self.refusal(&w.id, w.ov, refused)),
+            }
         }
         warn!(
             collection = %ns.collection, id = %w.id, ov = w.ov, op = %w.op_id,

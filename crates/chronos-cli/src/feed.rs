@@ -7,8 +7,7 @@ use chronos_db::{ChangesQuery, Chronos};
 use futures::StreamExt;
 use serde_json::Value;
 
-use crate::run::CliResult;
-use crate::transfer::parse_route;
+use crate::cli_result::{parse_route, CliResult};
 
 /// One page of `collection`'s changes after `query.after_cv` (the page's `afterCv` continues).
 pub async fn page(

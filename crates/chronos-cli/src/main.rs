@@ -5,6 +5,7 @@
 //! stderr).
 
 mod args;
+mod cli_result;
 mod feed;
 mod run;
 mod transfer;

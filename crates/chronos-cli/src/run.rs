@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::args::{Command, ConfigSource, QueueAction, QueueList};
+use crate::cli_result::CliResult;
 use crate::{feed, transfer};
 
 /// What a command printed and whether it found everything healthy.
@@ -19,9 +20,6 @@ pub struct Outcome {
     /// False when the command ran but found a problem (a backend down): exit code 1.
     pub healthy: bool,
 }
-
-/// Any failure of the command line: bad arguments, configuration, storage.
-pub type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// Builds the configuration the arguments name; it is validated by `Chronos::init` or
 /// `check-config`.

@@ -6,39 +6,16 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::Path;
 
 use chronos_db::transfer::{ExportedVersion, ImportOptions, ImportReport};
-use chronos_db::{Chronos, Collection, DbType, Route};
+use chronos_db::{Chronos, Collection};
 use futures::TryStreamExt;
 use serde::Serialize;
 
-use crate::run::CliResult;
+use crate::cli_result::{parse_route, CliResult};
 
 /// Records handed to one `import` call.
 const IMPORT_RECORDS: usize = 200;
 /// Versions handed to one `import` call (a deep record makes a call of its own).
 const IMPORT_VERSIONS: usize = 5_000;
-
-/// The route `spec` names (`<dbType>/generic`, `<dbType>/domain/<domain>` or
-/// `<dbType>/tenant/<tenantId>`), for `collection`.
-pub fn parse_route(spec: &str, collection: &str) -> CliResult<Route> {
-    let parts: Vec<&str> = spec.split('/').collect();
-    let db_type = |name: &str| -> CliResult<DbType> {
-        serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
-            format!(
-                "unknown database type {name:?} in --route (metadata, knowledge, runtime or logs)"
-            )
-            .into()
-        })
-    };
-    match parts.as_slice() {
-        [t, "generic"] => Ok(Route::generic(db_type(t)?, collection)),
-        [t, "domain", d] => Ok(Route::domain(db_type(t)?, *d, collection)),
-        [t, "tenant", id] => Ok(Route::tenant(db_type(t)?, *id, collection)),
-        _ => Err(format!(
-            "--route {spec:?} is not <dbType>/generic, <dbType>/domain/<domain> or <dbType>/tenant/<tenantId>"
-        )
-        .into()),
-    }
-}
 
 /// What an export wrote.
 #[derive(Debug, Default, Serialize)]

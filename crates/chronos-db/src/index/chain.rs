@@ -5,10 +5,8 @@
 
 use sha2::{Digest, Sha256};
 
+pub use super::rows::Hash;
 use super::rows::VersionRow;
-
-/// A SHA-256 hash.
-pub type Hash = [u8; 32];
 
 /// Names what the hash of [`link`] covers and how (a change of either changes every hash).
 const DOMAIN: &[u8] = b"chronos-db version link v1";

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::chain::Hash;
 use crate::model::VersionKind;
 use crate::query::{Filter, Sort};
+
+/// A SHA-256 hash: of a version's payload bytes, or a link of the hash chain.
+pub type Hash = [u8; 32];
 
 /// One collection in one index database.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -86,7 +88,7 @@ pub struct VersionRow {
     /// Enrichment functions that produced it (empty for other writes, and in rows written
     /// before function ids were kept in the index: their payloads have them).
     pub function_ids: Vec<String>,
-    /// The digest of its payload bytes ([`super::chain::digest`]), given to a commit so that
+    /// The digest of its payload bytes (SHA-256, see the `chain` module), given to a commit so that
     /// the commit links the row's `hash` once it has fixed its time. Never stored; `None`
     /// in rows read back.
     pub digest: Option<Hash>,

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::limits::{nesting_depth, MAX_NESTING_DEPTH};
 use super::merge::deep_merge;
-use super::write::{AppendMode, NewVersion, Prev};
+use super::new_version::{AppendMode, NewVersion, Prev};
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::model::{VersionKind, WriteMeta, WriteResult};

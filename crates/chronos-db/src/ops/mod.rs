@@ -15,6 +15,7 @@ mod limits;
 mod list;
 mod lock;
 mod merge;
+mod new_version;
 mod payload;
 mod props;
 mod queue;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
-use super::write::{AppendMode, NewVersion, Prev};
+use super::new_version::{AppendMode, NewVersion, Prev};
 use super::{check_id, Collection};
 use crate::error::{Error, Result};
 use crate::index::{Located, RecordRead, VersionPick, VersionRef, VersionRow};

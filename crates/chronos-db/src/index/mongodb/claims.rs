@@ -11,7 +11,7 @@ use tracing::debug;
 
 use super::errors::{err, fail, is_duplicate_key};
 use super::retry::Backoff;
-use super::{changes, docs, queue, Colls};
+use super::{changes, docs, queue_table, Colls};
 use crate::error::Result;
 use crate::index::rules::sequence_outcome;
 use crate::index::{CommitOutcome, QueueClaim, VersionRow, CLAIM_KEY_PREFIX};
@@ -79,7 +79,7 @@ pub async fn claim_in_transaction(
 ) -> Result<CommitOutcome> {
     let id = &claim.row.record_id;
     let row = claim_doc(claim)?;
-    let queue = queue::collection(client, db_name, &claim.table);
+    let queue = queue_table::collection(client, db_name, &claim.table);
     let mut backoff = Backoff::new();
     loop {
         let mut s = client.start_session().await.map_err(err("start session"))?;
@@ -95,7 +95,7 @@ pub async fn claim_in_transaction(
             }
             c.ver.insert_one(row.clone()).session(&mut s).await?;
             queue
-                .insert_one(queue::row_doc(&claim.row))
+                .insert_one(queue_table::row_doc(&claim.row))
                 .session(&mut s)
                 .await?;
             super::commit::commit_with_retry(&mut s).await
@@ -150,12 +150,12 @@ pub async fn claim_without_transaction(
     if let Some(refused) = sequence_outcome(last, claim.ov, claim.require_live) {
         return Ok(refused);
     }
-    queue::put(client, db_name, &claim.table, &claim.row).await?;
+    queue_table::put(client, db_name, &claim.table, &claim.row).await?;
     let row = claim_doc(claim)?;
     match c.ver.insert_one(row).await {
         Ok(_) => Ok(CommitOutcome::Committed),
         Err(e) if is_duplicate_key(&e) => {
-            queue::remove(client, db_name, &claim.table, &claim.row.op_id).await?;
+            queue_table::remove(client, db_name, &claim.table, &claim.row.op_id).await?;
             refused_claim(c, claim).await
         }
         // The claim may or may not be in: the queue row stays, and its replay commits the

@@ -24,6 +24,7 @@ mod locks;
 mod maintenance;
 mod migrate;
 mod queue;
+mod queue_table;
 mod reads;
 mod records;
 mod retry;
@@ -153,7 +154,7 @@ impl MongoIndex {
         let mut ensured = self.queues_ensured.lock().await;
         if !ensured.contains(&key) {
             self.ready(db_name).await?;
-            queue::ensure_indexes(&self.client, db_name, table).await?;
+            queue_table::ensure_indexes(&self.client, db_name, table).await?;
             ensured.insert(key);
         }
         Ok(())

@@ -5,7 +5,7 @@
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
-use super::{changes, queue, rows, schema::Tables};
+use super::{changes, queue_table, rows, schema::Tables};
 use crate::index::rules::sequence_outcome;
 use crate::index::{CommitOutcome, QueueClaim, VersionRow, CLAIM_KEY_PREFIX};
 
@@ -24,7 +24,7 @@ pub fn tail(conn: &Connection, t: &Tables, id: &str) -> rusqlite::Result<Option<
 /// Checks the sequence, then holds the write's cv and inserts the claim row and the queue row,
 /// in one transaction; when the cv was sealed, nothing is stored.
 pub fn claim(conn: &mut Connection, t: &Tables, c: &QueueClaim) -> rusqlite::Result<CommitOutcome> {
-    queue::ensure_table(conn, &c.table)?;
+    queue_table::ensure_table(conn, &c.table)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let id = &c.row.record_id;
     if let Some(refused) = sequence_outcome(tail(&tx, t, id)?, c.ov, c.require_live) {
@@ -38,7 +38,7 @@ pub fn claim(conn: &mut Connection, t: &Tables, c: &QueueClaim) -> rusqlite::Res
         t,
         &VersionRow::claim(id, c.ov, c.deleted, &c.row.op_id),
     )?;
-    queue::put(&tx, &c.table, &c.row)?;
+    queue_table::put(&tx, &c.table, &c.row)?;
     tx.commit()?;
     Ok(CommitOutcome::Committed)
 }

@@ -13,8 +13,10 @@ mod filter_sql;
 mod history;
 mod locks;
 mod maintenance;
+mod meta_sql;
 mod migrate;
 mod queue;
+mod queue_table;
 mod reads;
 mod records;
 mod rows;
@@ -231,7 +233,8 @@ impl SqliteIndex {
             let marker = format!("\0queue:{table}");
             let known = db.ensured.lock().map_err(|_| poisoned())?.contains(&marker);
             if !known {
-                queue::ensure_table(&conn, &table).map_err(backend_err("create queue table"))?;
+                queue_table::ensure_table(&conn, &table)
+                    .map_err(backend_err("create queue table"))?;
                 db.ensured.lock().map_err(|_| poisoned())?.insert(marker);
             }
             f(&conn, &table).map_err(backend_err(operation))

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
-use super::filter_sql::{rank_expr, value_expr};
+use super::meta_sql::{rank_expr, value_expr};
 
 /// The names of the generated key columns of a declared property (paths are validated to
 /// `[A-Za-z0-9_.-]`, so they are safe inside `"`).

@@ -11,7 +11,7 @@ mod record;
 pub(crate) use policy::{FallbackPolicy, DEFAULT_DEAD_LETTER, OPS_TABLE};
 pub use record::QueuedWrite;
 
-use super::write::{AppendMode, NewVersion, Prev};
+use super::new_version::{AppendMode, NewVersion, Prev};
 use super::Collection;
 use crate::error::{Error, Result};
 use crate::index::{CommitOutcome, QueueClaim, QueueQuery, VersionPick};

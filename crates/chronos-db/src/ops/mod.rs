@@ -60,7 +60,31 @@ pub use verify::{
 
 /// One collection of one route: create, update, delete, read, time-travel and list records.
 ///
-/// Cheap to clone; every clone shares the same backends.
+/// Cheap to clone; every clone shares the same backends. Its methods, by what they do (each
+/// group lives in the `ops/` files named):
+///
+/// - **Writes** (`write.rs`, `batch.rs`, `enrich.rs`): [`create`](Self::create),
+///   [`create_with_id`](Self::create_with_id), [`create_many`](Self::create_many),
+///   [`update`](Self::update), [`delete`](Self::delete), [`enrich`](Self::enrich).
+/// - **Reads** (`read.rs`, `list.rs`, `history.rs`): [`get_latest`](Self::get_latest),
+///   [`get_version`](Self::get_version), [`get_as_of`](Self::get_as_of),
+///   [`list_by_meta`](Self::list_by_meta), [`history`](Self::history), [`diff`](Self::diff).
+/// - **Change feed** (`changes.rs`): [`changes`](Self::changes),
+///   [`changes_with`](Self::changes_with), [`follow`](Self::follow),
+///   [`follow_with`](Self::follow_with).
+/// - **Maintenance** (`restore.rs`, `verify.rs`, `retention.rs`, `erase.rs`, `lock.rs`):
+///   [`restore_object`](Self::restore_object),
+///   [`restore_collection`](Self::restore_collection),
+///   [`restore_collection_with`](Self::restore_collection_with), [`verify`](Self::verify),
+///   [`verify_all`](Self::verify_all), [`verify_all_with`](Self::verify_all_with),
+///   [`prune`](Self::prune), [`erase`](Self::erase), [`audit_log`](Self::audit_log),
+///   [`try_lock`](Self::try_lock); their options and reports are in
+///   [`maintenance`](crate::maintenance).
+/// - **Transfer** (`export.rs`, `import.rs`, `import_history.rs`): [`export`](Self::export),
+///   [`import`](Self::import), [`import_history`](Self::import_history); types in
+///   [`transfer`](crate::transfer).
+/// - **About it**: [`name`](Self::name), [`db_name`](Self::db_name),
+///   [`bucket`](Self::bucket).
 #[derive(Debug, Clone)]
 pub struct Collection {
     inner: Arc<Inner>,

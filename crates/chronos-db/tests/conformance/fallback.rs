@@ -104,7 +104,8 @@ pub async fn refused_writes_are_queued_then_replayed_in_order(env: &Env) {
 
     let queued = pending(&healthy, "queued", QueueKind::Pending).await;
     assert_eq!(queued.len(), 5, "{queued:#?}");
-    assert!(queued.iter().all(|w| w.attempts == 0));
+    // (No check of `attempts`: the conformance tests share this database's queue, and a
+    // concurrent test's replay pass on a broken instance may already have tried these.)
     // Queued writes are durable but not visible yet.
     let none = ok.get_latest(&a0.id, ReadOptions::default()).await.unwrap();
     assert!(none.is_none());

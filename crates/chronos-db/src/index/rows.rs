@@ -88,9 +88,9 @@ pub struct VersionRow {
     /// Enrichment functions that produced it (empty for other writes, and in rows written
     /// before function ids were kept in the index: their payloads have them).
     pub function_ids: Vec<String>,
-    /// The digest of its payload bytes (SHA-256, see the `chain` module), given to a commit so that
-    /// the commit links the row's `hash` once it has fixed its time. Never stored; `None`
-    /// in rows read back.
+    /// The digest of its payload bytes (SHA-256, see the `chain` module), given to a commit
+    /// so that the commit links the row's `hash` once it has fixed its time. Never stored;
+    /// `None` in rows read back.
     pub digest: Option<Hash>,
     /// Its link in the record's hash chain ([`super::chain::link`]), set by the commit;
     /// `None` for versions written before versions had hashes, and for rows committed

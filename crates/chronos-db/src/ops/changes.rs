@@ -233,7 +233,8 @@ impl Collection {
 
     /// Follows the collection's changes after `query.after_cv`: each committed write once,
     /// in collection-version order, as it settles, looking again every
-    /// [`FeedOptions::poll`] (100 ms by default) when there is nothing new. It never ends; an error is yielded and the next poll tries
+    /// [`FeedOptions::poll`] (100 ms by default) when there is nothing new. It never ends;
+    /// an error is yielded and the next poll tries
     /// again.
     pub fn follow(
         &self,

@@ -181,11 +181,12 @@ impl Collection {
 
 /// A listed version from its index row and, when read, its payload (versions written before
 /// the index kept enrichment function ids have them in their payload only).
-fn listed(row: VersionRow, payload: Option<Envelope>) -> Result<Version> {
+fn listed(mut row: VersionRow, payload: Option<Envelope>) -> Result<Version> {
+    let indexed = std::mem::take(&mut row.function_ids);
     let (data, function_ids) = match payload {
-        Some(env) if row.function_ids.is_empty() => (env.data, env.function_ids),
-        Some(env) => (env.data, row.function_ids.clone()),
-        None => (Value::Null, row.function_ids.clone()),
+        Some(env) if indexed.is_empty() => (env.data, env.function_ids),
+        Some(env) => (env.data, indexed),
+        None => (Value::Null, indexed),
     };
     Ok(Version {
         at: from_micros(row.at)?,

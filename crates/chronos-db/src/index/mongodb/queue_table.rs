@@ -2,17 +2,14 @@
 //! plain functions, so the queue's trait implementation and the claims of queued writes
 //! (which put a queue row in their own atomic step) both build on them.
 
-use super::errors::err;
-use crate::error::{Error, Result};
-use crate::index::{QueueQuery, QueueRow};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::IndexOptions;
 use mongodb::{Client, Collection, IndexModel};
 
-fn table(client: &Client, db_name: &str, name: &str) -> Collection<Document> {
-    client.database(db_name).collection(name)
-}
+use super::errors::err;
+use crate::error::{Error, Result};
+use crate::index::{QueueQuery, QueueRow};
 
 /// Creates the lookup indexes of a queue collection (idempotent).
 pub async fn ensure_indexes(client: &Client, db_name: &str, name: &str) -> Result<()> {
@@ -27,7 +24,7 @@ pub async fn ensure_indexes(client: &Client, db_name: &str, name: &str) -> Resul
             .options(IndexOptions::builder().build())
             .build()
     });
-    table(client, db_name, name)
+    collection(client, db_name, name)
         .create_indexes(models)
         .await
         .map(|_| ())
@@ -47,12 +44,12 @@ pub fn row_doc(row: &QueueRow) -> Document {
 
 /// A queue collection.
 pub fn collection(client: &Client, db_name: &str, name: &str) -> Collection<Document> {
-    table(client, db_name, name)
+    client.database(db_name).collection(name)
 }
 
 /// Inserts or replaces a row.
 pub async fn put(client: &Client, db_name: &str, name: &str, row: &QueueRow) -> Result<()> {
-    table(client, db_name, name)
+    collection(client, db_name, name)
         .replace_one(doc! {"_id": &row.op_id}, row_doc(row))
         .upsert(true)
         .await
@@ -81,7 +78,7 @@ pub async fn list(
         filter.insert("dueAt", doc! {"$lte": due});
     }
     let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
-    let found: Vec<Document> = table(client, db_name, name)
+    let found: Vec<Document> = collection(client, db_name, name)
         .find(filter)
         .sort(doc! {"_id": 1})
         .limit(limit)
@@ -112,7 +109,7 @@ fn row(d: &Document) -> Result<QueueRow> {
 
 /// Removes a row; returns whether it was there.
 pub async fn remove(client: &Client, db_name: &str, name: &str, op_id: &str) -> Result<bool> {
-    let done = table(client, db_name, name)
+    let done = collection(client, db_name, name)
         .delete_one(doc! {"_id": op_id})
         .await
         .map_err(err("remove a queued write"))?;

@@ -6,7 +6,7 @@
 /// SQLite JSON path of a flat meta key: `$."a.b"`. Callers validate paths to
 /// `[A-Za-z0-9_.-]`; any other character is dropped here as well, so a path can never close
 /// the SQL string it is written into.
-pub fn json_path(prop: &str) -> String {
+fn json_path(prop: &str) -> String {
     let safe: String = prop
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))

@@ -2,8 +2,9 @@
 //! plain functions, so the queue's trait implementation and the claims of queued writes
 //! (which put a queue row in their own atomic step) both build on them.
 
-use crate::index::{QueueQuery, QueueRow};
 use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::index::{QueueQuery, QueueRow};
 
 /// Creates a queue table (idempotent).
 pub fn ensure_table(conn: &Connection, table: &str) -> rusqlite::Result<()> {

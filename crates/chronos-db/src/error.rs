@@ -116,6 +116,18 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// The index backend does not have a capability the call needs (a fallback queue, locks,
+    /// an audit log); nothing was written.
+    #[error("the {backend} index backend has no {capability}, which {operation} needs")]
+    Unsupported {
+        /// Which backend.
+        backend: &'static str,
+        /// The capability it lacks.
+        capability: &'static str,
+        /// What chronos-db was asked to do.
+        operation: &'static str,
+    },
+
     /// Stored data does not have the shape chronos-db wrote (corruption or foreign writes).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
@@ -237,6 +249,8 @@ pub enum ErrorKind {
     Route,
     /// A storage backend failed; [`Error::is_transient`] says whether a retry may pass.
     Backend,
+    /// The index backend does not have a capability the call needs.
+    Unsupported,
     /// Stored data does not have the shape chronos-db wrote.
     Corrupt,
     /// chronos-db itself failed.
@@ -256,6 +270,7 @@ impl ErrorKind {
             ErrorKind::Config => "CONFIG",
             ErrorKind::Route => "ROUTE",
             ErrorKind::Backend => "BACKEND",
+            ErrorKind::Unsupported => "UNSUPPORTED",
             ErrorKind::Corrupt => "CORRUPT",
             ErrorKind::Internal => "INTERNAL",
         }
@@ -280,6 +295,7 @@ impl Error {
             Error::Config(_) => ErrorKind::Config,
             Error::Route(_) => ErrorKind::Route,
             Error::Backend { .. } => ErrorKind::Backend,
+            Error::Unsupported { .. } => ErrorKind::Unsupported,
             Error::Corrupt(_) => ErrorKind::Corrupt,
             Error::Internal { .. } => ErrorKind::Internal,
         }
@@ -303,6 +319,11 @@ mod tests {
             Error::Route("x".into()),
             Error::storage("sqlite", "op", "down", true),
             Error::Corrupt("x".into()),
+            Error::Unsupported {
+                backend: "b",
+                capability: "locks",
+                operation: "try_lock",
+            },
             Error::internal("op", "bug"),
             Error::Deleted {
                 collection: "c".into(),
@@ -317,7 +338,7 @@ mod tests {
         ];
         let codes: std::collections::HashSet<_> = errors.iter().map(|e| e.kind().code()).collect();
         assert_eq!(codes.len(), errors.len());
-        assert!(errors[9].is_conflict());
+        assert!(errors[10].is_conflict());
         assert_eq!(ErrorKind::NotFound.to_string(), "NOT_FOUND");
     }
 }

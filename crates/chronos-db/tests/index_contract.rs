@@ -13,7 +13,7 @@ use chronos_db::index::sqlite::SqliteIndex;
 async fn sqlite_keeps_the_index_contract() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteIndex::open(dir.path()).unwrap();
-    contract::run_all(&store, "contract").await;
+    contract::run_all(std::sync::Arc::new(store), "contract").await;
 }
 
 #[cfg(feature = "mongodb")]
@@ -26,11 +26,13 @@ mod mongodb {
         let Some(servers) = super::servers::servers() else {
             return;
         };
-        let store = MongoIndex::connect(&servers.mongo_uri, mode, None)
-            .await
-            .unwrap();
+        let store = std::sync::Arc::new(
+            MongoIndex::connect(&servers.mongo_uri, mode, None)
+                .await
+                .unwrap(),
+        );
         let db = format!("contract{tag}{}", std::process::id());
-        contract::run_all(&store, &db).await;
+        contract::run_all(store.clone(), &db).await;
         store.close().await;
     }
 

@@ -20,7 +20,7 @@ pub(crate) use sink::{CounterSink, FlushTask};
 
 use crate::config::CounterEvent;
 use crate::error::Result;
-use crate::index::{CountScope, IndexStore};
+use crate::index::{CountScope, CounterStore};
 use crate::route::{Route, Router, Target, Tier};
 
 /// Counter values of one collection in one bucket.
@@ -107,7 +107,7 @@ pub(crate) fn count_scope(route: &Route, target: &Target) -> CountScope {
 pub(crate) struct Tally {
     sink: Arc<CounterSink>,
     rules: Arc<RuleSet>,
-    store: Arc<dyn IndexStore>,
+    store: Arc<dyn CounterStore>,
     analytics_db: String,
     scope: CountScope,
 }

@@ -13,12 +13,12 @@ use tracing::warn;
 
 use super::buckets::Bucket;
 use crate::error::{Error, Result};
-use crate::index::{CountKey, CountScope, IndexStore};
+use crate::index::{CountKey, CountScope, CounterStore};
 
 /// Increments waiting for one analytics database.
 #[derive(Debug)]
 struct Pending {
-    store: Arc<dyn IndexStore>,
+    store: Arc<dyn CounterStore>,
     db_name: String,
     counts: HashMap<CountKey, u64>,
 }
@@ -40,14 +40,14 @@ fn poisoned() -> Error {
     Error::internal("lock the counter sink", "a previous operation panicked")
 }
 
-fn store_id(store: &Arc<dyn IndexStore>) -> usize {
+fn store_id(store: &Arc<dyn CounterStore>) -> usize {
     Arc::as_ptr(store).cast::<()>() as usize
 }
 
 /// The increments waiting for one analytics database (created empty when there are none).
 fn pending_for<'a>(
     pending: &'a mut HashMap<DbKey, Pending>,
-    store: &Arc<dyn IndexStore>,
+    store: &Arc<dyn CounterStore>,
     db_name: &str,
 ) -> &'a mut Pending {
     pending
@@ -73,7 +73,7 @@ impl CounterSink {
     /// write-through. A failed write-out keeps the increments for the next flush.
     pub async fn record(
         &self,
-        store: &Arc<dyn IndexStore>,
+        store: &Arc<dyn CounterStore>,
         db_name: &str,
         scope: &CountScope,
         counters: &[String],
@@ -92,7 +92,7 @@ impl CounterSink {
 
     fn add(
         &self,
-        store: &Arc<dyn IndexStore>,
+        store: &Arc<dyn CounterStore>,
         db_name: &str,
         scope: &CountScope,
         counters: &[String],

@@ -21,7 +21,7 @@ pub use replay::ReplayReport;
 pub(crate) use replay::{replay_pass, start_worker};
 
 use crate::error::{Error, Result};
-use crate::index::{IndexStore, QueueQuery};
+use crate::index::{QueueQuery, QueueStore};
 use crate::ops::{Collections, FallbackPolicy, DEFAULT_DEAD_LETTER, OPS_TABLE};
 use crate::route::Router;
 
@@ -35,8 +35,9 @@ pub enum QueueKind {
     DeadLetter,
 }
 
-/// Every (index store, database) pair the configuration names, once.
-pub(crate) fn queue_homes(router: &Router) -> Vec<(Arc<dyn IndexStore>, String)> {
+/// Every (queue, database) pair the configuration names, once: the fallback queue of each
+/// index store that keeps one (a store without a queue has nothing queued).
+pub(crate) fn queue_homes(router: &Router) -> Vec<(Arc<dyn QueueStore>, String)> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for db in router.databases() {
@@ -45,8 +46,11 @@ pub(crate) fn queue_homes(router: &Router) -> Vec<(Arc<dyn IndexStore>, String)>
                 Arc::as_ptr(&store).cast::<()>() as usize,
                 db.db_name.clone(),
             );
-            if seen.insert(key) {
-                out.push((store, db.db_name.clone()));
+            if !seen.insert(key) {
+                continue;
+            }
+            if let Some(queue) = store.queue() {
+                out.push((queue, db.db_name.clone()));
             }
         }
     }
@@ -108,7 +112,7 @@ impl FallbackQueue {
     async fn find(
         &self,
         op_id: &str,
-    ) -> Result<(Arc<dyn IndexStore>, String, QueueKind, QueuedWrite)> {
+    ) -> Result<(Arc<dyn QueueStore>, String, QueueKind, QueuedWrite)> {
         let one = QueueQuery {
             op_id: Some(op_id.to_string()),
             limit: 1,

@@ -10,7 +10,7 @@ use tracing::{debug, info, warn};
 
 use super::queue_homes;
 use crate::error::Result;
-use crate::index::{IndexStore, QueueQuery};
+use crate::index::{QueueQuery, QueueStore};
 use crate::ops::{Collections, FallbackPolicy, QueuedWrite, Replayed, OPS_TABLE};
 
 /// Most due writes taken from one database in one pass.
@@ -41,7 +41,7 @@ fn jitter_unit() -> f64 {
 
 /// One queue of one database.
 struct Home<'a> {
-    store: &'a Arc<dyn IndexStore>,
+    store: &'a Arc<dyn QueueStore>,
     db: &'a str,
     policy: &'a FallbackPolicy,
 }

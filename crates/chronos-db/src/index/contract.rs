@@ -14,30 +14,39 @@ use serde_json::{json, Map, Value};
 
 use super::chain;
 use super::{
-    Anchor, AuditEntry, BatchOutcome, CommitOptions, CommitOutcome, CountKey, CountScope, CvChoice,
-    HeadQuery, IndexStore, Namespace, PayloadRef, QueueClaim, QueueQuery, QueueRow, RecordRead,
-    VersionPick, VersionRef, VersionRow,
+    Anchor, AuditEntry, AuditLog, BatchOutcome, CommitOptions, CommitOutcome, CountKey, CountScope,
+    CounterStore, CvChoice, HeadQuery, IndexStore, LockStore, Namespace, PayloadRef, QueueClaim,
+    QueueQuery, QueueRow, QueueStore, RecordRead, VersionPick, VersionRef, VersionRow,
 };
 use crate::model::VersionKind;
 use crate::query::{Filter, Sort, SortBy};
 
-/// Runs every check against `store`, in database `db_name`.
-pub async fn run_all(store: &dyn IndexStore, db_name: &str) {
-    commits_follow_the_sequence_rules(store, db_name).await;
-    time_never_goes_back_within_a_record(store, db_name).await;
-    collection_versions_are_unique_and_given_ones_kept(store, db_name).await;
-    reads_answer_full_and_lean(store, db_name).await;
-    version_pages_follow_ov(store, db_name).await;
-    commits_link_each_version_to_the_one_before(store, db_name).await;
-    listings_filter_sort_and_page(store, db_name).await;
-    batches_of_new_records_name_the_ids_taken(store, db_name).await;
-    claims_hold_a_version_and_stay_invisible(store, db_name).await;
-    the_change_log_seals_holds_and_settles(store, db_name).await;
-    maintenance_keeps_the_head(store, db_name).await;
-    locks_have_one_owner_until_they_expire(store, db_name).await;
-    counters_add_read_and_prune(store, db_name).await;
-    queues_keep_rows_in_order(store, db_name).await;
-    the_audit_log_keeps_entries_in_order(store, db_name).await;
+/// Runs every check against `store`, in database `db_name`: those of the capabilities every
+/// backend has, then those of each optional capability the store reports.
+pub async fn run_all(store: Arc<dyn IndexStore>, db_name: &str) {
+    let core = store.as_ref();
+    commits_follow_the_sequence_rules(core, db_name).await;
+    time_never_goes_back_within_a_record(core, db_name).await;
+    collection_versions_are_unique_and_given_ones_kept(core, db_name).await;
+    reads_answer_full_and_lean(core, db_name).await;
+    version_pages_follow_ov(core, db_name).await;
+    commits_link_each_version_to_the_one_before(core, db_name).await;
+    listings_filter_sort_and_page(core, db_name).await;
+    batches_of_new_records_name_the_ids_taken(core, db_name).await;
+    the_change_log_seals_and_settles(core, db_name).await;
+    maintenance_keeps_the_head(core, db_name).await;
+    counters_add_read_and_prune(core, db_name).await;
+    if let Some(queue) = store.clone().queue() {
+        claims_hold_a_version_and_stay_invisible(core, queue.as_ref(), db_name).await;
+        claims_hold_their_collection_version(core, queue.as_ref(), db_name).await;
+        queues_keep_rows_in_order(queue.as_ref(), db_name).await;
+    }
+    if let Some(locks) = store.clone().locks() {
+        locks_have_one_owner_until_they_expire(locks.as_ref(), db_name).await;
+    }
+    if let Some(audit) = store.clone().audit() {
+        the_audit_log_keeps_entries_in_order(audit.as_ref(), db_name).await;
+    }
 }
 
 /// A fresh collection of `db_name` with `indexed` declared.
@@ -471,9 +480,9 @@ async fn scanned(store: &dyn IndexStore, ns: &Namespace, after: Option<u64>) -> 
 }
 
 /// The change log lists versions and seals in cv order; a sealed cv is never committed (a
-/// commit given one takes a fresh cv), a committed or claimed one is never sealed, and the
+/// commit given one takes a fresh cv), a committed one is never sealed, and the
 /// settled mark only rises.
-pub async fn the_change_log_seals_holds_and_settles(store: &dyn IndexStore, db_name: &str) {
+pub async fn the_change_log_seals_and_settles(store: &dyn IndexStore, db_name: &str) {
     use super::CvState;
     let ns = namespace(db_name, &[]);
     let a = store.reserve_cvs(&ns, 3).await.unwrap();
@@ -544,7 +553,26 @@ pub async fn the_change_log_seals_holds_and_settles(store: &dyn IndexStore, db_n
         }
         other => panic!("a batch with a taken id was answered {other:?}"),
     }
-    // A queued write's claim holds its cv until it replays with it.
+    // The settled mark only rises.
+    assert_eq!(store.change_scan(&ns, None, 1).await.unwrap().settled, None);
+    store.mark_settled(&ns, a + 2).await.unwrap();
+    store.mark_settled(&ns, a).await.unwrap();
+    let scan = store.change_scan(&ns, None, 1).await.unwrap();
+    assert_eq!((scan.settled, scan.entries.len()), (Some(a + 2), 1));
+}
+
+/// A queued write's claim holds its collection version against the change log's sealing
+/// until the write replays with it; a claim of a sealed cv is refused.
+pub async fn claims_hold_their_collection_version(
+    store: &dyn IndexStore,
+    queue: &dyn QueueStore,
+    db_name: &str,
+) {
+    use super::CvState;
+    let ns = namespace(db_name, &[]);
+    commit(store, &ns, &mut row("x", 0, 10, json!({}))).await;
+    let a = store.reserve_cvs(&ns, 2).await.unwrap();
+    assert_eq!(store.seal_cv(&ns, a).await.unwrap(), CvState::Sealed);
     let table = format!("{}_queue", ns.collection);
     let claim = |cv| QueueClaim {
         table: table.clone(),
@@ -560,13 +588,13 @@ pub async fn the_change_log_seals_holds_and_settles(store: &dyn IndexStore, db_n
         deleted: false,
         require_live: true,
     };
-    let sealed = store.claim_queued(&ns, &claim(a)).await;
+    let sealed = queue.claim_queued(&ns, &claim(a)).await;
     assert_eq!(
         sealed.unwrap(),
         CommitOutcome::CvSealed,
         "a claim of a sealed cv"
     );
-    let held = store.claim_queued(&ns, &claim(a + 1)).await.unwrap();
+    let held = queue.claim_queued(&ns, &claim(a + 1)).await.unwrap();
     assert_eq!(held, CommitOutcome::Committed);
     assert_eq!(store.seal_cv(&ns, a + 1).await.unwrap(), CvState::Held);
     let mut replay = row("x", 1, 20, json!({}));
@@ -579,17 +607,15 @@ pub async fn the_change_log_seals_holds_and_settles(store: &dyn IndexStore, db_n
     assert_eq!((done, replay.cv), (CommitOutcome::Committed, a + 1));
     assert_eq!(store.seal_cv(&ns, a + 1).await.unwrap(), CvState::Committed);
     assert_eq!(scanned(store, &ns, Some(a)).await[0], (a + 1, true));
-    // The settled mark only rises.
-    assert_eq!(store.change_scan(&ns, None, 1).await.unwrap().settled, None);
-    store.mark_settled(&ns, a + 2).await.unwrap();
-    store.mark_settled(&ns, a).await.unwrap();
-    let scan = store.change_scan(&ns, None, 1).await.unwrap();
-    assert_eq!((scan.settled, scan.entries.len()), (Some(a + 2), 1));
 }
 
 /// A queued write's claim holds its `(id, ov)` against direct writers, is never read, and
 /// turns into the version when the write replays with it.
-pub async fn claims_hold_a_version_and_stay_invisible(store: &dyn IndexStore, db_name: &str) {
+pub async fn claims_hold_a_version_and_stay_invisible(
+    store: &dyn IndexStore,
+    queue: &dyn QueueStore,
+    db_name: &str,
+) {
     let ns = namespace(db_name, &[]);
     commit(store, &ns, &mut row("q", 0, 10, json!({}))).await;
     let table = format!("{}_queue", ns.collection);
@@ -607,9 +633,9 @@ pub async fn claims_hold_a_version_and_stay_invisible(store: &dyn IndexStore, db
         deleted: false,
         require_live: true,
     };
-    let held = store.claim_queued(&ns, &claim("op1", 1)).await.unwrap();
+    let held = queue.claim_queued(&ns, &claim("op1", 1)).await.unwrap();
     assert_eq!(held, CommitOutcome::Committed);
-    let stale = store.claim_queued(&ns, &claim("op2", 1)).await.unwrap();
+    let stale = queue.claim_queued(&ns, &claim("op2", 1)).await.unwrap();
     assert_eq!(stale, CommitOutcome::Conflict { current_ov: 1 });
     let direct = commit(store, &ns, &mut row("q", 1, 20, json!({}))).await;
     assert_eq!(direct, CommitOutcome::Conflict { current_ov: 1 });
@@ -645,11 +671,11 @@ pub async fn claims_hold_a_version_and_stay_invisible(store: &dyn IndexStore, db
     assert_eq!(read_head(store, &ns, "q").await.latest.ov, 1);
     // A released claim is gone; releasing again says so.
     assert_eq!(
-        store.claim_queued(&ns, &claim("op3", 2)).await.unwrap(),
+        queue.claim_queued(&ns, &claim("op3", 2)).await.unwrap(),
         CommitOutcome::Committed
     );
-    assert!(store.release_claim(&ns, "q", 2, "op3").await.unwrap());
-    assert!(!store.release_claim(&ns, "q", 2, "op3").await.unwrap());
+    assert!(queue.release_claim(&ns, "q", 2, "op3").await.unwrap());
+    assert!(!queue.release_claim(&ns, "q", 2, "op3").await.unwrap());
     assert_eq!(
         commit(store, &ns, &mut row("q", 2, 30, json!({}))).await,
         CommitOutcome::Committed
@@ -710,7 +736,7 @@ pub async fn maintenance_keeps_the_head(store: &dyn IndexStore, db_name: &str) {
 }
 
 /// A lock has one owner until it expires; the owner may extend and release it.
-pub async fn locks_have_one_owner_until_they_expire(store: &dyn IndexStore, db_name: &str) {
+pub async fn locks_have_one_owner_until_they_expire(store: &dyn LockStore, db_name: &str) {
     let ns = namespace(db_name, &[]);
     let now = chrono::Utc::now().timestamp_micros();
     let minute = 60_000_000;
@@ -744,7 +770,7 @@ pub async fn locks_have_one_owner_until_they_expire(store: &dyn IndexStore, db_n
 }
 
 /// Counter cells add up per bucket and old buckets are pruned.
-pub async fn counters_add_read_and_prune(store: &dyn IndexStore, db_name: &str) {
+pub async fn counters_add_read_and_prune(store: &dyn CounterStore, db_name: &str) {
     let scope = CountScope {
         tenant: "t".into(),
         db_name: db_name.into(),
@@ -788,7 +814,7 @@ pub async fn counters_add_read_and_prune(store: &dyn IndexStore, db_name: &str) 
 }
 
 /// Queue rows come back oldest first, filtered, replaced by op id, and removed.
-pub async fn queues_keep_rows_in_order(store: &dyn IndexStore, db_name: &str) {
+pub async fn queues_keep_rows_in_order(store: &dyn QueueStore, db_name: &str) {
     let table = format!("{}_q", namespace(db_name, &[]).collection);
     let entry = |op: &str, rec: &str, due| QueueRow {
         op_id: op.into(),
@@ -841,7 +867,7 @@ pub async fn queues_keep_rows_in_order(store: &dyn IndexStore, db_name: &str) {
 }
 
 /// Audit entries of a collection come back in the order they were appended.
-pub async fn the_audit_log_keeps_entries_in_order(store: &dyn IndexStore, db_name: &str) {
+pub async fn the_audit_log_keeps_entries_in_order(store: &dyn AuditLog, db_name: &str) {
     let collection = namespace(db_name, &[]).collection;
     let entry = |id: &str| AuditEntry {
         at: 1,

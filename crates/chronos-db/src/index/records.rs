@@ -42,9 +42,12 @@ pub trait RecordIndex: IndexBackend {
 
     /// The collection version for a commit about to happen: reserved now, when taking it in
     /// the commit would serialise the collection's writers (a counter document under
-    /// MongoDB transactions), else [`CvChoice::AtCommit`] at no cost. Callers ask while
-    /// they put the payload.
-    async fn cv_for_commit(&self, ns: &Namespace) -> Result<CvChoice>;
+    /// MongoDB transactions), else [`CvChoice::AtCommit`] at no cost (the default). Callers
+    /// ask while they put the payload.
+    async fn cv_for_commit(&self, ns: &Namespace) -> Result<CvChoice> {
+        let _ = ns;
+        Ok(CvChoice::AtCommit)
+    }
 
     /// Commits a version row and moves the head to it, keeping `shadow` (the payload envelope,
     /// for `devShadow`) in the head. On `Committed`, `row.cv` and `row.at` hold what was
@@ -73,14 +76,37 @@ pub trait RecordIndex: IndexBackend {
     async fn read(&self, ns: &Namespace, id: &str, what: RecordRead) -> Result<RecordState>;
 
     /// A lean read: where the version `pick` designates is, with the head's shadow for
-    /// [`VersionPick::Latest`].
-    async fn locate(&self, ns: &Namespace, id: &str, pick: VersionPick) -> Result<Option<Located>>;
+    /// [`VersionPick::Latest`]. By default a full [`RecordIndex::read`] cut down; backends
+    /// read fewer columns.
+    async fn locate(&self, ns: &Namespace, id: &str, pick: VersionPick) -> Result<Option<Located>> {
+        let latest = pick == VersionPick::Latest;
+        let what = RecordRead {
+            head: latest,
+            version: (!latest).then_some(pick),
+        };
+        let state = self.read(ns, id, what).await?;
+        Ok(match latest {
+            true => state.head.map(|h| Located {
+                version: h.latest.version,
+                kind: h.latest.kind,
+                shadow: h.shadow,
+            }),
+            false => state.version.map(|v| Located {
+                version: v.version,
+                kind: v.kind,
+                shadow: None,
+            }),
+        })
+    }
 
     /// The latest versions of the records matching a query, in order (lean).
     async fn list_heads(&self, ns: &Namespace, query: &HeadQuery) -> Result<Vec<Located>>;
 
-    /// Every version of a record, oldest first.
-    async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>>;
+    /// Every committed version of a record, oldest first: by default one
+    /// [`RecordIndex::version_page`] without a limit.
+    async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
+        self.version_page(ns, id, None, usize::MAX).await
+    }
 
     /// Up to `limit` committed versions of a record with an ov above `after_ov` (all when
     /// `None`), oldest first. Claims are never listed.

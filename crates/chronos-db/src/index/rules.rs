@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 
 /// A record's last version as a commit sees it inside its atomic step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Last {
+pub struct Last {
     /// Its ov.
     pub ov: u64,
     /// Whether it is a logical delete.
@@ -28,7 +28,7 @@ pub(crate) struct Last {
 ///
 /// The rules: ov 0 only for a record without versions; ov n only right after ov n-1; and,
 /// when `require_live`, not after a logical delete.
-pub(crate) fn sequence_outcome(
+pub fn sequence_outcome(
     last: Option<(u64, bool)>,
     ov: u64,
     require_live: bool,
@@ -47,7 +47,7 @@ pub(crate) fn sequence_outcome(
 /// sequence rule, then time never goes back within a record (`row.at` is raised to the last
 /// version's), then the row is linked to the last version's hash ([`link`]). Returns the
 /// record's creation time for the head, or the outcome that refuses the row.
-pub(crate) fn admit(
+pub fn admit(
     last: Option<Last>,
     row: &mut VersionRow,
     require_live: bool,
@@ -70,13 +70,13 @@ pub(crate) fn admit(
 /// record), once its time is final; a row given no payload digest stays without a hash.
 /// Backends call it in the atomic step of every commit: [`admit`] does for rows that follow
 /// a head, and commits of new records call it directly.
-pub(crate) fn link(row: &mut VersionRow, prev: Option<&Hash>) {
+pub fn link(row: &mut VersionRow, prev: Option<&Hash>) {
     row.hash = row.digest.map(|d| chain::link(prev, row, &d));
 }
 
 /// The first of `n` collection versions reserved by a counter that reads `next` after adding
 /// `n`. A counter below zero was not written by chronos-db.
-pub(crate) fn first_reserved(next: i64, n: i64) -> Result<u64> {
+pub fn first_reserved(next: i64, n: i64) -> Result<u64> {
     next.checked_sub(n)
         .and_then(|first| u64::try_from(first).ok())
         .ok_or_else(|| {
@@ -89,14 +89,14 @@ pub(crate) fn first_reserved(next: i64, n: i64) -> Result<u64> {
 /// Whether a head at `head_ov` lags behind the record's latest committed version
 /// `latest_ov` (a writer without transactions died between its version insert and its head
 /// move): then the head is rolled forward to it.
-pub(crate) fn head_lags(head_ov: Option<u64>, latest_ov: u64) -> bool {
+pub fn head_lags(head_ov: Option<u64>, latest_ov: u64) -> bool {
     head_ov.is_none_or(|ov| ov < latest_ov)
 }
 
 /// Versions and sealed cvs (each in cv order) merged in cv order, at most `limit`; a
 /// version wins over a seal of the same cv (a seal written beside a version stored before
 /// versions were keyed by their cv).
-pub(crate) fn merge_changes(
+pub fn merge_changes(
     versions: Vec<VersionRow>,
     sealed: impl IntoIterator<Item = u64>,
     limit: usize,

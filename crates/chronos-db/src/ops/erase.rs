@@ -31,6 +31,8 @@ impl Collection {
     /// against erasing a record that changed since it was read. Works on deleted records too.
     pub async fn erase(&self, id: &str, expected_ov: u64, meta: WriteMeta) -> Result<EraseReport> {
         check_id(id)?;
+        // The audit entry is part of an erase: without an audit log, nothing is erased.
+        let audit = self.audit_store("erase")?;
         let head = self.existing_head(id).await?;
         if head.latest.ov != expected_ov {
             return Err(self.conflict(id, expected_ov, head.latest.ov));
@@ -78,14 +80,14 @@ impl Collection {
                 "blobsRemoved": report.blobs_removed,
             }),
         };
-        self.index().append_audit(&ns.db_name, &entry).await?;
+        audit.append_audit(&ns.db_name, &entry).await?;
         info!(collection = %ns.collection, id, versions = report.versions_removed, "erased record");
         Ok(report)
     }
 
     /// The audit log of this collection (erasures), oldest first.
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
-        self.index()
+        self.audit_store("audit_log")?
             .audit_log(&self.inner.ns.db_name, &self.inner.ns.collection)
             .await
     }

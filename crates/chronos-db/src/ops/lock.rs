@@ -42,7 +42,7 @@ impl Collection {
         let (now, expires_at) = expiry(ttl)?;
         let owner = uuid::Uuid::now_v7().to_string();
         let taken = self
-            .index()
+            .lock_store("try_lock")?
             .try_lock(
                 &self.inner.ns,
                 name,
@@ -76,7 +76,7 @@ impl CollectionLock {
         let (now, expires_at) = expiry(ttl)?;
         let kept = self
             .coll
-            .index()
+            .lock_store("extend a lock")?
             .try_lock(
                 &self.coll.inner.ns,
                 &self.name,
@@ -94,7 +94,7 @@ impl CollectionLock {
     /// Releases the lock (a no-op if it lapsed and someone else holds it now).
     pub async fn release(self) -> Result<()> {
         self.coll
-            .index()
+            .lock_store("release a lock")?
             .unlock(&self.coll.inner.ns, &self.name, &self.owner)
             .await
     }

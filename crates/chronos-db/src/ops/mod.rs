@@ -32,7 +32,8 @@ use crate::config::ChronosConfig;
 use crate::counters::{CounterSink, RuleSet, Tally};
 use crate::error::{Error, Result};
 use crate::index::{
-    HeadQuery, HeadRow, IndexStore, Located, Namespace, RecordRead, VersionPick, VersionRow,
+    self, AuditLog, HeadQuery, HeadRow, IndexStore, Located, LockStore, Namespace, QueueStore,
+    RecordRead, VersionPick, VersionRow,
 };
 use crate::names;
 use crate::query::Sort;
@@ -166,6 +167,34 @@ impl Collection {
 
     fn index(&self) -> &dyn IndexStore {
         self.inner.target.index.as_ref()
+    }
+
+    /// The collection's fallback queue, or `Unsupported` for `operation`.
+    fn queue_store(&self, operation: &'static str) -> Result<Arc<dyn QueueStore>> {
+        let store = &self.inner.target.index;
+        index::require(
+            store.clone().queue(),
+            store.as_ref(),
+            "fallback queue",
+            operation,
+        )
+    }
+
+    /// The collection's lock store, or `Unsupported` for `operation`.
+    fn lock_store(&self, operation: &'static str) -> Result<Arc<dyn LockStore>> {
+        let store = &self.inner.target.index;
+        index::require(store.clone().locks(), store.as_ref(), "locks", operation)
+    }
+
+    /// The collection's audit log, or `Unsupported` for `operation`.
+    fn audit_store(&self, operation: &'static str) -> Result<Arc<dyn AuditLog>> {
+        let store = &self.inner.target.index;
+        index::require(
+            store.clone().audit(),
+            store.as_ref(),
+            "audit log",
+            operation,
+        )
     }
 
     /// The head of a record (a full read).

@@ -31,6 +31,7 @@ mod retry;
 mod schema;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -40,7 +41,7 @@ use mongodb::{Client, Collection};
 use tokio::sync::{Mutex, OnceCell};
 use tracing::{debug, info};
 
-use super::{IndexBackend, Namespace};
+use super::{AuditLog, IndexBackend, IndexStore, LockStore, Namespace, QueueStore};
 use crate::error::Result;
 use errors::err;
 
@@ -199,5 +200,20 @@ impl IndexBackend for MongoIndex {
             .await
             .map(|_| ())
             .map_err(err("ping"))
+    }
+}
+
+/// Every optional capability: MongoIndex keeps a fallback queue, locks and an audit log.
+impl IndexStore for MongoIndex {
+    fn queue(self: Arc<Self>) -> Option<Arc<dyn QueueStore>> {
+        Some(self)
+    }
+
+    fn locks(self: Arc<Self>) -> Option<Arc<dyn LockStore>> {
+        Some(self)
+    }
+
+    fn audit(self: Arc<Self>) -> Option<Arc<dyn AuditLog>> {
+        Some(self)
     }
 }

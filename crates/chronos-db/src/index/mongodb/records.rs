@@ -239,10 +239,6 @@ impl RecordIndex for MongoIndex {
         docs.iter().map(|d| docs::read_located(d, "_id")).collect()
     }
 
-    async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
-        self.version_page(ns, id, None, usize::MAX).await
-    }
-
     async fn version_scan(
         &self,
         ns: &Namespace,

@@ -1,4 +1,7 @@
 //! [`RecordIndex`] on SQLite: commits in an immediate transaction, reads in one blocking call.
+//! The collection version of a commit is the trait's default (taken at commit): the counter
+//! row is taken inside the commit's transaction, which serialises the writers of the
+//! database file anyway.
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
@@ -22,12 +25,6 @@ impl RecordIndex for SqliteIndex {
             })
             .await?;
         rules::first_reserved(next, n)
-    }
-
-    async fn cv_for_commit(&self, _ns: &Namespace) -> Result<CvChoice> {
-        // The counter row is taken inside the commit's transaction, which serialises writers
-        // of the database file anyway: no reservation beforehand.
-        Ok(CvChoice::AtCommit)
     }
 
     async fn commit_new(
@@ -197,14 +194,6 @@ impl RecordIndex for SqliteIndex {
             let rows =
                 stmt.query_map(rusqlite::params_from_iter(params), rows::read_located_head)?;
             rows.collect()
-        })
-        .await
-    }
-
-    async fn versions(&self, ns: &Namespace, id: &str) -> Result<Vec<VersionRow>> {
-        let id = id.to_string();
-        self.run(ns, "read versions", move |conn, t| {
-            history::versions(conn, t, &id)
         })
         .await
     }

@@ -50,10 +50,11 @@ impl Collection {
             limit: usize::MAX,
             ..Default::default()
         };
-        let rows = self
-            .index()
-            .queue_list(&ns.db_name, OPS_TABLE, &query)
-            .await?;
+        // A backend without a queue has nothing queued.
+        let Some(queue) = self.inner.target.index.clone().queue() else {
+            return Ok(None);
+        };
+        let rows = queue.queue_list(&ns.db_name, OPS_TABLE, &query).await?;
         rows.last().map(QueuedWrite::from_row).transpose()
     }
 
@@ -110,6 +111,7 @@ impl Collection {
     /// [`CLAIM_ATTEMPTS`] times.
     pub(super) async fn enqueue(&self, mut w: QueuedWrite) -> Result<WriteResult> {
         let ns = &self.inner.ns;
+        let queue = self.queue_store("queue a write")?;
         let mut attempt = 1;
         loop {
             let claim = QueueClaim {
@@ -120,7 +122,7 @@ impl Collection {
                 deleted: w.deleted,
                 require_live: w.live_only,
             };
-            match self.index().claim_queued(ns, &claim).await? {
+            match queue.claim_queued(ns, &claim).await? {
                 CommitOutcome::Committed => break,
                 CommitOutcome::CvSealed if attempt < CLAIM_ATTEMPTS => {
                     attempt += 1;
@@ -190,7 +192,7 @@ impl Collection {
 
     /// Removes the claim a queued write holds on its version (it is being cancelled).
     pub(crate) async fn release_claim(&self, w: &QueuedWrite) -> Result<bool> {
-        self.index()
+        self.queue_store("cancel a queued write")?
             .release_claim(&self.inner.ns, &w.id, w.ov, &w.op_id)
             .await
     }

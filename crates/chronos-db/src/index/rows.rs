@@ -263,6 +263,11 @@ pub enum CommitOutcome {
     /// (sealed) before the claim: nothing is stored, and the write may claim again with a
     /// fresh collection version.
     CvSealed,
+    /// The record is held by another writer's unfinished atomic step (on MongoDB, a
+    /// transaction of a writer that stopped mid-commit holds it until the server ends the
+    /// transaction): nothing is stored, the record did not move on, and the same write may
+    /// pass later. Never a conflict: the stored ov is the one expected.
+    Held,
 }
 
 /// Result of committing a batch of new records.

@@ -4,7 +4,7 @@
 
 use super::chain::{self, Hash};
 use super::changes::ChangeEntry;
-use super::rows::{CommitOutcome, VersionRow};
+use super::rows::{CommitOutcome, CvChoice, VersionRow};
 use crate::error::{Error, Result};
 
 /// A record's last version as a commit sees it inside its atomic step.
@@ -72,6 +72,105 @@ pub fn admit(
 /// a head, and commits of new records call it directly.
 pub fn link(row: &mut VersionRow, prev: Option<&Hash>) {
     row.hash = row.digest.map(|d| chain::link(prev, row, &d));
+}
+
+/// What a commit asks for, as [`decide`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    /// Refuse with `Deleted` after a logical delete.
+    pub require_live: bool,
+    /// The commit replays a queued write and takes that write's claim.
+    pub replays_claim: bool,
+    /// The collection version it carries.
+    pub cv: CvChoice,
+}
+
+/// Where a committed version's collection version comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CvStep {
+    /// The given one, held for the replayed queued write by its claim: released from the
+    /// hold in the same step.
+    Held(u64),
+    /// The given one, unless the change log sealed it since: then the next one.
+    Given(u64),
+    /// The next one from the collection's counter.
+    Next,
+}
+
+/// What a commit does, decided from what its atomic step read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Write the version (its time and hash are final) and move the head to it; the head
+    /// keeps `created_at`.
+    Write {
+        /// The record's creation time, for the head.
+        created_at: i64,
+        /// The version's collection version.
+        cv: CvStep,
+    },
+    /// Write nothing; answer this.
+    Refuse(CommitOutcome),
+}
+
+/// The commit decision every backend applies in its atomic step, given the record's head
+/// as read there and whether the replayed write's claim is gone (`claim_gone`, when the
+/// backend knows before its commit point; a backend whose commit point is the claim's own
+/// replacement passes `false` and answers `Missing` when the replacement finds nothing).
+/// `row` gets its final time and hash when the decision is to write.
+///
+/// In order: the sequence and live rules ([`admit`]), then the claim, then where the cv
+/// comes from. A backend without transactions checks a refusing conflict with
+/// [`head_may_lag`].
+pub fn decide(
+    head: Option<Last>,
+    claim_gone: bool,
+    row: &mut VersionRow,
+    req: &Request,
+) -> Decision {
+    match admit(head, row, req.require_live) {
+        Err(refused) => Decision::Refuse(refused),
+        Ok(_) if req.replays_claim && claim_gone => Decision::Refuse(CommitOutcome::Missing),
+        Ok(created_at) => Decision::Write {
+            created_at,
+            cv: match req.cv {
+                CvChoice::Given(cv) if req.replays_claim => CvStep::Held(cv),
+                CvChoice::Given(cv) => CvStep::Given(cv),
+                CvChoice::AtCommit => CvStep::Next,
+            },
+        },
+    }
+}
+
+/// Whether a refusing `Conflict` at `current_ov` may come from a head that lags behind a
+/// committed version (a backend without transactions, whose writer may stop between the
+/// version insert and the head move): then the head is rolled forward to the record's
+/// latest committed version, and the conflict that shows is answered.
+pub fn head_may_lag(refused: CommitOutcome, ov: u64) -> bool {
+    matches!(refused, CommitOutcome::Conflict { current_ov } if current_ov < ov)
+}
+
+/// Whether a direct write that the store refused after the decision to write commits again
+/// with a fresh collection version: its given cv was sealed by the change log meanwhile. A
+/// queued write's cv is its own (held by its claim), and a cv taken at commit is never
+/// sealed.
+pub fn fresh_cv_after_refusal(req: &Request, cv_sealed: bool) -> bool {
+    cv_sealed && !req.replays_claim && matches!(req.cv, CvChoice::Given(_))
+}
+
+/// What a write of `ov` answers when the store refused it after the decision to write (the
+/// unique `(id, ov)`, or a transaction that could not go through), given the record's last
+/// ov, committed or claimed, read afterwards: a `Conflict` naming it, but only when it is
+/// not the ov the write expected. When it is, nothing moved on: the record is held by an
+/// unfinished step of another writer, answered as [`CommitOutcome::Held`] (which callers
+/// treat as transient), never as a conflict with equal ovs. A new record (`ov` 0) that has
+/// a version conflicts.
+pub fn conflict_or_held(ov: u64, last_ov: Option<u64>) -> CommitOutcome {
+    match last_ov {
+        Some(current_ov) if Some(current_ov) != ov.checked_sub(1) => {
+            CommitOutcome::Conflict { current_ov }
+        }
+        _ => CommitOutcome::Held,
+    }
 }
 
 /// The first of `n` collection versions reserved by a counter that reads `next` after adding
@@ -215,6 +314,169 @@ mod tests {
             first.hash,
             Some(chain::link(None, &first, &chain::digest(b"payload")))
         );
+    }
+
+    #[test]
+    fn commit_decisions() {
+        let head = |ov, deleted| {
+            Some(Last {
+                ov,
+                deleted,
+                at: 5,
+                created_at: 1,
+                hash: None,
+            })
+        };
+        let req = |replays_claim, cv| Request {
+            require_live: true,
+            replays_claim,
+            cv,
+        };
+        let write = |cv| Decision::Write { created_at: 1, cv };
+        let refuse = Decision::Refuse;
+        let conflict = |current_ov| refuse(CommitOutcome::Conflict { current_ov });
+        let (given, at_commit) = (CvChoice::Given(9), CvChoice::AtCommit);
+        // (head, claim gone, ov written, request, decision)
+        let cases: [(Option<Last>, bool, u64, Request, Decision); 9] = [
+            (
+                head(2, false),
+                false,
+                3,
+                req(false, given),
+                write(CvStep::Given(9)),
+            ),
+            (
+                head(2, false),
+                false,
+                3,
+                req(false, at_commit),
+                write(CvStep::Next),
+            ),
+            (
+                head(2, false),
+                false,
+                3,
+                req(true, given),
+                write(CvStep::Held(9)),
+            ),
+            (
+                head(2, false),
+                true,
+                3,
+                req(true, given),
+                refuse(CommitOutcome::Missing),
+            ),
+            // A gone claim only matters to a replay.
+            (
+                head(2, false),
+                true,
+                3,
+                req(false, given),
+                write(CvStep::Given(9)),
+            ),
+            (head(3, false), false, 3, req(false, given), conflict(3)),
+            (head(1, false), false, 3, req(false, given), conflict(1)),
+            (
+                head(2, true),
+                false,
+                3,
+                req(true, given),
+                refuse(CommitOutcome::Deleted { current_ov: 2 }),
+            ),
+            (
+                None,
+                false,
+                3,
+                req(false, given),
+                refuse(CommitOutcome::Missing),
+            ),
+        ];
+        for (i, (head, claim_gone, ov, request, want)) in cases.into_iter().enumerate() {
+            let mut r = row(ov, 5);
+            assert_eq!(decide(head, claim_gone, &mut r, &request), want, "case {i}");
+        }
+        let mut first = row(0, 7);
+        assert_eq!(
+            decide(None, false, &mut first, &req(false, at_commit)),
+            Decision::Write {
+                created_at: 7,
+                cv: CvStep::Next
+            }
+        );
+        // Only a conflict below the row's ov may come from a lagging head.
+        for (current_ov, lags) in [(1, true), (2, true), (3, false), (4, false)] {
+            let refused = CommitOutcome::Conflict { current_ov };
+            assert_eq!(head_may_lag(refused, 3), lags, "current ov {current_ov}");
+        }
+        assert!(!head_may_lag(CommitOutcome::Missing, 3));
+    }
+
+    #[test]
+    fn refused_writes_are_conflicts_only_when_the_record_moved_on() {
+        let req = |replays_claim, cv| Request {
+            require_live: false,
+            replays_claim,
+            cv,
+        };
+        let (given, at_commit) = (CvChoice::Given(9), CvChoice::AtCommit);
+        // (request, cv sealed, commits again with a fresh cv)
+        let cases = [
+            (req(false, given), true, true),
+            (req(false, given), false, false),
+            (req(true, given), true, false),
+            (req(false, at_commit), true, false),
+        ];
+        for (request, sealed, fresh) in cases {
+            assert_eq!(
+                fresh_cv_after_refusal(&request, sealed),
+                fresh,
+                "{request:?}"
+            );
+        }
+        let conflict = |current_ov| CommitOutcome::Conflict { current_ov };
+        // (ov, last ov, answer)
+        let cases = [
+            (3, Some(3), conflict(3)),
+            (3, Some(7), conflict(7)),
+            (3, Some(1), conflict(1)),
+            (3, Some(2), CommitOutcome::Held),
+            (3, None, CommitOutcome::Held),
+            (0, Some(0), conflict(0)),
+            (0, None, CommitOutcome::Held),
+        ];
+        for (ov, last, want) in cases {
+            assert_eq!(conflict_or_held(ov, last), want, "ov {ov} after {last:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Every conflict, decided or answered after a refusal, names an ov other than the
+        /// one the write expected.
+        #[test]
+        fn no_conflict_carries_the_expected_ov(
+            ov in 0u64..6,
+            last in proptest::option::of(0u64..6),
+            deleted: bool,
+            claim: bool,
+            live: bool,
+        ) {
+            let expected = ov.checked_sub(1);
+            if let CommitOutcome::Conflict { current_ov } = conflict_or_held(ov, last) {
+                proptest::prop_assert_ne!(Some(current_ov), expected);
+            }
+            let request = Request {
+                require_live: live,
+                replays_claim: claim,
+                cv: CvChoice::Given(1),
+            };
+            let head = last.map(|ov| Last { ov, deleted, at: 0, created_at: 0, hash: None });
+            let mut r = row(ov, 0);
+            if let Decision::Refuse(CommitOutcome::Conflict { current_ov }) =
+                decide(head, false, &mut r, &request)
+            {
+                proptest::prop_assert_ne!(Some(current_ov), expected);
+            }
+        }
     }
 
     #[test]

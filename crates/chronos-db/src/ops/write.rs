@@ -38,6 +38,10 @@ pub(super) fn from_micros(at: i64) -> Result<DateTime<Utc>> {
         .ok_or_else(|| Error::Corrupt(format!("timestamp {at} is out of range")))
 }
 
+/// How long MongoDB keeps an abandoned transaction (and the records it holds) by default:
+/// its `transactionLifetimeLimitSeconds`, which a deployment may lower.
+const HOLD_LIMIT_SECONDS: u64 = 60;
+
 impl Collection {
     /// Creates a record with a new id (a time-ordered UUID v7). Its first version has ov 0.
     pub async fn create(&self, data: Value, meta: WriteMeta) -> Result<WriteResult> {
@@ -397,6 +401,19 @@ impl Collection {
                 "index",
                 "queue a write",
                 "change feeds kept giving up the collection versions the write took",
+                true,
+            ),
+            CommitOutcome::Held => Error::storage(
+                "index",
+                "commit a version",
+                format!(
+                    "{}/{id} is held by another writer's unfinished transaction (a writer that \
+                     stopped mid-commit holds it until the server ends the transaction, within \
+                     {} s by default on MongoDB: transactionLifetimeLimitSeconds); v{ov} was not \
+                     written and may pass later",
+                    self.name(),
+                    HOLD_LIMIT_SECONDS
+                ),
                 true,
             ),
             CommitOutcome::Committed => Error::Corrupt(format!(

@@ -10,7 +10,7 @@ use tracing::{debug, info};
 use super::errors::{err, fail, is_duplicate_key};
 use super::{claims, docs, retry, Colls, MongoIndex};
 use crate::error::{Error, Result};
-use crate::index::rules::{self, Last};
+use crate::index::rules::{self, Decision, Last};
 use crate::index::{CommitOptions, CommitOutcome, HeadRow, VersionRow, CLAIM_SENTINEL};
 
 impl MongoIndex {
@@ -48,10 +48,10 @@ impl MongoIndex {
                         if self.is_committed(c, row).await? {
                             return Ok(CommitOutcome::Committed);
                         }
-                        info!(id = %row.id, ov = row.ov, error = %e, "record held by another transaction; reporting a conflict");
-                        return Ok(CommitOutcome::Conflict {
-                            current_ov: claims::tail_ov(c, &row.id).await?.unwrap_or(0),
-                        });
+                        let last_ov = claims::tail_ov(c, &row.id).await?;
+                        let answer = rules::conflict_or_held(row.ov, last_ov);
+                        info!(id = %row.id, ov = row.ov, ?answer, error = %e, "the transaction kept meeting another writer's until the retry budget was spent");
+                        return Ok(answer);
                     }
                 }
                 Err(e) if is_duplicate_key(&e) => {
@@ -59,9 +59,8 @@ impl MongoIndex {
                     if self.is_committed(c, row).await? {
                         return Ok(CommitOutcome::Committed);
                     }
-                    return Ok(CommitOutcome::Conflict {
-                        current_ov: claims::tail_ov(c, &row.id).await?.unwrap_or(0),
-                    });
+                    let last_ov = claims::tail_ov(c, &row.id).await?;
+                    return Ok(rules::conflict_or_held(row.ov, last_ov));
                 }
                 Err(e) => {
                     let _ = session.abort_transaction().await;
@@ -92,58 +91,61 @@ impl MongoIndex {
         s: &mut ClientSession,
     ) -> mongodb::error::Result<CommitOutcome> {
         s.start_transaction().await?;
-        if let Some(op_id) = &opts.claim {
-            let taken = c
-                .ver
-                .delete_one(claims::claim_filter(&row.id, row.ov, op_id))
-                .session(&mut *s)
-                .await?;
-            if taken.deleted_count == 0 {
-                s.abort_transaction().await?;
-                return Ok(CommitOutcome::Missing);
+        // A replay takes its queued write's claim in this transaction: gone means the write
+        // was cancelled (or its record erased).
+        let claim_gone = match &opts.claim {
+            Some(op_id) => {
+                let taken = c
+                    .ver
+                    .delete_one(claims::claim_filter(&row.id, row.ov, op_id))
+                    .session(&mut *s)
+                    .await?;
+                taken.deleted_count == 0
             }
-        }
-        if row.ov == 0 {
-            // A new record: the inserts themselves fail on an existing one (duplicate key).
-            rules::link(row, None);
-            c.ver
-                .insert_one(docs::version_doc(row).map_err(to_driver_error)?)
+            None => false,
+        };
+        // A new record needs no head read: its inserts fail on an existing one (duplicate
+        // key).
+        let head = match row.ov {
+            0 => None,
+            _ => c
+                .head
+                .find_one(doc! {"_id": &row.id})
                 .session(&mut *s)
-                .await?;
+                .await?
+                .as_ref()
+                .map(docs::read_head)
+                .transpose()
+                .map_err(to_driver_error)?,
+        };
+        // The cv is decided before the transaction (reserved, or held by the claim whose
+        // `_id` the version takes over).
+        let created_at =
+            match rules::decide(last_of(head.as_ref()), claim_gone, row, &request(opts)) {
+                Decision::Write { created_at, .. } => created_at,
+                Decision::Refuse(refused) => {
+                    s.abort_transaction().await?;
+                    return Ok(refused);
+                }
+            };
+        let ver = docs::version_doc(row).map_err(to_driver_error)?;
+        c.ver.insert_one(ver).session(&mut *s).await?;
+        if row.ov == 0 {
             c.head
                 .insert_one(docs::new_head_doc(row, shadow).map_err(to_driver_error)?)
                 .session(&mut *s)
                 .await?;
-            return commit_with_retry(s).await;
+        } else {
+            let mut fields = docs::head_fields(row, shadow).map_err(to_driver_error)?;
+            fields.insert("createdAt", created_at);
+            // `$set`, not a replacement: the head keeps what retention wrote into it (its
+            // chain's anchor).
+            c.head
+                .update_one(doc! {"_id": &row.id}, doc! {"$set": fields})
+                .upsert(true)
+                .session(&mut *s)
+                .await?;
         }
-        let head = c
-            .head
-            .find_one(doc! {"_id": &row.id})
-            .session(&mut *s)
-            .await?;
-        let current = head
-            .as_ref()
-            .map(docs::read_head)
-            .transpose()
-            .map_err(to_driver_error)?;
-        let created_at = match rules::admit(last_of(current.as_ref()), row, opts.require_live) {
-            Ok(created_at) => created_at,
-            Err(refused) => {
-                s.abort_transaction().await?;
-                return Ok(refused);
-            }
-        };
-        let ver = docs::version_doc(row).map_err(to_driver_error)?;
-        c.ver.insert_one(ver).session(&mut *s).await?;
-        let mut fields = docs::head_fields(row, shadow).map_err(to_driver_error)?;
-        fields.insert("createdAt", created_at);
-        // `$set`, not a replacement: the head keeps what retention wrote into it (its
-        // chain's anchor).
-        c.head
-            .update_one(doc! {"_id": &row.id}, doc! {"$set": fields})
-            .upsert(true)
-            .session(&mut *s)
-            .await?;
         crate::failpoint::hit(crate::failpoint::IN_MONGODB_TRANSACTION).await;
         commit_with_retry(s).await
     }
@@ -167,13 +169,15 @@ impl MongoIndex {
                 .map_err(err("read head"))?
         };
         let current = head.as_ref().map(docs::read_head).transpose()?;
-        let created_at = match rules::admit(last_of(current.as_ref()), row, opts.require_live) {
-            Ok(created_at) => created_at,
-            Err(CommitOutcome::Conflict { current_ov }) if current_ov < row.ov => {
-                // The head may lag behind a version whose writer died before moving it.
-                return self.roll_forward_and_report(c, &row.id).await;
+        // The claim is checked at the commit point below (its replacement by the version).
+        let created_at = match rules::decide(last_of(current.as_ref()), false, row, &request(opts))
+        {
+            Decision::Write { created_at, .. } => created_at,
+            // The head may lag behind a version whose writer died before moving it.
+            Decision::Refuse(refused) if rules::head_may_lag(refused, row.ov) => {
+                return self.roll_forward_and_report(c, row).await;
             }
-            Err(refused) => return Ok(refused),
+            Decision::Refuse(refused) => return Ok(refused),
         };
         let mut ver = docs::version_doc(row)?;
         if let Some(op_id) = &opts.claim {
@@ -191,7 +195,7 @@ impl MongoIndex {
             }
         } else if let Err(e) = c.ver.insert_one(ver).await {
             if is_duplicate_key(&e) {
-                return self.roll_forward_and_report(c, &row.id).await;
+                return self.roll_forward_and_report(c, row).await;
             }
             return Err(fail("insert version", e));
         }
@@ -224,12 +228,27 @@ impl MongoIndex {
         }
     }
 
-    /// Rolls the head forward to the latest committed version and reports the conflict.
+    /// Rolls the head forward to the latest committed version and reports what refused
+    /// `refused` (a version of the record): the conflict, or that the record is held.
     pub(super) async fn roll_forward_and_report(
         &self,
         c: &Colls,
-        id: &str,
+        refused: &VersionRow,
     ) -> Result<CommitOutcome> {
+        let Some(latest) = self.roll_forward(c, &refused.id).await? else {
+            return Ok(CommitOutcome::Missing);
+        };
+        // Queued writes may hold later ovs: the conflict reports the last of them.
+        let last_ov = claims::tail_ov(c, &refused.id)
+            .await?
+            .unwrap_or(latest)
+            .max(latest);
+        Ok(rules::conflict_or_held(refused.ov, Some(last_ov)))
+    }
+
+    /// Points the head of `id` at its latest committed version unless it points at a later
+    /// one; returns that version's ov (`None`: the record has no committed version).
+    pub(super) async fn roll_forward(&self, c: &Colls, id: &str) -> Result<Option<u64>> {
         let latest = c
             .ver
             .find_one(doc! {"id": id, "at": {"$lt": CLAIM_SENTINEL}})
@@ -237,7 +256,7 @@ impl MongoIndex {
             .await
             .map_err(err("read latest version"))?;
         let Some(latest) = latest else {
-            return Ok(CommitOutcome::Missing);
+            return Ok(None);
         };
         let row = docs::read_version(&latest, "id")?;
         let first = c
@@ -251,9 +270,7 @@ impl MongoIndex {
         };
         // The shadow of that version is unknown here; readers fall back to its payload.
         self.move_head(c, &row, created_at, None).await?;
-        // Queued writes may hold later ovs: the conflict reports the last of them.
-        let current_ov = claims::tail_ov(c, id).await?.unwrap_or(row.ov).max(row.ov);
-        Ok(CommitOutcome::Conflict { current_ov })
+        Ok(Some(row.ov))
     }
 }
 
@@ -278,6 +295,15 @@ pub(super) async fn commit_with_retry(
                 return Ok(CommitOutcome::Committed);
             }
         }
+    }
+}
+
+/// A commit's options as the commit decision reads them.
+pub(super) fn request(opts: &CommitOptions) -> rules::Request {
+    rules::Request {
+        require_live: opts.require_live,
+        replays_claim: opts.claim.is_some(),
+        cv: opts.cv,
     }
 }
 

@@ -10,9 +10,7 @@ use super::errors::err;
 use super::{docs, reads, MongoIndex};
 use crate::error::{Error, Result};
 use crate::index::rules;
-use crate::index::{
-    CommitOutcome, Namespace, RecordIndex, RecordMaintenance, VersionRow, CLAIM_SENTINEL,
-};
+use crate::index::{Namespace, RecordIndex, RecordMaintenance, VersionRow, CLAIM_SENTINEL};
 
 #[async_trait]
 impl RecordMaintenance for MongoIndex {
@@ -95,10 +93,10 @@ impl RecordMaintenance for MongoIndex {
     async fn roll_head_forward(&self, ns: &Namespace, id: &str) -> Result<bool> {
         let c = self.colls(ns).await?;
         let before = reads::head(&c, id).await?.map(|h| h.latest.ov);
-        match self.roll_forward_and_report(&c, id).await? {
-            CommitOutcome::Conflict { current_ov } => Ok(rules::head_lags(before, current_ov)),
-            _ => Ok(false),
-        }
+        Ok(match self.roll_forward(&c, id).await? {
+            Some(latest) => rules::head_lags(before, latest),
+            None => false,
+        })
     }
 
     async fn lagging_heads(&self, ns: &Namespace) -> Result<Vec<String>> {

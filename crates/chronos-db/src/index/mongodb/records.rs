@@ -155,10 +155,13 @@ impl RecordIndex for MongoIndex {
         opts: CommitOptions,
     ) -> Result<CommitOutcome> {
         let c = self.colls(ns).await?;
+        let mut opts = opts;
+        // Without a counter in the commit's atomic step, a cv taken at commit is reserved now.
         row.cv = match opts.cv {
             CvChoice::Given(cv) => cv,
             CvChoice::AtCommit => self.reserve_cvs(ns, 1).await?,
         };
+        opts.cv = CvChoice::Given(row.cv);
         let txn = self.use_transactions().await?;
         let mut fresh = 0;
         loop {
@@ -168,13 +171,16 @@ impl RecordIndex for MongoIndex {
                 self.commit_without_transaction(&c, row, shadow, &opts)
                     .await?
             };
-            // A queued write's cv is its own, held by its claim.
-            if outcome == CommitOutcome::Committed || opts.claim.is_some() {
+            if outcome == CommitOutcome::Committed {
                 return Ok(outcome);
             }
-            if fresh < MAX_FRESH_CVS && changes::is_sealed(&c, row.cv).await? {
+            let req = super::commit::request(&opts);
+            if fresh < MAX_FRESH_CVS
+                && rules::fresh_cv_after_refusal(&req, changes::is_sealed(&c, row.cv).await?)
+            {
                 fresh += 1;
                 row.cv = self.reserve_cvs(ns, 1).await?;
+                opts.cv = CvChoice::Given(row.cv);
                 debug!(id = %row.id, ov = row.ov, cv = row.cv, "collection version sealed by a change feed; committing with a fresh one");
                 continue;
             }

@@ -8,10 +8,10 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::{changes, claims, filter_sql, history, reads, rows, SqliteIndex};
 use crate::error::Result;
-use crate::index::rules::{self, Last};
+use crate::index::rules::{self, CvStep, Decision, Last};
 use crate::index::{
-    BatchOutcome, CommitOptions, CommitOutcome, CvChoice, HeadQuery, Located, Namespace,
-    RecordIndex, RecordRead, RecordState, VersionPick, VersionRow,
+    BatchOutcome, CommitOptions, CommitOutcome, HeadQuery, Located, Namespace, RecordIndex,
+    RecordRead, RecordState, VersionPick, VersionRow,
 };
 
 #[async_trait]
@@ -89,6 +89,11 @@ impl RecordIndex for SqliteIndex {
         let mut r = row.clone();
         let shadow = shadow.map(str::to_string);
         let coll = ns.collection.clone();
+        let req = rules::Request {
+            require_live: opts.require_live,
+            replays_claim: opts.claim.is_some(),
+            cv: opts.cv,
+        };
         let (outcome, r) = self
             .run(ns, "commit version", move |conn, t| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -107,30 +112,31 @@ impl RecordIndex for SqliteIndex {
                         })
                     })
                     .optional()?;
-                let created_at = match rules::admit(last, &mut r, opts.require_live) {
-                    Ok(created_at) => created_at,
-                    Err(refused) => return Ok((refused, r)),
+                // A replay takes its queued write's claim in this transaction: gone means
+                // the write was cancelled (or its record erased).
+                let claim_gone = match &opts.claim {
+                    Some(op_id) => !claims::release(&tx, t, &r.id, r.ov, op_id)?,
+                    None => false,
                 };
-                if let Some(op_id) = &opts.claim {
-                    if !claims::release(&tx, t, &r.id, r.ov, op_id)? {
-                        return Ok((CommitOutcome::Missing, r));
-                    }
-                }
-                r.cv = match opts.cv {
-                    // A queued write's cv is held for it: it commits with it.
-                    CvChoice::Given(cv) if opts.claim.is_some() => {
+                let (created_at, cv) = match rules::decide(last, claim_gone, &mut r, &req) {
+                    Decision::Write { created_at, cv } => (created_at, cv),
+                    // Dropping the transaction takes the claim's release back.
+                    Decision::Refuse(refused) => return Ok((refused, r)),
+                };
+                r.cv = match cv {
+                    CvStep::Held(cv) => {
                         changes::unhold(&tx, t, cv)?;
                         cv
                     }
-                    CvChoice::Given(cv) => fresh_if_sealed(&tx, t, &coll, cv)?,
-                    CvChoice::AtCommit => next_cv(&tx, &coll)?,
+                    CvStep::Given(cv) => fresh_if_sealed(&tx, t, &coll, cv)?,
+                    CvStep::Next => next_cv(&tx, &coll)?,
                 };
                 match rows::insert_version(&tx, t, &r) {
                     Ok(()) => {}
-                    // A queued write claimed this ov: report the record's last claimed ov.
+                    // A queued write claimed this ov: answered with the record's last ov.
                     Err(e) if claims::is_taken(&e) => {
-                        let current_ov = claims::tail(&tx, t, &r.id)?.map_or(r.ov, |(ov, _)| ov);
-                        return Ok((CommitOutcome::Conflict { current_ov }, r));
+                        let last_ov = claims::tail(&tx, t, &r.id)?.map(|(ov, _)| ov);
+                        return Ok((rules::conflict_or_held(r.ov, last_ov), r));
                     }
                     Err(e) => return Err(e),
                 }

@@ -69,6 +69,7 @@ mod blob;
 mod chronos;
 pub mod config;
 pub mod counters;
+mod durable_dir;
 mod error;
 #[doc(hidden)]
 pub mod failpoint;

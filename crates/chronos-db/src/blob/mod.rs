@@ -106,7 +106,7 @@ impl BlobStore {
     /// leading to it, is on disk. Deleting a file removes the directories it leaves empty.
     pub fn local_with(base: &Path, bucket: &str, durability: Durability) -> Result<Self> {
         let dir: PathBuf = base.join(bucket);
-        std::fs::create_dir_all(&dir)
+        crate::durable_dir::create(&dir, durability.syncs())
             .map_err(|e| io_err(format!("create directory {}", dir.display()))(e))?;
         let dir = dir
             .canonicalize()

@@ -140,7 +140,7 @@ impl SqliteIndex {
 
     /// Opens the directory of database files with commits as durable as `durability` asks.
     pub fn open_with(dir: &Path, durability: Durability) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(dir_err(dir))?;
+        crate::durable_dir::create(dir, durability.syncs()).map_err(dir_err(dir))?;
         Ok(SqliteIndex {
             dir: dir.to_path_buf(),
             synchronous: if durability.syncs() { "FULL" } else { "NORMAL" },
@@ -163,7 +163,12 @@ impl SqliteIndex {
             return Ok(db.clone());
         }
         let path = self.dir.join(format!("{name}.sqlite3"));
+        let new_file = !path.exists();
         let mut conn = Connection::open(&path).map_err(backend_err("open database"))?;
+        if new_file && self.synchronous == "FULL" {
+            // The new file's entry is on disk before anything is committed into it.
+            crate::durable_dir::sync_dir(&self.dir).map_err(dir_err(&self.dir))?;
+        }
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(backend_err("set busy timeout"))?;
         let what = path.display().to_string();

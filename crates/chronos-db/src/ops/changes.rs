@@ -129,9 +129,11 @@ pub struct ChangePage {
     /// which may be past the last change (a gap given up); the query's own when it settled
     /// none.
     pub after_cv: Option<u64>,
-    /// Whether the page reached the stable point: nothing more is settled now. When it is
-    /// false the page stopped at its limit (of changes, or of gaps sealed in one call), and
-    /// the next page follows at once.
+    /// Whether the page delivered every committed write: nothing more is settled now and no
+    /// committed write lies beyond `after_cv`. It is false when the page stopped at its
+    /// limit (of changes, or of gaps sealed in one call; the next page follows at once), or
+    /// at a write still in flight with committed writes after it (the next page delivers
+    /// them once that write commits or its cv is given up).
     pub caught_up: bool,
 }
 
@@ -153,8 +155,12 @@ struct PageWalk {
 enum Walk {
     /// It may go on from the new position.
     More,
-    /// The stable point: nothing settled beyond it yet.
-    Stable,
+    /// The stable point: nothing settled beyond it yet. `writes_beyond`: committed writes
+    /// lie beyond it (the page is not the end of the feed).
+    Stable {
+        /// Whether a committed write lies beyond the stable point.
+        writes_beyond: bool,
+    },
     /// The page sealed as many gaps as one call may.
     Capped,
     /// A cv below the scan committed meanwhile: scan again from the same position.
@@ -212,7 +218,8 @@ impl Collection {
                 Walk::Rescan | Walk::Capped => break false,
                 Walk::More if page.rows.len() >= query.limit => break false,
                 Walk::More if full => continue,
-                Walk::More | Walk::Stable => break true,
+                Walk::Stable { writes_beyond } => break !writes_beyond,
+                Walk::More => break true,
             }
         };
         let PageWalk { after, rows, .. } = page;
@@ -263,7 +270,9 @@ impl Collection {
                     }
                     match coll.changes_with(query.clone(), options).await {
                         Ok(page) => {
-                            idle = page.caught_up && page.changes.is_empty();
+                            // Nothing delivered and no step made (caught up, or waiting
+                            // for a write in flight): wait a poll before looking again.
+                            idle = page.changes.is_empty() && page.after_cv == query.after_cv;
                             query.after_cv = page.after_cv;
                             buf.extend(page.changes);
                         }
@@ -305,7 +314,9 @@ impl Collection {
             for gap in first_gap..cv {
                 // Many gaps (versions pruned before any feed ran) are settled over pages.
                 if !old {
-                    return Ok(Walk::Stable);
+                    return Ok(Walk::Stable {
+                        writes_beyond: at.is_some(),
+                    });
                 }
                 if page.seals >= MAX_SEALS_PER_PAGE {
                     return Ok(Walk::Capped);
@@ -316,7 +327,11 @@ impl Collection {
                         debug!(collection = %self.name(), cv = gap, "sealed a gap in the collection versions")
                     }
                     CvState::Committed => return Ok(Walk::Rescan),
-                    CvState::Held => return Ok(Walk::Stable),
+                    CvState::Held => {
+                        return Ok(Walk::Stable {
+                            writes_beyond: at.is_some(),
+                        })
+                    }
                 }
                 page.after = Some(gap);
             }

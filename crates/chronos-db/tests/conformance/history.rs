@@ -524,6 +524,19 @@ pub async fn prune_keeps_the_newest_versions(env: &Env) {
         .await
         .unwrap();
     assert_eq!(report.versions_removed, 3 + 1, "{report:#?}");
+    // Retention sealed the removed versions' cvs: a feed that waits for every gap delivers
+    // what is left at once, and says it is caught up.
+    let patient = chronos_db::FeedOptions::default().settle_after(Duration::from_secs(600));
+    let feed = c
+        .changes_with(chronos_db::ChangesQuery::default(), patient)
+        .await
+        .unwrap();
+    let delivered: Vec<(String, u64)> = feed.changes.iter().map(|v| (v.id.clone(), v.ov)).collect();
+    assert_eq!(
+        delivered,
+        [(w.id.clone(), 3), (w.id.clone(), 4), (short.id.clone(), 0)]
+    );
+    assert!(feed.caught_up, "{feed:?}");
     let last = *told.lock().unwrap().last().expect("progress was told");
     assert_eq!((last.scanned, last.found), (3, 4), "{told:?}");
     assert_eq!(report.blobs_removed, if env.objects() { 4 } else { 0 });

@@ -107,6 +107,40 @@ pub async fn seal(c: &Colls, cv: u64) -> Result<CvState> {
     }
 }
 
+/// Seals the cvs of versions that erasure or retention removed: no change feed waits for a
+/// write that can never come. A cv sealed already stays so. Run right after the removal (a
+/// crash between the two leaves gaps that feeds settle on their own).
+pub async fn seal_removed(c: &Colls, cvs: impl IntoIterator<Item = u64>) -> Result<()> {
+    let seals = cvs
+        .into_iter()
+        .map(|cv| {
+            let n = docs::int(cv)?;
+            Ok(doc! {"_id": cv_key(cv), "id": SEALED_ID, "ov": n, "cv": n, "at": CLAIM_SENTINEL})
+        })
+        .collect::<Result<Vec<Document>>>()?;
+    if seals.is_empty() {
+        return Ok(());
+    }
+    match c.ver.insert_many(seals).ordered(false).await {
+        Ok(_) => Ok(()),
+        Err(e) if only_duplicates(&e) => Ok(()),
+        Err(e) => Err(fail("seal removed collection versions", e)),
+    }
+}
+
+/// Whether every failure of an unordered insert was a duplicate key (nothing else failed).
+fn only_duplicates(e: &mongodb::error::Error) -> bool {
+    match e.kind.as_ref() {
+        mongodb::error::ErrorKind::InsertMany(m) => {
+            m.write_concern_error.is_none()
+                && m.write_errors
+                    .as_ref()
+                    .is_some_and(|ws| ws.iter().all(|w| w.code == 11000))
+        }
+        _ => is_duplicate_key(e),
+    }
+}
+
 /// What holds `cv`'s `_id`: a seal, a claim or a version (`None`: nothing).
 async fn state_of(c: &Colls, cv: u64) -> Result<Option<CvState>> {
     let found = c

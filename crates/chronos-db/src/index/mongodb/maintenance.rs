@@ -7,7 +7,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 
 use super::errors::err;
-use super::{docs, reads, MongoIndex};
+use super::{changes, docs, reads, MongoIndex};
 use crate::error::{Error, Result};
 use crate::index::rules;
 use crate::index::{Namespace, RecordIndex, RecordMaintenance, VersionRow, CLAIM_SENTINEL};
@@ -87,6 +87,7 @@ impl RecordMaintenance for MongoIndex {
             .delete_many(filter)
             .await
             .map_err(err("delete versions"))?;
+        changes::seal_removed(&c, removed.iter().map(|r| r.cv)).await?;
         Ok(removed)
     }
 
@@ -160,6 +161,7 @@ impl RecordMaintenance for MongoIndex {
             .delete_many(doc! {"id": id})
             .await
             .map_err(err("erase versions"))?;
+        changes::seal_removed(&c, removed.iter().map(|r| r.cv)).await?;
         Ok(removed)
     }
 

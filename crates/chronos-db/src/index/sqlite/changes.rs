@@ -159,6 +159,23 @@ fn seal(tx: &Transaction<'_>, t: &Tables, cv: u64) -> rusqlite::Result<CvState> 
     Ok(CvState::Sealed)
 }
 
+/// Seals the cvs of versions that erasure or retention removes, in their transaction: no
+/// change feed waits for a write that can never come.
+pub fn seal_removed(
+    tx: &Transaction<'_>,
+    t: &Tables,
+    removed: &[crate::index::VersionRow],
+) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {}(cv, id, ov, op) VALUES (?1, NULL, NULL, NULL)",
+        t.cvs
+    ))?;
+    for row in removed {
+        stmt.execute([to_sql_int(row.cv)?])?;
+    }
+    Ok(())
+}
+
 /// Whether `cv` is sealed.
 pub fn is_sealed(tx: &Transaction<'_>, t: &Tables, cv: u64) -> rusqlite::Result<bool> {
     Ok(tx

@@ -3,6 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::changes;
 use super::rows::{self, VERSION_COLUMNS};
 use super::schema::Tables;
 use crate::index::rules;
@@ -104,6 +105,7 @@ pub fn delete_versions(
             rows::anchor_head(&tx, t, id, last.ov, last.hash.as_ref())?;
         }
     }
+    changes::seal_removed(&tx, t, &removed)?;
     tx.commit()?;
     conn.execute_batch("PRAGMA incremental_vacuum;")?;
     Ok(removed)
@@ -120,6 +122,7 @@ pub fn erase(conn: &mut Connection, t: &Tables, id: &str) -> rusqlite::Result<Ve
     let removed = versions(&tx, t, id)?;
     tx.execute(&format!("DELETE FROM {} WHERE id = ?1", t.head), [id])?;
     tx.execute(&format!("DELETE FROM {} WHERE id = ?1", t.ver), [id])?;
+    changes::seal_removed(&tx, t, &removed)?;
     tx.commit()?;
     conn.execute_batch("PRAGMA incremental_vacuum;")?;
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;

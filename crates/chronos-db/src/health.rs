@@ -1,4 +1,18 @@
 //! `Chronos::health`: every configured backend pinged, with its latency; URIs redacted.
+//!
+//! ```
+//! use chronos_db::{Chronos, ChronosConfig};
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let chronos = Chronos::init(ChronosConfig::embedded(dir.path())).await?;
+//! let report = chronos.health().await;
+//! assert!(report.all_ok());
+//! for backend in &report.backends {
+//!     println!("{} {} ({}): {:?}", backend.kind, backend.connection, backend.target, backend.latency);
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::time::{Duration, Instant};
 

@@ -76,7 +76,10 @@ async fn a_held_record_is_a_transient_refusal_and_is_queued_with_the_fallback() 
     );
     assert!(refused.is_transient(), "not transient: {refused}");
     assert!(
-        refused.to_string().contains("held by another writer"),
+        refused.to_string().contains("held by another writer")
+            && refused
+                .to_string()
+                .contains("transactionLifetimeLimitSeconds"),
         "the error does not name the hold: {refused}"
     );
 

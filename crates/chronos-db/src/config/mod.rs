@@ -4,6 +4,29 @@
 //! name their JSON path), built in code, or made by [`ChronosConfig::embedded`] from a data
 //! directory. [`ChronosConfig::validate`] lists every problem, each with its JSON path, before
 //! anything connects.
+//!
+//! ```
+//! use chronos_db::{ChronosConfig, Error};
+//! use serde_json::json;
+//!
+//! // The embedded default: one data directory, a generic database per database type.
+//! let config = ChronosConfig::embedded("./data").with_tenant("tenant-a");
+//! config.validate()?;
+//!
+//! // Parsing validates: every problem is reported at once, each at its JSON path.
+//! let mut bad: serde_json::Value = serde_json::from_str(&config.to_json_string()?)?;
+//! let tenant = &mut bad["databases"]["runtime"]["tenantDatabases"][0];
+//! tenant["dbConnRef"] = json!("nowhere");
+//! tenant["spaceConnRef"] = json!("elsewhere");
+//! let problems = match ChronosConfig::from_json_value(bad) {
+//!     Err(Error::Config(problems)) => problems,
+//!     other => panic!("{other:?}"),
+//! };
+//! let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+//! assert!(paths.contains(&"databases.runtime.tenantDatabases[0].dbConnRef"), "{paths:?}");
+//! assert!(paths.contains(&"databases.runtime.tenantDatabases[0].spaceConnRef"), "{paths:?}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod conn_refs;
 mod connections;

@@ -2,6 +2,28 @@
 //! how many writes matched each `counterRules` rule, per tenant, database and collection, as
 //! totals and per day, ISO week and month. Counters live in the `cnt_total` table/collection of
 //! the route's analytics database (`analyticsDbName`, or the record database).
+//!
+//! ```
+//! use chronos_db::{Chronos, ChronosConfig, DbType, Route, WriteMeta};
+//! use serde_json::json;
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let mut config: serde_json::Value =
+//!     serde_json::from_str(&ChronosConfig::embedded(dir.path()).to_json_string()?)?;
+//! config["counterRules"] = json!({"rules": [
+//!     {"name": "paid", "on": ["CREATE", "UPDATE"], "when": {"plan": {"$in": ["pro", "team"]}}}
+//! ]});
+//! let chronos = Chronos::init(ChronosConfig::from_json_value(config)?).await?;
+//! let route = Route::generic(DbType::Runtime, "users");
+//! let users = chronos.with(route.clone())?;
+//! let w = users.create(json!({"plan": "free"}), WriteMeta::new("app", "signup")).await?;
+//! users.update(&w.id, json!({"plan": "pro"}), w.ov, WriteMeta::new("app", "upgrade")).await?;
+//!
+//! let totals = chronos.counters().get_totals(&route).await?;
+//! assert_eq!((totals.created, totals.updated, totals.rules["paid"]), (1, 1, 1));
+//! # chronos.shutdown().await?; Ok(()) }
+//! ```
 
 mod buckets;
 mod rules;

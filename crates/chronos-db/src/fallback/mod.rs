@@ -7,6 +7,30 @@
 //! The queue lives in the index store, so it covers object-storage outages and transient
 //! index failures; when the index store itself is down the write fails with
 //! `Error::Backend` and is not acknowledged.
+//!
+//! A queued write is acknowledged with `queued: Some(op id)` in its [`crate::WriteResult`];
+//! [`crate::Chronos::fallback`] inspects and steers the queue:
+//!
+//! ```
+//! use chronos_db::fallback::QueueKind;
+//! use chronos_db::{Chronos, ChronosConfig};
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let mut config: serde_json::Value =
+//!     serde_json::from_str(&ChronosConfig::embedded(dir.path()).to_json_string()?)?;
+//! config["fallback"] = serde_json::json!({"enabled": true, "maxRetries": 8, "retryDelayMs": 500});
+//! let chronos = Chronos::init(ChronosConfig::from_json_value(config)?).await?;
+//!
+//! let queue = chronos.fallback();
+//! for write in queue.list(QueueKind::DeadLetter).await? {
+//!     // Back into the queue with its attempts reset (or `cancel` it for good).
+//!     queue.retry(&write.op_id).await?;
+//! }
+//! let report = queue.replay_now().await?; // the worker does this every poll interval
+//! assert_eq!(report.committed, 0); // nothing was queued here
+//! # Ok(()) }
+//! ```
 
 mod replay;
 

@@ -267,7 +267,11 @@ pub enum CommitOutcome {
     /// transaction of a writer that stopped mid-commit holds it until the server ends the
     /// transaction): nothing is stored, the record did not move on, and the same write may
     /// pass later. Never a conflict: the stored ov is the one expected.
-    Held,
+    Held {
+        /// How long the server keeps an unfinished transaction (and what it holds), in
+        /// seconds, when the backend could find out.
+        limit_seconds: Option<u64>,
+    },
 }
 
 /// Result of committing a batch of new records.

@@ -169,7 +169,9 @@ pub fn conflict_or_held(ov: u64, last_ov: Option<u64>) -> CommitOutcome {
         Some(current_ov) if Some(current_ov) != ov.checked_sub(1) => {
             CommitOutcome::Conflict { current_ov }
         }
-        _ => CommitOutcome::Held,
+        _ => CommitOutcome::Held {
+            limit_seconds: None,
+        },
     }
 }
 
@@ -439,10 +441,28 @@ mod tests {
             (3, Some(3), conflict(3)),
             (3, Some(7), conflict(7)),
             (3, Some(1), conflict(1)),
-            (3, Some(2), CommitOutcome::Held),
-            (3, None, CommitOutcome::Held),
+            (
+                3,
+                Some(2),
+                CommitOutcome::Held {
+                    limit_seconds: None,
+                },
+            ),
+            (
+                3,
+                None,
+                CommitOutcome::Held {
+                    limit_seconds: None,
+                },
+            ),
             (0, Some(0), conflict(0)),
-            (0, None, CommitOutcome::Held),
+            (
+                0,
+                None,
+                CommitOutcome::Held {
+                    limit_seconds: None,
+                },
+            ),
         ];
         for (ov, last, want) in cases {
             assert_eq!(conflict_or_held(ov, last), want, "ov {ov} after {last:?}");

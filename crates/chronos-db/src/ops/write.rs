@@ -403,19 +403,24 @@ impl Collection {
                 "change feeds kept giving up the collection versions the write took",
                 true,
             ),
-            CommitOutcome::Held => Error::storage(
-                "index",
-                "commit a version",
-                format!(
-                    "{}/{id} is held by another writer's unfinished transaction (a writer that \
-                     stopped mid-commit holds it until the server ends the transaction, within \
-                     {} s by default on MongoDB: transactionLifetimeLimitSeconds); v{ov} was not \
-                     written and may pass later",
-                    self.name(),
-                    HOLD_LIMIT_SECONDS
-                ),
-                true,
-            ),
+            CommitOutcome::Held { limit_seconds } => {
+                let limit = match limit_seconds {
+                    Some(s) => format!("after {s} s on this server"),
+                    None => format!("after {HOLD_LIMIT_SECONDS} s by default on MongoDB"),
+                };
+                Error::storage(
+                    "index",
+                    "commit a version",
+                    format!(
+                        "{}/{id} is held by another writer's unfinished transaction; v{ov} was \
+                         not written and may pass later (a writer that stopped mid-commit holds \
+                         a record until the server ends its transaction, {limit}: \
+                         transactionLifetimeLimitSeconds)",
+                        self.name()
+                    ),
+                    true,
+                )
+            }
             CommitOutcome::Committed => Error::Corrupt(format!(
                 "{}/{id} v{ov}: a committed write was reported as refused",
                 self.name()

@@ -69,6 +69,8 @@ pub struct MongoIndex {
     client: Client,
     mode: TransactionMode,
     transactions: OnceCell<bool>,
+    /// The server's `transactionLifetimeLimitSeconds`, when it tells (asked once).
+    lifetime_limit: OnceCell<Option<u64>>,
     ensured: Mutex<HashSet<(String, String)>>,
     queues_ensured: Mutex<HashSet<(String, String)>>,
     /// Databases found (or brought) in the current stored format by this process.
@@ -106,6 +108,7 @@ impl MongoIndex {
             client,
             mode,
             transactions: OnceCell::new(),
+            lifetime_limit: OnceCell::new(),
             ensured: Mutex::new(HashSet::new()),
             queues_ensured: Mutex::new(HashSet::new()),
             formats_ready: Mutex::new(HashSet::new()),
@@ -134,6 +137,34 @@ impl MongoIndex {
             })
             .await
             .copied()
+    }
+
+    /// How long the server keeps an unfinished transaction, in seconds
+    /// (`transactionLifetimeLimitSeconds`), when it tells: asked once, and `None` when the
+    /// server or the user's rights do not allow the question.
+    async fn transaction_lifetime_limit(&self) -> Option<u64> {
+        *self
+            .lifetime_limit
+            .get_or_init(|| async {
+                let asked = self
+                    .client
+                    .database("admin")
+                    .run_command(doc! {"getParameter": 1, "transactionLifetimeLimitSeconds": 1})
+                    .await;
+                match asked {
+                    Ok(answer) => match answer.get("transactionLifetimeLimitSeconds") {
+                        Some(mongodb::bson::Bson::Int32(n)) => u64::try_from(*n).ok(),
+                        Some(mongodb::bson::Bson::Int64(n)) => u64::try_from(*n).ok(),
+                        Some(mongodb::bson::Bson::Double(n)) if *n >= 0.0 => Some(*n as u64),
+                        _ => None,
+                    },
+                    Err(e) => {
+                        debug!(error = %e, "the server did not tell its transaction lifetime limit");
+                        None
+                    }
+                }
+            })
+            .await
     }
 
     /// Makes sure database `db_name` is in the current stored format, migrating an older one

@@ -174,6 +174,10 @@ impl RecordIndex for MongoIndex {
             if outcome == CommitOutcome::Committed {
                 return Ok(outcome);
             }
+            if let CommitOutcome::Held { .. } = outcome {
+                let limit_seconds = self.transaction_lifetime_limit().await;
+                return Ok(CommitOutcome::Held { limit_seconds });
+            }
             let req = super::commit::request(&opts);
             if fresh < MAX_FRESH_CVS
                 && rules::fresh_cv_after_refusal(&req, changes::is_sealed(&c, row.cv).await?)

@@ -14,6 +14,10 @@ pub const IN_MONGODB_TRANSACTION: &str = "in-mongodb-transaction";
 /// before the head moves: a writer killed here leaves the head behind its latest version.
 pub const BEFORE_HEAD_MOVE: &str = "before-head-move";
 
+/// Before a queued write claims its version (and the collection version it was given): a
+/// change feed may give that collection version up meanwhile.
+pub const BEFORE_QUEUE_CLAIM: &str = "before-queue-claim";
+
 /// While a stored format is migrated, after one step has been committed and before the
 /// next: a process killed here leaves a migration half done, for the next open to finish.
 pub const AFTER_MIGRATION_STEP: &str = "after-migration-step";

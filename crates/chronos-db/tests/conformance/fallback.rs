@@ -4,8 +4,11 @@
 
 use std::time::Duration;
 
+use chronos_db::failpoint::{self, BEFORE_QUEUE_CLAIM};
 use chronos_db::fallback::{QueueKind, QueuedWrite};
-use chronos_db::{Chronos, DbType, Error, ReadOptions, Route, WriteMeta};
+use chronos_db::{
+    ChangesQuery, Chronos, DbType, Error, FeedOptions, ReadOptions, Route, WriteMeta,
+};
 use serde_json::{json, Value};
 
 use crate::Env;
@@ -361,4 +364,59 @@ pub async fn direct_writers_cannot_take_a_queued_ov(env: &Env) {
     c.update(&id, json!({"n": "direct 3"}), 2, meta())
         .await
         .unwrap();
+}
+
+/// A change feed that gives a queued write's collection version up (seals it) before the
+/// write claims it costs the write nothing: it claims again with a fresh collection version,
+/// is acknowledged with that one, and replays with it.
+pub async fn a_queued_write_whose_cv_was_sealed_claims_a_fresh_one(env: &Env) {
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    // Pauses are armed per collection name in this process: a name of its own.
+    let name = format!("sealedq{}", &tag[tag.len() - 10..]);
+    let healthy = env.variant(quiet(5, 60_000)).await;
+    let broken = env.broken_payloads(quiet(5, 60_000)).await;
+    let ok = healthy.with(route(&name)).unwrap();
+    let pause = failpoint::pause(BEFORE_QUEUE_CLAIM, &name);
+    let writer = {
+        let bad = broken.with(route(&name)).unwrap();
+        tokio::spawn(async move { bad.create(json!({"n": "queued"}), meta()).await })
+    };
+    tokio::time::timeout(Duration::from_secs(60), pause.reached())
+        .await
+        .expect("the queued write reached its claim");
+    // A direct write after it; a feed that waits for no gap gives the paused write's cv up.
+    let after = ok.create(json!({"n": "after"}), meta()).await.unwrap();
+    let impatient = FeedOptions::default().settle_after(Duration::ZERO);
+    let page = ok
+        .changes_with(ChangesQuery::default(), impatient)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = page.changes.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids, [after.id.as_str()]);
+    pause.release();
+    let queued = tokio::time::timeout(Duration::from_secs(60), writer)
+        .await
+        .expect("the queued write finished")
+        .unwrap()
+        .expect("the queued write is acknowledged");
+    assert!(queued.queued.is_some(), "{queued:?}");
+    assert!(
+        queued.cv > after.cv,
+        "the write kept a cv the feed gave up: {} (the feed is past {})",
+        queued.cv,
+        after.cv
+    );
+    drain(&healthy, &name).await;
+    let latest = ok
+        .get_latest(&queued.id, ReadOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((latest.ov, latest.cv), (0, queued.cv));
+    let next = ok
+        .changes_with(ChangesQuery::default().after(after.cv), impatient)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = next.changes.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids, [queued.id.as_str()]);
 }

@@ -108,6 +108,7 @@ macro_rules! conformance_suite {
                 fallback::refused_writes_are_queued_then_replayed_in_order,
                 fallback::failing_replays_are_dead_lettered_then_retried_or_cancelled,
                 fallback::without_fallback_refused_writes_fail,
+                fallback::a_queued_write_whose_cv_was_sealed_claims_a_fresh_one,
                 fallback::stale_writes_are_refused_while_storage_is_down,
                 fallback::racing_queued_writers_get_one_acknowledgement_per_ov,
                 fallback::direct_writers_cannot_take_a_queued_ov,

@@ -122,6 +122,7 @@ impl Collection {
                 deleted: w.deleted,
                 require_live: w.live_only,
             };
+            crate::failpoint::hit_in(crate::failpoint::BEFORE_QUEUE_CLAIM, self.name()).await;
             match queue.claim_queued(ns, &claim).await? {
                 CommitOutcome::Committed => break,
                 CommitOutcome::CvSealed if attempt < CLAIM_ATTEMPTS => {

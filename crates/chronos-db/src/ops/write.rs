@@ -412,10 +412,11 @@ impl Collection {
                     "index",
                     "commit a version",
                     format!(
-                        "{}/{id} is held by another writer's unfinished transaction; v{ov} was \
-                         not written and may pass later (a writer that stopped mid-commit holds \
-                         a record until the server ends its transaction, {limit}: \
-                         transactionLifetimeLimitSeconds)",
+                        "{}/{id} is held by another writer's unfinished transaction (a busy \
+                         writer's, or one that stopped mid-commit, which holds the record until \
+                         the server ends its transaction, {limit}: \
+                         transactionLifetimeLimitSeconds); v{ov} was not written and may pass \
+                         later",
                         self.name()
                     ),
                     true,

@@ -10,8 +10,10 @@ use crate::Env;
 const WRITERS: u64 = 8;
 const INCREMENTS: u64 = 10;
 
-/// Adds 1 to the record's `n` `times` times, re-reading and retrying on every conflict.
-/// Returns how many conflicts it met.
+/// Adds 1 to the record's `n` `times` times, re-reading and retrying on every conflict, and
+/// on every transient refusal (a record held by a busy writer's transaction longer than the
+/// commit's retry budget). Returns how many conflicts it met. A conflict always names an ov
+/// other than the one expected.
 async fn increment(c: &Collection, id: &str, writer: u64, times: u64) -> u64 {
     let mut conflicts = 0u64;
     for _ in 0..times {
@@ -25,7 +27,18 @@ async fn increment(c: &Collection, id: &str, writer: u64, times: u64) -> u64 {
             let meta = WriteMeta::new(format!("writer-{writer}"), "increment");
             match c.update(id, json!({"n": n + 1}), cur.ov, meta).await {
                 Ok(_) => break,
-                Err(Error::Conflict { .. }) => conflicts += 1,
+                Err(Error::Conflict {
+                    expected, current, ..
+                }) => {
+                    assert_ne!(
+                        expected, current,
+                        "writer {writer}: a conflict with equal ovs"
+                    );
+                    conflicts += 1;
+                }
+                Err(e) if e.is_transient() => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
                 Err(e) => panic!("writer {writer}: {e}"),
             }
         }

@@ -3,9 +3,12 @@
 # on loopback (SeaweedFS for S3, SecantusDB for the MongoDB wire protocol), runs unit tests,
 # configuration tests, doc examples and the conformance suite for every backend pair
 # (SQLite + local files, SQLite + memory, MongoDB + S3 with and without transactions), then
-# stops the servers by PID, also when a test fails. Then the embedded-only build (features
-# mongodb and s3 off) is tested with the embedded pairs, and checked to compile neither the
-# MongoDB driver nor the S3 client.
+# stops the servers by PID, also when a test fails. The Node.js package is built and tested
+# with Node's own runner (embedded, and MongoDB + S3 on the same servers), its TypeScript
+# declarations checked with `tsc --strict` (TypeScript installed into the ignored
+# bindings/node/node_modules/), and its `npm pack` tarball installed into an empty project.
+# Then the embedded-only build (features mongodb and s3 off) is tested with the embedded
+# pairs, and checked to compile neither the MongoDB driver nor the S3 client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trap 'scripts/test-servers.sh stop' EXIT
@@ -15,6 +18,13 @@ source target/test-servers/env
 export CHRONOS_REQUIRE_SERVERS=1
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+(
+    cd bindings/node
+    node scripts/build.js
+    npm install --no-save --no-audit --no-fund --silent typescript@5 @types/node@20
+    npm test
+    npm run --silent typecheck
+)
 
 # Embedded only: no server variables, so the MongoDB + S3 pairs are skipped, not failed.
 env -u CHRONOS_REQUIRE_SERVERS -u CHRONOS_TEST_MONGO_URI -u CHRONOS_TEST_S3_ENDPOINT \

@@ -15,6 +15,7 @@ use crate::model::WriteMeta;
 
 /// What an erase removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct EraseReport {
     /// Record id.

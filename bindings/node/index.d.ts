@@ -272,7 +272,8 @@ export type QueueKind = 'pending' | 'deadLetter';
 export interface Chronos {
   ready(): Promise<Chronos>;
   with(route: RouteContext): CollectionOps;
-  counters: { getTotals(route: RouteContext): Promise<CounterTotals> };
+  /** Counter totals of a collection, by its route or (as the seed writes it) by `{ dbName, collection }`. */
+  counters: { getTotals(route: RouteContext | { dbName: string; collection: string }): Promise<CounterTotals> };
   fallback: {
     list(kind?: QueueKind): Promise<JsonValue[]>;
     retry(opId: string): Promise<JsonValue>;

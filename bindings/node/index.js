@@ -254,7 +254,10 @@ class Chronos {
     const ready = () => this._ready;
     /** Analytics counters. */
     this.counters = {
-      /** Totals of a route's collection: `{ created, updated, deleted, <rule>: n }`. */
+      /**
+       * Totals of a collection, by its route or by `{ dbName, collection }` (the seed's form):
+       * `{ created, updated, deleted, <rule>: n }`.
+       */
       async getTotals(route) {
         const c = await ready();
         return JSON.parse(await guarded(c.counters(routeOf(route))));

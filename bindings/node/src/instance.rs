@@ -3,7 +3,7 @@
 
 use chronos_db::fallback::QueueKind;
 use chronos_db::maintenance::RepairOptions;
-use chronos_db::{Chronos, ChronosConfig, Route};
+use chronos_db::{Chronos, ChronosConfig, DbType, Route};
 use napi_derive::napi;
 use serde::Serialize;
 use serde_json::Value;
@@ -62,6 +62,41 @@ fn embedded(dir: &Value, value: &Value) -> napi::Result<ChronosConfig> {
     ChronosConfig::from_json_value(json).map_err(to_napi)
 }
 
+/// The route of `collection` in the configured database named `db_name` (its `dbName`, or
+/// its `analyticsDbName`; a record database is preferred when both match).
+fn route_of_database(config: &ChronosConfig, db_name: &str, collection: &str) -> Option<Route> {
+    let mut found = Vec::new();
+    for db_type in DbType::ALL {
+        if db_type == DbType::Logs {
+            if let Some(e) = &config.databases.logs {
+                found.push((e, Route::generic(db_type, collection)));
+            }
+            continue;
+        }
+        let Some(tiers) = config.databases.tiered(db_type) else {
+            continue;
+        };
+        if let Some(e) = &tiers.generic_database {
+            found.push((e, Route::generic(db_type, collection)));
+        }
+        for e in &tiers.domains_databases {
+            if let Some(d) = &e.domain {
+                found.push((e, Route::domain(db_type, d.clone(), collection)));
+            }
+        }
+        for e in &tiers.tenant_databases {
+            if let Some(t) = &e.tenant_id {
+                found.push((e, Route::tenant(db_type, t.clone(), collection)));
+            }
+        }
+    }
+    let by_name = found.iter().find(|(e, _)| e.db_name == db_name);
+    let by_analytics = found
+        .iter()
+        .find(|(e, _)| e.analytics_db_name.as_deref() == Some(db_name));
+    by_name.or(by_analytics).map(|(_, route)| route.clone())
+}
+
 /// A JSON answer, with version numbers JavaScript can hold.
 pub(crate) fn answer<T: Serialize>(value: &T) -> napi::Result<String> {
     let mut json = serde_json::to_value(value)
@@ -93,11 +128,21 @@ impl NativeChronos {
         answer(&self.chronos.health().await)
     }
 
-    /// The counters of a route's collection: totals, or one `day`, `week` or `month`
-    /// bucket.
+    /// The counter totals of a collection, named by its route or, as the seed names it, by
+    /// `{ dbName, collection }` (the record or analytics database of a configured entry).
     #[napi]
     pub async fn counters(&self, route_json: String) -> napi::Result<String> {
-        let route: Route = parse("route", &route_json)?;
+        let value: Value = parse("route", &route_json)?;
+        let route = match (value.get("dbName"), value.get("collection")) {
+            (Some(Value::String(db)), Some(Value::String(coll))) => {
+                route_of_database(self.chronos.config(), db, coll).ok_or_else(|| {
+                    to_napi(chronos_db::Error::Route(format!(
+                        "no configured database is named {db:?} (as dbName or analyticsDbName)"
+                    )))
+                })?
+            }
+            _ => serde_json::from_value(value).map_err(|e| bad_request("route", e))?,
+        };
         let totals = self
             .chronos
             .counters()

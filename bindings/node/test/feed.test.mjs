@@ -59,6 +59,14 @@ test('export, import, erase, health and the queue', async () => {
   assert.equal(erased.versionsRemoved, 2);
   assert.equal(await copy.getLatest(w.id), null);
 
+  // Maintenance through the package: a dry-run repair, prune, a collection restore by time.
+  const repair = await target.repair({ dryRun: true, minAgeSeconds: 0 });
+  assert.deepEqual(repair.orphans, []);
+  assert.equal((await target.prune()).versionsRemoved, 0);
+  const again = await copy.create({ text: 'later' });
+  const rewound = await copy.restoreCollection({ at: new Date(0) }, { actor: 'ops', reason: 'rewind' });
+  assert.ok(rewound.actions.some((a) => a.id === again.id), JSON.stringify(rewound));
+
   const health = await target.health();
   assert.ok(health.backends.every((b) => b.ok));
   assert.deepEqual(await target.fallback.list('pending'), []);

@@ -36,7 +36,8 @@ for (const backend of backends()) {
   });
 
   test(`CRUD, enrichment, reads and restore (${backend.name})`, async () => {
-    const chronos = initChronos(seedConfig(backend));
+    const config = seedConfig(backend);
+    const chronos = initChronos(config);
     const ops = chronos.with({ databaseType: 'runtime', tier: 'tenant', tenantId: 'tenant-a', collection: 'users' });
     const data = { email: 'a@example.com', status: 'active', tags: ['new'], metadata: { source: 'web' } };
 
@@ -92,6 +93,10 @@ for (const backend of backends()) {
 
     const totals = await chronos.counters.getTotals({ databaseType: 'runtime', tier: 'tenant', tenantId: 'tenant-a', collection: 'users' });
     assert.equal(totals.created, 2);
+    // The seed's own form: the database by name.
+    const dbName = config.databases.runtime.tenantDatabases[0].dbName;
+    const metrics = await chronos.counters.getTotals({ dbName, collection: 'users' });
+    assert.deepEqual(metrics, totals);
     await chronos.shutdown();
   });
 

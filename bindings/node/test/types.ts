@@ -84,6 +84,7 @@ export async function everyCall(): Promise<void> {
   const imported = await ops.import(exported, { skipExisting: true });
   const totals = await chronos.counters.getTotals({ databaseType: 'runtime', tier: 'tenant', tenantId: 'tenant-a', collection: 'users' });
   const made: number = totals.created;
+  await chronos.counters.getTotals({ dbName: 'chronos_runtime_tenant_a', collection: 'users' });
   const queued = await chronos.fallback.list('deadLetter');
   await chronos.fallback.retry('op');
   await chronos.fallback.cancel('op');

@@ -74,6 +74,33 @@ pub trait IndexStore: RecordIndex + ChangeLog + RecordMaintenance + CounterStore
     }
 }
 
+/// Implements [`IndexStore`] for a backend that has every optional capability (a fallback
+/// queue, locks and an audit log), as both built-in backends do.
+macro_rules! every_capability {
+    ($backend:ty) => {
+        impl $crate::index::IndexStore for $backend {
+            fn queue(
+                self: std::sync::Arc<Self>,
+            ) -> Option<std::sync::Arc<dyn $crate::index::QueueStore>> {
+                Some(self)
+            }
+
+            fn locks(
+                self: std::sync::Arc<Self>,
+            ) -> Option<std::sync::Arc<dyn $crate::index::LockStore>> {
+                Some(self)
+            }
+
+            fn audit(
+                self: std::sync::Arc<Self>,
+            ) -> Option<std::sync::Arc<dyn $crate::index::AuditLog>> {
+                Some(self)
+            }
+        }
+    };
+}
+pub(crate) use every_capability;
+
 /// `found` (an optional capability of `store`), or the error saying that `store` lacks
 /// `capability`, which `operation` needs.
 pub(crate) fn require<T: ?Sized>(

@@ -31,7 +31,6 @@ mod retry;
 mod schema;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -41,7 +40,7 @@ use mongodb::{Client, Collection};
 use tokio::sync::{Mutex, OnceCell};
 use tracing::{debug, info};
 
-use super::{AuditLog, IndexBackend, IndexStore, LockStore, Namespace, QueueStore};
+use super::{IndexBackend, Namespace};
 use crate::error::Result;
 use errors::err;
 
@@ -234,17 +233,4 @@ impl IndexBackend for MongoIndex {
     }
 }
 
-/// Every optional capability: MongoIndex keeps a fallback queue, locks and an audit log.
-impl IndexStore for MongoIndex {
-    fn queue(self: Arc<Self>) -> Option<Arc<dyn QueueStore>> {
-        Some(self)
-    }
-
-    fn locks(self: Arc<Self>) -> Option<Arc<dyn LockStore>> {
-        Some(self)
-    }
-
-    fn audit(self: Arc<Self>) -> Option<Arc<dyn AuditLog>> {
-        Some(self)
-    }
-}
+super::every_capability!(MongoIndex);

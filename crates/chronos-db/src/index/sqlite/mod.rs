@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::Connection;
 
-use super::{AuditLog, IndexBackend, IndexStore, LockStore, Namespace, QueueStore};
+use super::{IndexBackend, Namespace};
 use crate::config::Durability;
 use crate::error::{Error, Result};
 
@@ -316,20 +316,7 @@ impl IndexBackend for SqliteIndex {
     }
 }
 
-/// Every optional capability: SqliteIndex keeps a fallback queue, locks and an audit log.
-impl IndexStore for SqliteIndex {
-    fn queue(self: Arc<Self>) -> Option<Arc<dyn QueueStore>> {
-        Some(self)
-    }
-
-    fn locks(self: Arc<Self>) -> Option<Arc<dyn LockStore>> {
-        Some(self)
-    }
-
-    fn audit(self: Arc<Self>) -> Option<Arc<dyn AuditLog>> {
-        Some(self)
-    }
-}
+super::every_capability!(SqliteIndex);
 
 #[cfg(test)]
 mod tests {

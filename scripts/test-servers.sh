@@ -33,8 +33,17 @@ install() {
     fi
 }
 
-free_port() {
-    "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+# N distinct free ports on loopback: every socket stays bound until all are chosen, so no
+# port is handed out twice (one port given to both servers was seen once on a CI run).
+free_ports() {
+    "$VENV/bin/python" -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()' "$1"
 }
 
 wait_for() { # name, command...; up to 90 s
@@ -53,19 +62,24 @@ start() {
     stop quiet
     rm -rf "$RUN"
     mkdir -p "$RUN/weed" "$RUN/mongo"
-    local s3 mongo
-    s3=$(free_port); mongo=$(free_port)
+    local s3 mongo ports
+    read -r -a ports <<< "$(free_ports 12)"
+    s3=${ports[0]}; mongo=${ports[1]}
     cat > "$RUN/s3.json" <<JSON
 {"identities": [{"name": "chronos", "credentials": [{"accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY"}],
   "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}
 JSON
     # The SeaweedFS command line is kept so start-s3 can bring it back on the same ports.
+    # Every port is named: a port left to its default (the S3 gRPC port is the S3 port +
+    # 10000) could be the one picked for SecantusDB; the Iceberg and Lance servers are not
+    # needed.
     printf '%s\n' mini -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$RUN/weed" \
         -s3.config="$RUN/s3.json" -bucket="$BUCKETS" -s3.port="$s3" \
-        -master.port="$(free_port)" -master.port.grpc="$(free_port)" \
-        -volume.port="$(free_port)" -volume.port.grpc="$(free_port)" \
-        -filer.port="$(free_port)" -filer.port.grpc="$(free_port)" \
-        -admin.port="$(free_port)" -admin.port.grpc="$(free_port)" \
+        -s3.port.grpc="${ports[2]}" -s3.port.iceberg=0 -s3.port.lance=0 \
+        -master.port="${ports[3]}" -master.port.grpc="${ports[4]}" \
+        -volume.port="${ports[5]}" -volume.port.grpc="${ports[6]}" \
+        -filer.port="${ports[7]}" -filer.port.grpc="${ports[8]}" \
+        -admin.port="${ports[9]}" -admin.port.grpc="${ports[10]}" \
         -webdav=false -admin.ui=false > "$RUN/seaweedfs.args"
     echo "$s3" > "$RUN/seaweedfs.port"
     launch_weed
@@ -101,10 +115,13 @@ launch_mongo() {
     echo $! > "$RUN/secantusdb.pid"
 }
 
+# Up once its port answers, and still its own: a SecantusDB that could not bind its port
+# has exited, and whatever else answers there is not it.
 wait_for_mongo() {
-    local port
+    local port pid
     port=$(cat "$RUN/secantusdb.port")
-    wait_for secantusdb "$VENV/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)"
+    pid=$(cat "$RUN/secantusdb.pid")
+    wait_for secantusdb bash -c "kill -0 $pid && '$VENV/bin/python' -c \"import socket; socket.create_connection(('127.0.0.1', $port), 1)\" && kill -0 $pid"
 }
 
 # Ready once a signed HEAD of every bucket answers 200.

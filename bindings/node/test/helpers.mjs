@@ -92,8 +92,9 @@ export function seedConfig(backend, dir = freshDir()) {
     logicalDelete: { enabled: true },
     versioning: { enabled: true },
     transactions: { enabled: true },
-    writeOptimization: { batchSize: 1000, debounceMs: 100 },
-    fallback: { enabled: true, maxRetries: 3 },
+    writeOptimization: { batchSize: 1000, debounceMs: 100, compressionEnabled: true },
+    devShadow: { enabled: true, ttlHours: 24, maxBytesPerDoc: 1024 * 1024 },
+    fallback: { enabled: true, maxRetries: 3, retryDelayMs: 1000, maxDelayMs: 60000 },
   };
 }
 

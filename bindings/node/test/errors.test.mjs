@@ -14,6 +14,7 @@ import {
   ValidationError,
   ConfigError,
   RouteError,
+  BackendError,
 } from '../index.js';
 import { freshDir, usersOfTenantA } from './helpers.mjs';
 
@@ -109,5 +110,17 @@ test('values JSON cannot hold are refused with their path, and nothing is stored
   const w = await ops.create({ when, gone: undefined, kept: 1 });
   const stored = await ops.getLatest(w.id);
   assert.deepEqual(stored.data, { when: '2024-05-06T07:08:09.010Z', kept: 1 });
+  await chronos.shutdown();
+});
+
+test('a backend that does not answer is a transient BackendError', async () => {
+  const chronos = initChronos({
+    dbConnections: { main: { mongoUri: 'mongodb://127.0.0.1:9/?directConnection=true', serverSelectionTimeoutMs: 200 } },
+    spacesConnections: { files: { localPath: freshDir() } },
+    databases: { runtime: { genericDatabase: { dbConnRef: 'main', spaceConnRef: 'files', bucket: 'chronos-down', dbName: 'down' } } },
+  });
+  const e = await chronos.with({ databaseType: 'runtime', tier: 'generic', collection: 'c' }).create({ x: 1 }).catch((err) => err);
+  assert.ok(e instanceof BackendError, String(e));
+  assert.deepEqual([e.code, e.transient], ['BACKEND', true]);
   await chronos.shutdown();
 });

@@ -174,10 +174,6 @@ impl RecordIndex for MongoIndex {
             if outcome == CommitOutcome::Committed {
                 return Ok(outcome);
             }
-            if let CommitOutcome::Held { .. } = outcome {
-                let limit_seconds = self.transaction_lifetime_limit().await;
-                return Ok(CommitOutcome::Held { limit_seconds });
-            }
             let req = super::commit::request(&opts);
             if fresh < MAX_FRESH_CVS
                 && rules::fresh_cv_after_refusal(&req, changes::is_sealed(&c, row.cv).await?)
@@ -187,6 +183,12 @@ impl RecordIndex for MongoIndex {
                 opts.cv = CvChoice::Given(row.cv);
                 debug!(id = %row.id, ov = row.ov, cv = row.cv, "collection version sealed by a change feed; committing with a fresh one");
                 continue;
+            }
+            // A held record: the answer says how long the server keeps an unfinished
+            // transaction, when it tells.
+            if let CommitOutcome::Held { .. } = outcome {
+                let limit_seconds = self.transaction_lifetime_limit().await;
+                return Ok(CommitOutcome::Held { limit_seconds });
             }
             // The caller gives the refused write's cv up (the version protocol does it for
             // every write that fails before its commit).

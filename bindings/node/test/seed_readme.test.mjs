@@ -103,7 +103,7 @@ for (const backend of backends()) {
   test(`the IoT batch: creates, 100 at a time with Promise.all (${backend.name})`, async () => {
     const chronos = initChronos(seedConfig(backend));
     const iotOps = chronos.with({ databaseType: 'runtime', tier: 'tenant', tenantId: 'iot-platform', collection: 'sensor-data' });
-    const batchSize = 1000;
+    const batchSize = 10000;
     const sensorData = Array.from({ length: batchSize }, (_, i) => ({
       deviceId: `sensor-${i % 1000}`,
       timestamp: new Date(),

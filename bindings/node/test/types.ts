@@ -12,32 +12,8 @@ import {
   type Page,
 } from '../index.js';
 
-const config: ChronosConfig = {
-  dbConnections: { 'mongo-primary': { mongoUri: 'mongodb://127.0.0.1:27017' } },
-  spacesConnections: {
-    's3-primary': { endpoint: 'http://127.0.0.1:8333', region: 'us-east-1', accessKey: 'a', secretKey: 'b' },
-  },
-  databases: {
-    runtime: {
-      tenantDatabases: [
-        {
-          tenantId: 'tenant-a',
-          dbConnRef: 'mongo-primary',
-          spaceConnRef: 's3-primary',
-          bucket: 'chronos-runtime-tenant-a',
-          dbName: 'chronos_runtime_tenant_a',
-          analyticsDbName: 'chronos_analytics_tenant_a',
-        },
-      ],
-    },
-  },
-  collectionMaps: { users: { indexedProps: ['email', 'status'] } },
-  logicalDelete: { enabled: true },
-  fallback: { enabled: true, maxRetries: 3 },
-};
-
 export async function everyCall(): Promise<void> {
-  const chronos = initChronos(config);
+  const chronos = initChronos(seedConfig);
   const embedded = initChronos({ embedded: './data', tenants: ['tenant-a'] });
   await embedded.ready();
   const ops = chronos.with({ databaseType: 'runtime', tier: 'tenant', tenantId: 'tenant-a', collection: 'users' });
@@ -105,7 +81,7 @@ export function handle(e: unknown): string {
 }
 
 // The seed README's quick-start configuration, as written there.
-export const seedQuickStart = initChronos({
+const seedConfig: ChronosConfig = {
   dbConnections: {
     'mongo-primary': {
       mongoUri: 'mongodb+srv://user:pass@primary-cluster.mongodb.net',
@@ -163,4 +139,4 @@ export const seedQuickStart = initChronos({
   writeOptimization: { batchSize: 1000, debounceMs: 100, compressionEnabled: true },
   devShadow: { enabled: true, ttlHours: 24, maxBytesPerDoc: 1024 * 1024 },
   fallback: { enabled: true, maxRetries: 3, retryDelayMs: 1000, maxDelayMs: 60000 },
-});
+};

@@ -3,6 +3,9 @@
 // never a crash, and nothing stored.
 
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 
 import {
@@ -15,6 +18,8 @@ import {
   ConfigError,
   RouteError,
   BackendError,
+  CorruptError,
+  PreconditionError,
 } from '../index.js';
 import { freshDir, usersOfTenantA } from './helpers.mjs';
 
@@ -123,4 +128,43 @@ test('a backend that does not answer is a transient BackendError', async () => {
   assert.ok(e instanceof BackendError, String(e));
   assert.deepEqual([e.code, e.transient], ['BACKEND', true]);
   await chronos.shutdown();
+});
+
+function files(dir) {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+}
+
+test('a payload changed behind the store is a CorruptError; other records still read', async () => {
+  const dir = freshDir();
+  const chronos = initChronos({ embedded: dir, tenants: ['tenant-a'], writeOptimization: { payloadLayout: 'objects' } });
+  const ops = chronos.with(usersOfTenantA);
+  const hit = await ops.create({ n: 1 });
+  const kept = await ops.create({ n: 2 });
+  const payload = files(join(dir, 'blobs')).find((f) => f.includes(hit.id) && f.endsWith('item.json'));
+  writeFileSync(payload, 'not a payload');
+  const e = await ops.getLatest(hit.id).catch((err) => err);
+  assert.ok(e instanceof CorruptError, String(e));
+  assert.deepEqual([e.code, e.transient], ['CORRUPT', false]);
+  assert.equal((await ops.getLatest(kept.id)).data.n, 2);
+  await chronos.shutdown();
+});
+
+test('a store of a newer format is a PreconditionError, and is left as it was', async () => {
+  const dir = freshDir();
+  const first = initChronos({ embedded: dir, tenants: ['tenant-a'] });
+  await first.with(usersOfTenantA).create({ n: 1 });
+  await first.shutdown();
+  const file = join(dir, 'index', 'runtime_tenant_tenant_a.sqlite3');
+  const bump = 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("PRAGMA user_version = 999"); c.commit()';
+  execFileSync('python3', ['-c', bump, file]);
+  const later = initChronos({ embedded: dir, tenants: ['tenant-a'] });
+  const e = await later.with(usersOfTenantA).create({ n: 2 }).catch((err) => err);
+  assert.ok(e instanceof PreconditionError, String(e));
+  assert.equal(e.code, 'PRECONDITION');
+  const read = 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0])';
+  assert.equal(execFileSync('python3', ['-c', read, file], { encoding: 'utf8' }).trim(), '999');
+  await later.shutdown();
 });

@@ -2,13 +2,21 @@
 // only its connection details changed (to the embedded stores, or to the test servers when
 // CHRONOS_TEST_MONGO_URI and CHRONOS_TEST_S3_* are set), and routes.
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 
+const made = [];
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory, removed when the test process exits. */
 export function freshDir() {
-  return mkdtempSync(join(tmpdir(), 'chronos-node-'));
+  const dir = mkdtempSync(join(tmpdir(), 'chronos-node-'));
+  made.push(dir);
+  return dir;
 }
 
 /** The backends the tests run on: always embedded, and MongoDB + S3 when the servers run. */

@@ -4,7 +4,7 @@
 
 const native = require('./lib/native');
 const errors = require('./lib/errors');
-const { toJson, record, time, version, big, versionOut, request } = require('./lib/values');
+const { toJson, json, record, time, version, big, versionOut, request } = require('./lib/values');
 
 const { fromNative, invalid } = errors;
 
@@ -135,10 +135,10 @@ class CollectionOps {
   async listByMeta(query = {}, options) {
     if (query === null || typeof query !== 'object') throw invalid('query must be an object', 'query');
     const q = {};
-    if (query.filter !== undefined) q.filter = JSON.parse(toJson(query.filter, 'filter'));
+    if (query.filter !== undefined) q.filter = json(query.filter, 'filter');
     if (query.limit !== undefined) q.limit = version(query.limit, 'limit');
     if (query.afterId !== undefined && query.afterId !== null) q.afterId = text(query.afterId, 'afterId');
-    if (query.sort !== undefined) q.sort = JSON.parse(toJson(query.sort, 'sort'));
+    if (query.sort !== undefined) q.sort = json(query.sort, 'sort');
     if (query.includeDeleted !== undefined) q.includeDeleted = Boolean(query.includeDeleted);
     const page = await this._call('listByMeta', { query: q, options: readOptions(options, 'options') });
     return { items: page.items.map(versionOut), nextAfterId: page.nextAfterId ?? null };
@@ -228,7 +228,7 @@ class CollectionOps {
   /** Imports exported versions (`{ skipExisting }` skips records that exist with another history). */
   async import(versions, options = {}) {
     if (!Array.isArray(versions)) throw invalid('versions must be an array', 'versions');
-    return this._call('import', { versions: JSON.parse(toJson(versions, 'versions')), skipExisting: Boolean(options.skipExisting) });
+    return this._call('import', { versions: json(versions, 'versions'), skipExisting: Boolean(options.skipExisting) });
   }
 }
 
@@ -251,37 +251,28 @@ class Chronos {
   constructor(config) {
     this._ready = guarded(Promise.resolve().then(() => native.open(toJson(config, 'config'))));
     this._ready.catch(() => {});
-    const ready = () => this._ready;
+    const ask = (call) => this._ask(call);
     /** Analytics counters. */
     this.counters = {
       /**
        * Totals of a collection, by its route or by `{ dbName, collection }` (the seed's form):
        * `{ created, updated, deleted, <rule>: n }`.
        */
-      async getTotals(route) {
-        const c = await ready();
-        return JSON.parse(await guarded(c.counters(routeOf(route))));
-      },
+      getTotals: (route) => ask((c) => c.counters(routeOf(route))),
     };
     /** The fallback queue of writes that storage refused for a while. */
     this.fallback = {
-      async list(kind = 'pending') {
-        const c = await ready();
-        return JSON.parse(await guarded(c.fallback('list', text(kind, 'kind'))));
-      },
-      async retry(opId) {
-        const c = await ready();
-        return JSON.parse(await guarded(c.fallback('retry', text(opId, 'opId'))));
-      },
-      async cancel(opId) {
-        const c = await ready();
-        return JSON.parse(await guarded(c.fallback('cancel', text(opId, 'opId'))));
-      },
-      async replayNow() {
-        const c = await ready();
-        return JSON.parse(await guarded(c.fallback('replay', '')));
-      },
+      list: (kind = 'pending') => ask((c) => c.fallback('list', text(kind, 'kind'))),
+      retry: (opId) => ask((c) => c.fallback('retry', text(opId, 'opId'))),
+      cancel: (opId) => ask((c) => c.fallback('cancel', text(opId, 'opId'))),
+      replayNow: () => ask((c) => c.fallback('replay', '')),
     };
+  }
+
+  /** Runs `call` on the open native instance and parses its JSON answer. */
+  async _ask(call) {
+    const c = await this._ready;
+    return JSON.parse(await guarded(Promise.resolve().then(() => call(c))));
   }
 
   /** Resolves once the instance is open (every call waits for it anyway). */
@@ -297,21 +288,18 @@ class Chronos {
 
   /** Every backend pinged, with its latency. */
   async health() {
-    const c = await this._ready;
-    return JSON.parse(await guarded(c.health()));
+    return this._ask((c) => c.health());
   }
 
   /** Applies the configured retention. */
   async prune() {
-    const c = await this._ready;
-    return JSON.parse(await guarded(c.prune()));
+    return this._ask((c) => c.prune());
   }
 
   /** Crash repair (`{ dryRun, minAgeSeconds }`). */
   async repair(options = {}) {
-    const c = await this._ready;
     const minAge = options.minAgeSeconds ?? 900;
-    return JSON.parse(await guarded(c.repair(Boolean(options.dryRun), Number(minAge))));
+    return this._ask((c) => c.repair(Boolean(options.dryRun), Number(minAge)));
   }
 
   /** Flushes counters and closes every connection. */

@@ -40,8 +40,10 @@ const BY_CODE = {
   INTERNAL: InternalError,
 };
 
-/** The ChronosError for an error of the native half (whose message is JSON). */
+/** The ChronosError for an error of the native half (whose message is JSON); a ChronosError
+ * raised on the JavaScript side (a bad argument) stays as it is. */
 function fromNative(e) {
+  if (e instanceof ChronosError) return e;
   let info;
   try {
     info = JSON.parse(e && e.message);

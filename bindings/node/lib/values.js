@@ -48,9 +48,14 @@ function clean(value, path, seen) {
   return out;
 }
 
+/** `value` as a JSON value, or a ValidationError naming where it is not JSON. */
+function json(value, what) {
+  return clean(value, what, new Set());
+}
+
 /** `value` as JSON text, or a ValidationError naming where it is not JSON. */
 function toJson(value, what) {
-  return JSON.stringify(clean(value, what, new Set()));
+  return JSON.stringify(json(value, what));
 }
 
 /** A record's data: a plain object. */
@@ -58,7 +63,7 @@ function record(data, what) {
   if (data === null || typeof data !== 'object' || Array.isArray(data) || data instanceof Date) {
     throw invalid(`${what} must be an object`, what);
   }
-  return clean(data, what, new Set());
+  return json(data, what);
 }
 
 /**
@@ -111,4 +116,4 @@ function request(body) {
   return text.replace(/"\\u0000big(\d+)\\u0000"/g, (_, i) => marks[Number(i)]);
 }
 
-module.exports = { toJson, record, time, version, big, versionOut, request, clean };
+module.exports = { toJson, json, record, time, version, big, versionOut, request };

@@ -55,6 +55,10 @@ test('each error has its class, its stable code and its fields', async () => {
 
   const badId = await ops.getLatest('a/b\u0000').catch((e) => e);
   assert.ok(badId instanceof ValidationError);
+  // A bad argument to an instance call is a ValidationError too, naming the argument.
+  const badOp = await chronos.fallback.retry(42).catch((e) => e);
+  assert.ok(badOp instanceof ValidationError, String(badOp));
+  assert.equal(badOp.path, 'opId');
   await chronos.shutdown();
 });
 

@@ -561,6 +561,25 @@ pub async fn the_change_log_seals_and_settles(store: &dyn IndexStore, db_name: &
     assert_eq!((scan.settled, scan.entries.len()), (Some(a + 2), 1));
 }
 
+/// The claim of queued write `op` on version `ov` of `record`, acknowledged with `cv`, in the
+/// queue table of the namespace's collection.
+fn queue_claim(ns: &Namespace, record: &str, op: &str, ov: u64, cv: u64) -> QueueClaim {
+    QueueClaim {
+        table: format!("{}_queue", ns.collection),
+        row: QueueRow {
+            op_id: op.into(),
+            collection: ns.collection.clone(),
+            record_id: record.into(),
+            due_at: 0,
+            body: "{}".into(),
+        },
+        ov,
+        cv,
+        deleted: false,
+        require_live: true,
+    }
+}
+
 /// A queued write's claim holds its collection version against the change log's sealing
 /// until the write replays with it; a claim of a sealed cv is refused.
 pub async fn claims_hold_their_collection_version(
@@ -573,21 +592,7 @@ pub async fn claims_hold_their_collection_version(
     commit(store, &ns, &mut row("x", 0, 10, json!({}))).await;
     let a = store.reserve_cvs(&ns, 2).await.unwrap();
     assert_eq!(store.seal_cv(&ns, a).await.unwrap(), CvState::Sealed);
-    let table = format!("{}_queue", ns.collection);
-    let claim = |cv| QueueClaim {
-        table: table.clone(),
-        row: QueueRow {
-            op_id: format!("op{cv}"),
-            collection: ns.collection.clone(),
-            record_id: "x".into(),
-            due_at: 0,
-            body: "{}".into(),
-        },
-        ov: 1,
-        cv,
-        deleted: false,
-        require_live: true,
-    };
+    let claim = |cv| queue_claim(&ns, "x", &format!("op{cv}"), 1, cv);
     let sealed = queue.claim_queued(&ns, &claim(a)).await;
     assert_eq!(
         sealed.unwrap(),
@@ -618,21 +623,7 @@ pub async fn claims_hold_a_version_and_stay_invisible(
 ) {
     let ns = namespace(db_name, &[]);
     commit(store, &ns, &mut row("q", 0, 10, json!({}))).await;
-    let table = format!("{}_queue", ns.collection);
-    let claim = |op: &str, ov| QueueClaim {
-        table: table.clone(),
-        row: QueueRow {
-            op_id: op.into(),
-            collection: ns.collection.clone(),
-            record_id: "q".into(),
-            due_at: 0,
-            body: "{}".into(),
-        },
-        ov,
-        cv: 900 + ov,
-        deleted: false,
-        require_live: true,
-    };
+    let claim = |op: &str, ov| queue_claim(&ns, "q", op, ov, 900 + ov);
     let held = queue.claim_queued(&ns, &claim("op1", 1)).await.unwrap();
     assert_eq!(held, CommitOutcome::Committed);
     let stale = queue.claim_queued(&ns, &claim("op2", 1)).await.unwrap();

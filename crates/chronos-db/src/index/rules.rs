@@ -4,7 +4,7 @@
 
 use super::chain::{self, Hash};
 use super::changes::ChangeEntry;
-use super::rows::{CommitOutcome, CvChoice, VersionRow};
+use super::rows::{CommitOptions, CommitOutcome, CvChoice, VersionRow};
 use crate::error::{Error, Result};
 
 /// A record's last version as a commit sees it inside its atomic step.
@@ -83,6 +83,17 @@ pub struct Request {
     pub replays_claim: bool,
     /// The collection version it carries.
     pub cv: CvChoice,
+}
+
+impl Request {
+    /// What a commit with `opts` asks for.
+    pub fn of(opts: &CommitOptions) -> Self {
+        Request {
+            require_live: opts.require_live,
+            replays_claim: opts.claim.is_some(),
+            cv: opts.cv,
+        }
+    }
 }
 
 /// Where a committed version's collection version comes from.

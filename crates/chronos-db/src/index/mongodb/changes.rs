@@ -98,26 +98,25 @@ impl ChangeLog for MongoIndex {
 
 /// Seals `cv` unless a version or a claim has its `_id`.
 pub async fn seal(c: &Colls, cv: u64) -> Result<CvState> {
-    let n = docs::int(cv)?;
-    let seal = doc! {"_id": cv_key(cv), "id": SEALED_ID, "ov": n, "cv": n, "at": CLAIM_SENTINEL};
-    match c.ver.insert_one(seal).await {
+    match c.ver.insert_one(seal_doc(cv)?).await {
         Ok(_) => Ok(CvState::Sealed),
         Err(e) if is_duplicate_key(&e) => Ok(state_of(c, cv).await?.unwrap_or(CvState::Sealed)),
         Err(e) => Err(fail("seal a collection version", e)),
     }
 }
 
+/// The seal document of `cv`: its `_id`, the sentinel time that keeps it out of every read
+/// of versions by time or record, and its cv for the feed's read in cv order.
+fn seal_doc(cv: u64) -> Result<Document> {
+    let n = docs::int(cv)?;
+    Ok(doc! {"_id": cv_key(cv), "id": SEALED_ID, "ov": n, "cv": n, "at": CLAIM_SENTINEL})
+}
+
 /// Seals the cvs of versions that erasure or retention removed: no change feed waits for a
 /// write that can never come. A cv sealed already stays so. Run right after the removal (a
 /// crash between the two leaves gaps that feeds settle on their own).
 pub async fn seal_removed(c: &Colls, cvs: impl IntoIterator<Item = u64>) -> Result<()> {
-    let seals = cvs
-        .into_iter()
-        .map(|cv| {
-            let n = docs::int(cv)?;
-            Ok(doc! {"_id": cv_key(cv), "id": SEALED_ID, "ov": n, "cv": n, "at": CLAIM_SENTINEL})
-        })
-        .collect::<Result<Vec<Document>>>()?;
+    let seals = cvs.into_iter().map(seal_doc).collect::<Result<Vec<_>>>()?;
     if seals.is_empty() {
         return Ok(());
     }

@@ -120,14 +120,18 @@ impl MongoIndex {
         };
         // The cv is decided before the transaction (reserved, or held by the claim whose
         // `_id` the version takes over).
-        let created_at =
-            match rules::decide(last_of(head.as_ref()), claim_gone, row, &request(opts)) {
-                Decision::Write { created_at, .. } => created_at,
-                Decision::Refuse(refused) => {
-                    s.abort_transaction().await?;
-                    return Ok(refused);
-                }
-            };
+        let created_at = match rules::decide(
+            last_of(head.as_ref()),
+            claim_gone,
+            row,
+            &rules::Request::of(opts),
+        ) {
+            Decision::Write { created_at, .. } => created_at,
+            Decision::Refuse(refused) => {
+                s.abort_transaction().await?;
+                return Ok(refused);
+            }
+        };
         let ver = docs::version_doc(row).map_err(to_driver_error)?;
         c.ver.insert_one(ver).session(&mut *s).await?;
         if row.ov == 0 {
@@ -170,8 +174,12 @@ impl MongoIndex {
         };
         let current = head.as_ref().map(docs::read_head).transpose()?;
         // The claim is checked at the commit point below (its replacement by the version).
-        let created_at = match rules::decide(last_of(current.as_ref()), false, row, &request(opts))
-        {
+        let created_at = match rules::decide(
+            last_of(current.as_ref()),
+            false,
+            row,
+            &rules::Request::of(opts),
+        ) {
             Decision::Write { created_at, .. } => created_at,
             // The head may lag behind a version whose writer died before moving it.
             Decision::Refuse(refused) if rules::head_may_lag(refused, row.ov) => {
@@ -295,15 +303,6 @@ pub(super) async fn commit_with_retry(
                 return Ok(CommitOutcome::Committed);
             }
         }
-    }
-}
-
-/// A commit's options as the commit decision reads them.
-pub(super) fn request(opts: &CommitOptions) -> rules::Request {
-    rules::Request {
-        require_live: opts.require_live,
-        replays_claim: opts.claim.is_some(),
-        cv: opts.cv,
     }
 }
 

@@ -152,10 +152,9 @@ impl RecordIndex for MongoIndex {
         ns: &Namespace,
         row: &mut VersionRow,
         shadow: Option<&str>,
-        opts: CommitOptions,
+        mut opts: CommitOptions,
     ) -> Result<CommitOutcome> {
         let c = self.colls(ns).await?;
-        let mut opts = opts;
         // Without a counter in the commit's atomic step, a cv taken at commit is reserved now.
         row.cv = match opts.cv {
             CvChoice::Given(cv) => cv,
@@ -174,7 +173,7 @@ impl RecordIndex for MongoIndex {
             if outcome == CommitOutcome::Committed {
                 return Ok(outcome);
             }
-            let req = super::commit::request(&opts);
+            let req = rules::Request::of(&opts);
             if fresh < MAX_FRESH_CVS
                 && rules::fresh_cv_after_refusal(&req, changes::is_sealed(&c, row.cv).await?)
             {

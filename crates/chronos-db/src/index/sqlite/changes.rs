@@ -151,12 +151,18 @@ fn seal(tx: &Transaction<'_>, t: &Tables, cv: u64) -> rusqlite::Result<CvState> 
             return Ok(CvState::Held);
         }
     }
+    insert_seal(tx, t, cv)?;
+    Ok(CvState::Sealed)
+}
+
+/// Marks `cv` sealed (replacing a hold whose claim is gone).
+fn insert_seal(tx: &Transaction<'_>, t: &Tables, cv: i64) -> rusqlite::Result<()> {
     tx.prepare_cached(&format!(
         "INSERT OR REPLACE INTO {}(cv, id, ov, op) VALUES (?1, NULL, NULL, NULL)",
         t.cvs
     ))?
     .execute([cv])?;
-    Ok(CvState::Sealed)
+    Ok(())
 }
 
 /// Seals the cvs of versions that erasure or retention removes, in their transaction: no
@@ -166,12 +172,8 @@ pub fn seal_removed(
     t: &Tables,
     removed: &[crate::index::VersionRow],
 ) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO {}(cv, id, ov, op) VALUES (?1, NULL, NULL, NULL)",
-        t.cvs
-    ))?;
     for row in removed {
-        stmt.execute([to_sql_int(row.cv)?])?;
+        insert_seal(tx, t, to_sql_int(row.cv)?)?;
     }
     Ok(())
 }

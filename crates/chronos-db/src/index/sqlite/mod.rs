@@ -76,8 +76,9 @@ const STATEMENT_CACHE: usize = 256;
 #[derive(Debug)]
 pub struct SqliteIndex {
     dir: PathBuf,
-    /// `synchronous=FULL` (each commit synced) or `NORMAL` (WAL: safe from process crashes).
-    synchronous: &'static str,
+    /// How durable commits are: `synchronous=FULL` (each commit synced) for power loss,
+    /// `NORMAL` (WAL: safe from process crashes) otherwise.
+    durability: Durability,
     dbs: Mutex<HashMap<String, Arc<Db>>>,
     checkpointer: checkpoint::Checkpointer,
     /// `PRAGMA mmap_size` of each file.
@@ -143,7 +144,7 @@ impl SqliteIndex {
         crate::durable_dir::create(dir, durability.syncs()).map_err(dir_err(dir))?;
         Ok(SqliteIndex {
             dir: dir.to_path_buf(),
-            synchronous: if durability.syncs() { "FULL" } else { "NORMAL" },
+            durability,
             dbs: Mutex::new(HashMap::new()),
             checkpointer: checkpoint::Checkpointer::start(),
             mmap_bytes: DEFAULT_MMAP_BYTES,
@@ -165,7 +166,7 @@ impl SqliteIndex {
         let path = self.dir.join(format!("{name}.sqlite3"));
         let new_file = !path.exists();
         let mut conn = Connection::open(&path).map_err(backend_err("open database"))?;
-        if new_file && self.synchronous == "FULL" {
+        if new_file && self.durability.syncs() {
             // The new file's entry is on disk before anything is committed into it.
             crate::durable_dir::sync_dir(&self.dir).map_err(dir_err(&self.dir))?;
         }
@@ -181,7 +182,11 @@ impl SqliteIndex {
             "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous={}; \
              PRAGMA wal_autocheckpoint={}; PRAGMA secure_delete=ON; PRAGMA cache_size=-{}; \
              PRAGMA mmap_size={}; PRAGMA journal_size_limit={};",
-            self.synchronous,
+            if self.durability.syncs() {
+                "FULL"
+            } else {
+                "NORMAL"
+            },
             checkpoint::BACKSTOP_PAGES,
             PAGE_CACHE_KIB,
             self.mmap_bytes,

@@ -89,11 +89,7 @@ impl RecordIndex for SqliteIndex {
         let mut r = row.clone();
         let shadow = shadow.map(str::to_string);
         let coll = ns.collection.clone();
-        let req = rules::Request {
-            require_live: opts.require_live,
-            replays_claim: opts.claim.is_some(),
-            cv: opts.cv,
-        };
+        let req = rules::Request::of(&opts);
         let (outcome, r) = self
             .run(ns, "commit version", move |conn, t| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

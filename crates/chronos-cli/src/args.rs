@@ -112,6 +112,19 @@ pub enum Command {
         #[arg(long)]
         follow: bool,
     },
+    /// Serve the HTTP API (settings from the configuration's `serve` section) until
+    /// SIGTERM or Ctrl-C; requests in flight finish and counters are flushed.
+    Serve {
+        /// Listen here instead of `serve.listen` (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Print a new API key with id `id` and the argon2 hash to put in `serve.keys[].hash`.
+    /// The key is shown once; only its hash belongs in the configuration.
+    HashKey {
+        /// The key's id (1 to 64 of A-Z a-z 0-9 -).
+        id: String,
+    },
     /// Inspect and manage the fallback queue.
     Queue {
         /// What to do with the queue.

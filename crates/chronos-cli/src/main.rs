@@ -1,6 +1,7 @@
 //! `chronos-db`: maintenance commands for a chronos-db deployment (check a configuration,
 //! ping the backends, repair after crashes, prune, verify the version chains, export and
-//! import histories, read or follow a collection's change feed, manage the fallback queue). Every command prints JSON on stdout; exit code 0 on success, 1 when a
+//! import histories, read or follow a collection's change feed, manage the fallback queue,
+//! serve the HTTP API). Every command prints JSON on stdout; exit code 0 on success, 1 when a
 //! health check finds a backend down or `verify` a broken chain, 2 on an error (printed on
 //! stderr).
 
@@ -22,9 +23,13 @@ async fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let cli = args::Cli::parse();
-    let outcome = match run::load_config(&cli.source) {
-        Ok(config) => run::run(config, &cli.command).await,
-        Err(e) => Err(e),
+    let outcome = match &cli.command {
+        // A new key needs no configuration.
+        args::Command::HashKey { .. } => run::run(Default::default(), &cli.command).await,
+        _ => match run::load_config(&cli.source) {
+            Ok(config) => run::run(config, &cli.command).await,
+            Err(e) => Err(e),
+        },
     };
     match outcome {
         Ok(outcome) => {

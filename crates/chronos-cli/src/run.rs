@@ -6,6 +6,7 @@ use chronos_db::fallback::QueueKind;
 use chronos_db::maintenance::RepairOptions;
 use chronos_db::transfer::ImportOptions;
 use chronos_db::{ChangesQuery, Chronos, ChronosConfig};
+use chronos_server::ServeConfig;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -21,15 +22,15 @@ pub struct Outcome {
     pub healthy: bool,
 }
 
-/// Builds the configuration the arguments name; it is validated by `Chronos::init` or
-/// `check-config`.
-pub fn load_config(source: &ConfigSource) -> CliResult<ChronosConfig> {
+/// Builds the configuration the arguments name (the library's and the service's); it is
+/// validated by `Chronos::init` or `check-config`.
+pub fn load_config(source: &ConfigSource) -> CliResult<(ChronosConfig, ServeConfig)> {
     match (&source.config, &source.data_dir) {
         (Some(file), None) => {
             if !source.tenants.is_empty() || !source.domains.is_empty() {
                 return Err("--tenant and --domain apply to --data-dir only; a configuration file lists its own".into());
             }
-            Ok(ChronosConfig::from_json_file(file)?)
+            Ok(chronos_server::load_file(file)?)
         }
         (None, Some(dir)) => {
             // Maintenance on a mistyped path would silently create an empty deployment.
@@ -43,7 +44,7 @@ pub fn load_config(source: &ConfigSource) -> CliResult<ChronosConfig> {
             for d in &source.domains {
                 config = config.with_domain(d);
             }
-            Ok(config)
+            Ok((config, ServeConfig::default()))
         }
         _ => Err("give exactly one of --config FILE and --data-dir DIR".into()),
     }
@@ -61,10 +62,29 @@ fn done(output: Value) -> CliResult<Outcome> {
 }
 
 /// Runs `command` with `config`; `Chronos` is shut down (counters flushed) before returning.
-pub async fn run(config: ChronosConfig, command: &Command) -> CliResult<Outcome> {
-    if let Command::CheckConfig = command {
-        config.validate()?;
-        return done(serde_json::json!({ "valid": true }));
+pub async fn run(
+    (config, mut serve): (ChronosConfig, ServeConfig),
+    command: &Command,
+) -> CliResult<Outcome> {
+    match command {
+        Command::CheckConfig => {
+            config.validate()?;
+            return done(serde_json::json!({ "valid": true }));
+        }
+        Command::HashKey { id } => {
+            let key = chronos_server::generate_key(id)?;
+            return done(serde_json::json!({ "id": id, "key": key.key, "hash": key.hash }));
+        }
+        Command::Serve { listen } => {
+            if let Some(listen) = listen {
+                serve.listen = *listen;
+                serve.check()?;
+            }
+            let chronos = Chronos::init(config).await?;
+            chronos_server::serve(chronos, serve, chronos_server::shutdown_signal()).await?;
+            return done(serde_json::json!({ "stopped": true }));
+        }
+        _ => {}
     }
     let chronos = Chronos::init(config).await?;
     let outcome = dispatch(&chronos, command).await;
@@ -74,7 +94,10 @@ pub async fn run(config: ChronosConfig, command: &Command) -> CliResult<Outcome>
 
 async fn dispatch(chronos: &Chronos, command: &Command) -> CliResult<Outcome> {
     match command {
-        Command::CheckConfig => done(serde_json::json!({ "valid": true })),
+        // Answered before the library starts (see `run`).
+        Command::CheckConfig | Command::HashKey { .. } | Command::Serve { .. } => {
+            done(serde_json::json!({ "valid": true }))
+        }
         Command::Health => {
             let report = chronos.health().await;
             Ok(Outcome {

@@ -27,6 +27,7 @@ const PING_TIMEOUT: Duration = Duration::from_secs(5);
 /// What a backend holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum BackendRole {
     /// Heads, versions and counters.
     Index,
@@ -38,6 +39,7 @@ pub enum BackendRole {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BackendHealth {
     /// Index or payloads.
     pub role: BackendRole,
@@ -50,6 +52,7 @@ pub struct BackendHealth {
     /// Whether it answered.
     pub ok: bool,
     /// How long the ping took.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub latency: Duration,
     /// Why it failed.
     pub error: Option<String>,
@@ -58,6 +61,7 @@ pub struct BackendHealth {
 /// The health of every configured backend.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthReport {
     /// One entry per index connection and per bucket.
     pub backends: Vec<BackendHealth>,

@@ -98,6 +98,7 @@ pub struct ChronosConfig {
 /// Database types: which family of databases a route goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DbType {
     /// System configuration, settings, application metadata.
     Metadata,

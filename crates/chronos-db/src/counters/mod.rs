@@ -48,6 +48,7 @@ use crate::route::{Route, Router, Target, Tier};
 /// Counter values of one collection in one bucket.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CounterTotals {
     /// Records created.
     pub created: u64,

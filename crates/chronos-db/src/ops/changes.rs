@@ -122,6 +122,7 @@ impl FeedOptions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePage {
     /// The committed writes, as versions with their kind, provenance and (when asked) data.
     pub changes: Vec<Version>,

@@ -17,6 +17,7 @@ use crate::model::WriteMeta;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EraseReport {
     /// Record id.
     pub id: String,

@@ -66,6 +66,7 @@ impl HistoryQuery {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryPage {
     /// The versions, by ascending ov.
     pub versions: Vec<Version>,
@@ -77,6 +78,7 @@ pub struct HistoryPage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Diff {
     /// Record id.
     pub id: String,
@@ -86,6 +88,7 @@ pub struct Diff {
     pub to_ov: u64,
     /// The RFC 6902 JSON Patch that turns the data of `from_ov` into the data of `to_ov`
     /// (`json_patch::patch` applies it).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub patch: json_patch::Patch,
     /// The JSON Pointers (RFC 6901) of every location the patch touches, sorted, each once.
     pub changed_paths: Vec<String>,

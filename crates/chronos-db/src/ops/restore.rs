@@ -59,6 +59,7 @@ impl std::fmt::Debug for RestoreOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "action")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RestoreAction {
     /// A new version equal to version `from_ov`.
     Restore {
@@ -82,6 +83,7 @@ pub enum RestoreAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RestoreReport {
     /// Whether this was a dry run.
     pub dry_run: bool,

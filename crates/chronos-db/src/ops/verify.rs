@@ -22,6 +22,7 @@ const PAYLOAD_READS: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "problem")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChainBreak {
     /// The hash recomputed from the version's payload bytes, its index row and the previous
     /// version's hash is not the one stored: the payload, the row or the stored hash was
@@ -49,6 +50,7 @@ pub enum ChainBreak {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BrokenLink {
     /// Record id.
     pub id: String,
@@ -63,6 +65,7 @@ pub struct BrokenLink {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordVerification {
     /// Record id.
     pub id: String,

@@ -96,8 +96,10 @@ impl ListQuery {
 }
 
 /// One page of a listing.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page {
     /// The records of this page, in order.
     pub items: Vec<Version>,

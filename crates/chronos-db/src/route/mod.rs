@@ -14,6 +14,7 @@ use crate::config::DbType;
 /// The tier of a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Tier {
     /// Shared by every tenant.
     Generic,
@@ -28,6 +29,7 @@ pub enum Tier {
 /// (`{"databaseType", "tier", "tenantId", "domain", "collection"}`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Route {
     /// Database type.
     #[serde(rename = "databaseType")]

@@ -14,6 +14,7 @@ use crate::route::Route;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueuedWrite {
     /// Queue entry id (time-ordered).
     pub op_id: String,

@@ -1,0 +1,119 @@
+//! The OpenAPI document, generated from the handlers' annotations. Collection resources are
+//! declared once under the tenant/domain prefix; the generic-tier copies are derived from
+//! them here, so both forms are in the document.
+
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{OpenApi as Document, Required};
+use utoipa::OpenApi;
+
+use crate::problem::Problem;
+use crate::routes::{collection_ops, feed, records, service, transfer, versions};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "chronos-db", description = "JSON records with their full version history. Every error is an RFC 9457 problem (`application/problem+json`); the version of a record is its `ETag`, sent back as `If-Match` to update, delete or erase it."),
+    paths(
+        records::create, records::list, records::get, records::update, records::delete,
+        records::enrich, records::create_many,
+        versions::history, versions::diff, versions::verify, versions::restore, versions::erase,
+        collection_ops::restore_collection, collection_ops::counters,
+        feed::changes, feed::stream, transfer::export, transfer::import,
+        service::healthz, service::readyz, service::metrics, service::health,
+        service::fallback_list, service::fallback_retry, service::fallback_cancel,
+    ),
+    components(schemas(Problem)),
+    tags(
+        (name = "records", description = "Create, read, list, update, delete and enrich records"),
+        (name = "versions", description = "A record's history, diffs, verification, restore and erase"),
+        (name = "collections", description = "Collection-wide restore and counters"),
+        (name = "changes", description = "The change feed: pages and a live Server-Sent Events stream"),
+        (name = "transfer", description = "Export and import as JSON Lines"),
+        (name = "service", description = "Liveness, readiness, metrics, backend health, the fallback queue"),
+    )
+)]
+struct ApiDoc;
+
+const SCOPED: &str = "/v1/{db_type}/{tier}/{owner}/{collection}";
+const GENERIC: &str = "/v1/{db_type}/generic/{collection}";
+
+/// The document served at `/openapi.json`.
+pub fn document() -> Document {
+    let mut doc = ApiDoc::openapi();
+    let paths: Vec<(String, PathItem)> = std::mem::take(&mut doc.paths.paths).into_iter().collect();
+    for (path, item) in paths {
+        if path.starts_with(SCOPED) {
+            let generic = path.replacen(SCOPED, GENERIC, 1);
+            doc.paths.paths.insert(
+                generic.clone(),
+                with_path_params(item.clone(), &generic, "_generic"),
+            );
+        }
+        let item = with_path_params(item, &path, "");
+        doc.paths.paths.insert(path, item);
+    }
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "apiKey",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    doc.security = Some(vec![SecurityRequirement::new(
+        "apiKey",
+        Vec::<String>::new(),
+    )]);
+    doc
+}
+
+/// What each path parameter is.
+fn describe(name: &str) -> &'static str {
+    match name {
+        "db_type" => "Database type: metadata, knowledge, runtime or logs",
+        "tier" => "tenant or domain",
+        "owner" => "The tenant id (tenant tier) or the domain (domain tier)",
+        "collection" => "Collection name",
+        "id" => "Record id",
+        "op_id" => "The queued write's id",
+        _ => "",
+    }
+}
+
+/// Declares every `{name}` of `path` as a path parameter of each operation of `item` (once),
+/// and gives the operations of a derived path their own ids (`suffix`).
+fn with_path_params(mut item: PathItem, path: &str, suffix: &str) -> PathItem {
+    let names: Vec<&str> = path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect();
+    let ops = [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ];
+    for op in ops.into_iter().flatten() {
+        let params = op.parameters.get_or_insert_with(Vec::new);
+        for name in &names {
+            if params
+                .iter()
+                .any(|p| p.name == *name && p.parameter_in == ParameterIn::Path)
+            {
+                continue;
+            }
+            params.push(
+                ParameterBuilder::new()
+                    .name(*name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some(describe(name)))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            );
+        }
+        if !suffix.is_empty() {
+            op.operation_id = op.operation_id.take().map(|id| format!("{id}{suffix}"));
+        }
+    }
+    item
+}

@@ -25,6 +25,12 @@ pub struct ServeConfig {
     pub request_timeout_ms: u64,
     /// Requests served at once (default 256); more wait for a free slot.
     pub concurrency_limit: usize,
+    /// How long a connection may take to send a request's headers, in milliseconds
+    /// (default 10 000); a client that trickles them is cut off.
+    pub header_read_timeout_ms: u64,
+    /// Seconds requests in flight get to finish after a shutdown signal (default 10); open
+    /// streams are closed then.
+    pub shutdown_grace_seconds: u64,
     /// The live change feed's stream settings.
     pub feed: FeedConfig,
     /// The API keys. Without any, the service answers only on a loopback address and every
@@ -40,6 +46,8 @@ impl Default for ServeConfig {
             body_limit_bytes: 8 * 1024 * 1024,
             request_timeout_ms: 30_000,
             concurrency_limit: 256,
+            header_read_timeout_ms: 10_000,
+            shutdown_grace_seconds: 10,
             feed: FeedConfig::default(),
             keys: Vec::new(),
         }
@@ -176,6 +184,7 @@ impl ServeConfig {
         positive("serve.bodyLimitBytes", self.body_limit_bytes as u64);
         positive("serve.requestTimeoutMs", self.request_timeout_ms);
         positive("serve.concurrencyLimit", self.concurrency_limit as u64);
+        positive("serve.headerReadTimeoutMs", self.header_read_timeout_ms);
         positive("serve.feed.bufferEvents", self.feed.buffer_events as u64);
         positive("serve.feed.keepAliveSeconds", self.feed.keep_alive_seconds);
         if self.keys.is_empty() && !self.listen.ip().is_loopback() {

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::header::AUTHORIZATION;
@@ -13,9 +13,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use chronos_db::Chronos;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::limit::GlobalConcurrencyLimitLayer;
-use tracing::info;
+use tracing::{debug, info, warn};
 
 use crate::config::ServeConfig;
 use crate::error::ServeError;
@@ -76,6 +80,11 @@ pub async fn serve(
 }
 
 /// Like [`serve`], on a listener the caller bound (port 0 for tests).
+///
+/// Each connection must send a request's headers within `serve.headerReadTimeoutMs` (a
+/// client that trickles them is cut off without holding a request slot); after
+/// `shutdown`, no connection is accepted, requests in flight get `serve.shutdownGraceSeconds`
+/// to finish (open streams are closed then), and the library shuts down.
 pub async fn serve_on(
     listener: TcpListener,
     chronos: Chronos,
@@ -83,21 +92,56 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let addr = listener.local_addr().ok();
-    let open = config.keys.is_empty();
     info!(
         ?addr,
         keys = config.keys.len(),
         "chronos-db service listening"
     );
-    if open {
-        tracing::warn!("no API keys configured: every request has every right (loopback only)");
+    if config.keys.is_empty() {
+        warn!("no API keys configured: every request has every right (loopback only)");
     }
+    let header_timeout = Duration::from_millis(config.header_read_timeout_ms);
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
     let app = router(chronos.clone(), config);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors and the like: wait a moment rather than spin.
+                    warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout);
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    info!("shutting down: requests in flight finish");
+    if tokio::time::timeout(grace, graceful.shutdown())
         .await
-        .map_err(ServeError::Serve)?;
-    info!("requests finished; shutting the library down");
+        .is_err()
+    {
+        warn!(
+            grace_seconds = grace.as_secs(),
+            "connections still open after the grace period are closed"
+        );
+    }
+    info!("shutting the library down");
     Ok(chronos.shutdown().await?)
 }
 

@@ -26,7 +26,7 @@ fn bin() -> Command {
 /// Starts `chronos-db <args> serve --listen 127.0.0.1:<port>` and waits until it answers.
 async fn serve(args: &[&str], port: u16) -> Child {
     let listen = format!("127.0.0.1:{port}");
-    let child = bin()
+    let mut child = bin()
         .args(args)
         .args(["serve", "--listen", &listen])
         .stdout(Stdio::piped())
@@ -45,6 +45,8 @@ async fn serve(args: &[&str], port: u16) -> Child {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the service did not start");
 }
 

@@ -367,6 +367,87 @@ async fn racing_writers_through_http_leave_one_winner_per_ov() {
     }
 }
 
+#[tokio::test]
+async fn two_services_on_one_store_leave_one_winner_per_ov() {
+    for pair in pairs() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = support::library_config(pair, dir.path());
+        let a = support::start_on(
+            pair,
+            config.clone(),
+            ServeConfig::default(),
+            tempfile::tempdir().unwrap(),
+        )
+        .await;
+        let b = support::start_on(
+            pair,
+            config,
+            ServeConfig::default(),
+            tempfile::tempdir().unwrap(),
+        )
+        .await;
+        let v = create(&a, USERS, json!({"n": 0})).await;
+        let path = format!("{USERS}/records/{}", v["id"].as_str().unwrap());
+        let mut tasks = Vec::new();
+        for w in 0..8 {
+            let url = match w % 2 {
+                0 => a.url(&path),
+                _ => b.url(&path),
+            };
+            let c = reqwest::Client::new();
+            tasks.push(tokio::spawn(async move {
+                let mut won = Vec::new();
+                for _ in 0..15 {
+                    let r = c.get(&url).send().await.unwrap();
+                    let ov: u64 = r.headers()["etag"]
+                        .to_str()
+                        .unwrap()
+                        .trim_matches('"')
+                        .parse()
+                        .unwrap();
+                    let r = c
+                        .put(&url)
+                        .header("if-match", format!("\"{ov}\""))
+                        .json(&json!({"writer": w, "ov": ov + 1}))
+                        .send()
+                        .await
+                        .unwrap();
+                    match r.status().as_u16() {
+                        200 => won.push(ov + 1),
+                        412 | 503 => {}
+                        other => panic!("unexpected {other}"),
+                    }
+                }
+                won
+            }));
+        }
+        let mut ovs = Vec::new();
+        for t in tasks {
+            ovs.extend(t.await.unwrap());
+        }
+        let n = ovs.len();
+        ovs.sort_unstable();
+        ovs.dedup();
+        assert_eq!(ovs.len(), n, "{pair}: two winners for one ov");
+        // Both services read the same history, each version as its winner wrote it.
+        let r = b
+            .client
+            .get(b.url(&format!("{path}/history?includeData=true&limit=1000")))
+            .send()
+            .await
+            .unwrap();
+        let h = body(r).await;
+        let versions = h["versions"].as_array().unwrap();
+        assert_eq!(versions.len(), n + 1, "{pair}");
+        for v in &versions[1..] {
+            assert_eq!(v["data"]["ov"], v["ov"], "{pair}");
+        }
+        a.stop().await;
+        b.stop().await;
+        drop(dir);
+    }
+}
+
 /// Reads server-sent events from `r` until `n` `change` events came; returns their ids.
 async fn read_events(r: reqwest::Response, n: usize) -> Vec<(String, String)> {
     let mut stream = r.bytes_stream();

@@ -43,7 +43,7 @@ impl Service {
 
 /// The library configuration of `pair` in `dir`: the generic runtime database and the
 /// tenants `acme` and `globex`.
-fn library_config(pair: &str, dir: &std::path::Path) -> ChronosConfig {
+pub fn library_config(pair: &str, dir: &std::path::Path) -> ChronosConfig {
     if pair == "embedded" {
         return ChronosConfig::embedded(dir)
             .with_tenant("acme")
@@ -107,9 +107,19 @@ pub fn pairs() -> Vec<&'static str> {
 /// free loopback port).
 pub async fn start(pair: &'static str, serve: ServeConfig) -> Service {
     let dir = tempfile::tempdir().unwrap();
-    let chronos = Chronos::init(library_config(pair, dir.path()))
-        .await
-        .unwrap();
+    let config = library_config(pair, dir.path());
+    start_on(pair, config, serve, dir).await
+}
+
+/// Starts a service on `config` (which may be shared with other services), keeping `dir`
+/// while it runs.
+pub async fn start_on(
+    pair: &'static str,
+    config: ChronosConfig,
+    serve: ServeConfig,
+    dir: tempfile::TempDir,
+) -> Service {
+    let chronos = Chronos::init(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

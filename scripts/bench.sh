@@ -7,10 +7,17 @@
 # `--scale` runs the growth benchmark instead (no servers needed): one collection of the
 # embedded default grown to CHRONOS_SCALE_SIZES records (default 10000,100000,1000000) against
 # the same records inline in one SQLite file; CHRONOS_SCALE_SAMPLES sets samples per operation.
+#
+# `--http` runs the HTTP service against the library in process (no servers needed): 32
+# concurrent clients creating, reading and listing; CHRONOS_HTTP_BENCH_N sets operations per
+# client per kind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--scale" ]; then
     exec cargo bench -p chronos-db --bench scale
+fi
+if [ "${1:-}" = "--http" ]; then
+    exec cargo bench -p chronos-server --bench http
 fi
 trap 'scripts/test-servers.sh stop' EXIT
 scripts/test-servers.sh start

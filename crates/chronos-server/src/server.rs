@@ -118,6 +118,10 @@ pub async fn serve_on(
             },
             () = &mut shutdown => break,
         };
+        // Answers go out at once rather than waiting to fill a segment.
+        if let Err(e) = stream.set_nodelay(true) {
+            debug!(%peer, error = %e, "TCP_NODELAY not set");
+        }
         let service = TowerToHyperService::new(app.clone());
         let mut builder = http1::Builder::new();
         builder

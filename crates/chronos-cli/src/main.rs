@@ -26,10 +26,12 @@ async fn main() -> ExitCode {
     let outcome = match &cli.command {
         // A new key needs no configuration.
         args::Command::HashKey { .. } => run::run(Default::default(), &cli.command).await,
-        _ => match run::load_config(&cli.source) {
-            Ok(config) => run::run(config, &cli.command).await,
-            Err(e) => Err(e),
-        },
+        command => {
+            match run::load_config(&cli.source, matches!(command, args::Command::Serve { .. })) {
+                Ok(config) => run::run(config, &cli.command).await,
+                Err(e) => Err(e),
+            }
+        }
     };
     match outcome {
         Ok(outcome) => {

@@ -24,7 +24,12 @@ pub struct Outcome {
 
 /// Builds the configuration the arguments name (the library's and the service's); it is
 /// validated by `Chronos::init` or `check-config`.
-pub fn load_config(source: &ConfigSource) -> CliResult<(ChronosConfig, ServeConfig)> {
+/// `create_dir`: a missing data directory is created (the service starting a new store)
+/// instead of refused (maintenance on a mistyped path).
+pub fn load_config(
+    source: &ConfigSource,
+    create_dir: bool,
+) -> CliResult<(ChronosConfig, ServeConfig)> {
     match (&source.config, &source.data_dir) {
         (Some(file), None) => {
             if !source.tenants.is_empty() || !source.domains.is_empty() {
@@ -34,7 +39,7 @@ pub fn load_config(source: &ConfigSource) -> CliResult<(ChronosConfig, ServeConf
         }
         (None, Some(dir)) => {
             // Maintenance on a mistyped path would silently create an empty deployment.
-            if !dir.is_dir() {
+            if !dir.is_dir() && !create_dir {
                 return Err(format!("data directory {} does not exist", dir.display()).into());
             }
             let mut config = ChronosConfig::embedded(dir);

@@ -70,6 +70,53 @@ where
     }
 }
 
+/// The record client `c` reads at its `i`-th read.
+fn pick(ids: &[String], c: usize, i: usize) -> &str {
+    &ids[(c * 131 + i * 7919) % ids.len()]
+}
+
+/// A read of the latest version through the library.
+fn lib_read(
+    coll: &Collection,
+    ids: &Arc<Vec<String>>,
+) -> impl Fn(usize, usize) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static
+{
+    let (coll, ids) = (coll.clone(), ids.clone());
+    move |c, i| {
+        let (coll, ids) = (coll.clone(), ids.clone());
+        Box::pin(async move {
+            let id = pick(&ids, c, i);
+            coll.get_latest(id, ReadOptions::default())
+                .await
+                .unwrap()
+                .unwrap();
+        })
+    }
+}
+
+/// A read of the latest version through the service.
+fn http_read(
+    base: &Arc<String>,
+    clients: &Arc<Vec<reqwest::Client>>,
+    ids: &Arc<Vec<String>>,
+) -> impl Fn(usize, usize) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static
+{
+    let (base, clients, ids) = (base.clone(), clients.clone(), ids.clone());
+    move |c, i| {
+        let (base, clients, ids) = (base.clone(), clients.clone(), ids.clone());
+        Box::pin(async move {
+            let id = pick(&ids, c, i);
+            let r = clients[c]
+                .get(format!("{base}/records/{id}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.bytes().await.unwrap();
+        })
+    }
+}
+
 fn record(c: usize, i: usize) -> Value {
     json!({"deviceId": format!("sensor-{}", (c * 7 + i) % 100), "temperature": i as f64 * 0.5, "site": "north"})
 }
@@ -156,54 +203,11 @@ async fn main() {
             .map(|v| v.id)
             .collect(),
     );
-    let (lib, ids1) = (coll.clone(), ids.clone());
-    let lib_get = measure(n, move |c, i| {
-        let (lib, ids) = (lib.clone(), ids1.clone());
-        async move {
-            let id = &ids[(c * 131 + i * 7919) % ids.len()];
-            lib.get_latest(id, ReadOptions::default())
-                .await
-                .unwrap()
-                .unwrap();
-        }
-    })
-    .await;
-    let (b, cl, ids2) = (base.clone(), clients.clone(), ids.clone());
-    let http_get = measure(n, move |c, i| {
-        let (b, cl, ids) = (b.clone(), cl.clone(), ids2.clone());
-        async move {
-            let id = &ids[(c * 131 + i * 7919) % ids.len()];
-            let r = cl[c].get(format!("{b}/records/{id}")).send().await.unwrap();
-            assert_eq!(r.status(), 200);
-            r.bytes().await.unwrap();
-        }
-    })
-    .await;
-
+    let lib_get = measure(n, lib_read(&coll, &ids)).await;
+    let http_get = measure(n, http_read(&base, &clients, &ids)).await;
     // One client alone: what a read costs without contention.
-    let (lib, ids1) = (coll.clone(), ids.clone());
-    let lib_get1 = measure_with(1, n * 4, move |c, i| {
-        let (lib, ids) = (lib.clone(), ids1.clone());
-        async move {
-            let id = &ids[(c * 131 + i * 7919) % ids.len()];
-            lib.get_latest(id, ReadOptions::default())
-                .await
-                .unwrap()
-                .unwrap();
-        }
-    })
-    .await;
-    let (b, cl, ids2) = (base.clone(), clients.clone(), ids.clone());
-    let http_get1 = measure_with(1, n * 4, move |c, i| {
-        let (b, cl, ids) = (b.clone(), cl.clone(), ids2.clone());
-        async move {
-            let id = &ids[(c * 131 + i * 7919) % ids.len()];
-            let r = cl[c].get(format!("{b}/records/{id}")).send().await.unwrap();
-            assert_eq!(r.status(), 200);
-            r.bytes().await.unwrap();
-        }
-    })
-    .await;
+    let lib_get1 = measure_with(1, n * 4, lib_read(&coll, &ids)).await;
+    let http_get1 = measure_with(1, n * 4, http_read(&base, &clients, &ids)).await;
 
     // A page of 50 records of one device.
     let lib = coll.clone();

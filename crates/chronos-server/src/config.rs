@@ -235,15 +235,7 @@ pub fn valid_key_id(id: &str) -> bool {
 pub fn load_file(
     path: impl AsRef<std::path::Path>,
 ) -> Result<(chronos_db::ChronosConfig, ServeConfig), Error> {
-    let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::config(
-            "(file)",
-            format!("cannot read configuration file {}: {e}", path.display()),
-        )
-    })?;
-    let document: Value = serde_json::from_str(&text)
-        .map_err(|e| Error::config("(root)", format!("not valid JSON: {e}")))?;
+    let document = chronos_db::ChronosConfig::read_json_file(path)?;
     let section = document.get("serve").cloned();
     let mut library = document;
     if let Some(o) = library.as_object_mut() {

@@ -318,49 +318,58 @@ async fn bad_requests_get_a_clear_problem_and_change_nothing() {
     s.stop().await;
 }
 
+/// 8 writers, each through `urls[w % urls.len()]`, each `rounds` times reading the record
+/// and updating it with the ETag read; returns the ovs they won, checked to be distinct.
+async fn race(urls: &[String], rounds: usize) -> Vec<u64> {
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let url = urls[w % urls.len()].clone();
+        let c = reqwest::Client::new();
+        tasks.push(tokio::spawn(async move {
+            let mut won = Vec::new();
+            for _ in 0..rounds {
+                let r = c.get(&url).send().await.unwrap();
+                let ov: u64 = r.headers()["etag"]
+                    .to_str()
+                    .unwrap()
+                    .trim_matches('"')
+                    .parse()
+                    .unwrap();
+                let r = c
+                    .put(&url)
+                    .header("if-match", format!("\"{ov}\""))
+                    .json(&json!({"writer": w, "ov": ov + 1}))
+                    .send()
+                    .await
+                    .unwrap();
+                match r.status().as_u16() {
+                    200 => won.push(ov + 1),
+                    412 | 503 => {}
+                    other => panic!("unexpected {other}"),
+                }
+            }
+            won
+        }));
+    }
+    let mut ovs = Vec::new();
+    for t in tasks {
+        ovs.extend(t.await.unwrap());
+    }
+    let n = ovs.len();
+    ovs.sort_unstable();
+    ovs.dedup();
+    assert_eq!(ovs.len(), n, "two winners for one ov");
+    ovs
+}
+
 #[tokio::test]
 async fn racing_writers_through_http_leave_one_winner_per_ov() {
     for pair in pairs() {
         let s = start(pair, ServeConfig::default()).await;
         let v = create(&s, USERS, json!({"n": 0})).await;
         let rec = s.url(&format!("{USERS}/records/{}", v["id"].as_str().unwrap()));
-        let mut tasks = Vec::new();
-        for w in 0..8 {
-            let (c, rec) = (s.client.clone(), rec.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut won = Vec::new();
-                for _ in 0..20 {
-                    let r = c.get(&rec).send().await.unwrap();
-                    let ov: u64 = r.headers()["etag"]
-                        .to_str()
-                        .unwrap()
-                        .trim_matches('"')
-                        .parse()
-                        .unwrap();
-                    let r = c
-                        .put(&rec)
-                        .header("if-match", format!("\"{ov}\""))
-                        .json(&json!({"writer": w}))
-                        .send()
-                        .await
-                        .unwrap();
-                    match r.status().as_u16() {
-                        200 => won.push(ov + 1),
-                        412 | 503 => {}
-                        other => panic!("unexpected {other}"),
-                    }
-                }
-                won
-            }));
-        }
-        let mut ovs: Vec<u64> = Vec::new();
-        for t in tasks {
-            ovs.extend(t.await.unwrap());
-        }
+        let ovs = race(std::slice::from_ref(&rec), 20).await;
         let n = ovs.len();
-        ovs.sort_unstable();
-        ovs.dedup();
-        assert_eq!(ovs.len(), n, "{pair}: two winners for one ov");
         let r = s.client.get(&rec).send().await.unwrap();
         assert_eq!(body(r).await["ov"].as_u64().unwrap() as usize, n, "{pair}");
         s.stop().await;
@@ -388,47 +397,8 @@ async fn two_services_on_one_store_leave_one_winner_per_ov() {
         .await;
         let v = create(&a, USERS, json!({"n": 0})).await;
         let path = format!("{USERS}/records/{}", v["id"].as_str().unwrap());
-        let mut tasks = Vec::new();
-        for w in 0..8 {
-            let url = match w % 2 {
-                0 => a.url(&path),
-                _ => b.url(&path),
-            };
-            let c = reqwest::Client::new();
-            tasks.push(tokio::spawn(async move {
-                let mut won = Vec::new();
-                for _ in 0..15 {
-                    let r = c.get(&url).send().await.unwrap();
-                    let ov: u64 = r.headers()["etag"]
-                        .to_str()
-                        .unwrap()
-                        .trim_matches('"')
-                        .parse()
-                        .unwrap();
-                    let r = c
-                        .put(&url)
-                        .header("if-match", format!("\"{ov}\""))
-                        .json(&json!({"writer": w, "ov": ov + 1}))
-                        .send()
-                        .await
-                        .unwrap();
-                    match r.status().as_u16() {
-                        200 => won.push(ov + 1),
-                        412 | 503 => {}
-                        other => panic!("unexpected {other}"),
-                    }
-                }
-                won
-            }));
-        }
-        let mut ovs = Vec::new();
-        for t in tasks {
-            ovs.extend(t.await.unwrap());
-        }
+        let ovs = race(&[a.url(&path), b.url(&path)], 15).await;
         let n = ovs.len();
-        ovs.sort_unstable();
-        ovs.dedup();
-        assert_eq!(ovs.len(), n, "{pair}: two winners for one ov");
         // Both services read the same history, each version as its winner wrote it.
         let r = b
             .client

@@ -45,6 +45,13 @@ impl ChronosConfig {
 
     /// Reads, parses and validates a JSON configuration file.
     pub fn from_json_file(path: impl AsRef<Path>) -> Result<Self> {
+        Self::from_json_value(Self::read_json_file(path)?)
+    }
+
+    /// Reads a configuration file as JSON without checking its shape, for a program that
+    /// keeps sections of its own beside the library's (a service's `serve`, say) and passes
+    /// the rest to [`ChronosConfig::from_json_value`].
+    pub fn read_json_file(path: impl AsRef<Path>) -> Result<Value> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::config(
@@ -52,7 +59,8 @@ impl ChronosConfig {
                 format!("cannot read configuration file {}: {e}", path.display()),
             )
         })?;
-        Self::from_json_str(&text)
+        serde_json::from_str(&text)
+            .map_err(|e| Error::config("(root)", format!("not valid JSON: {e}")))
     }
 
     /// The configuration as pretty JSON (credentials included: do not log it).

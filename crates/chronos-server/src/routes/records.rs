@@ -9,7 +9,9 @@ use axum::http::header::{ETAG, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chronos_db::{EnrichMeta, ListQuery, Page, ReadOptions, Sort, SortBy, Version, WriteResult};
+use chronos_db::{
+    Collection, EnrichMeta, ListQuery, Page, ReadOptions, Sort, SortBy, Version, WriteResult,
+};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -215,6 +217,24 @@ pub async fn get(
     Ok((headers, Json(v)).into_response())
 }
 
+/// What a write that builds on a version the client read needs: the collection (once the
+/// caller may do `need` there), the record id, and the ov of `If-Match` (428 without it).
+pub fn versioned<'a>(
+    state: &Shared,
+    caller: &Caller,
+    at: &'a RoutePath,
+    if_match: IfMatch,
+    need: Access,
+) -> Result<(Collection, &'a str, u64), Problem> {
+    let coll = collection(state, caller, at, need)?;
+    Ok((coll, record_id(at)?, if_match.required()?))
+}
+
+/// The problem of a failed write that named its version with `If-Match` (stale: 412).
+pub fn stale(e: chronos_db::Error) -> Problem {
+    Problem::from_error(&e, true)
+}
+
 /// The record id of a record resource.
 pub fn record_id(at: &RoutePath) -> Result<&str, Problem> {
     at.id
@@ -237,12 +257,8 @@ pub async fn update(
     Meta(meta): Meta,
     JsonBody(data): JsonBody<Value>,
 ) -> ApiResult<Response> {
-    let coll = collection(&state, &caller, &at, Access::Write)?;
-    let expected = if_match.required()?;
-    let w = coll
-        .update(record_id(&at)?, data, expected, meta)
-        .await
-        .map_err(|e| Problem::from_error(&e, true))?;
+    let (coll, id, expected) = versioned(&state, &caller, &at, if_match, Access::Write)?;
+    let w = coll.update(id, data, expected, meta).await.map_err(stale)?;
     state.metrics.write("update");
     Ok(written(StatusCode::OK, w))
 }
@@ -260,12 +276,8 @@ pub async fn delete(
     if_match: IfMatch,
     Meta(meta): Meta,
 ) -> ApiResult<Response> {
-    let coll = collection(&state, &caller, &at, Access::Write)?;
-    let expected = if_match.required()?;
-    let w = coll
-        .delete(record_id(&at)?, expected, meta)
-        .await
-        .map_err(|e| Problem::from_error(&e, true))?;
+    let (coll, id, expected) = versioned(&state, &caller, &at, if_match, Access::Write)?;
+    let w = coll.delete(id, expected, meta).await.map_err(stale)?;
     state.metrics.write("delete");
     Ok(written(StatusCode::OK, w))
 }

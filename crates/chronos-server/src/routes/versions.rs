@@ -10,7 +10,7 @@ use chronos_db::{Diff, HistoryPage, HistoryQuery, WriteResult};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::records::{etag, record_id};
+use super::records::{etag, record_id, stale, versioned};
 use super::{collection, time_param};
 use crate::config::Access;
 use crate::extract::{IfMatch, JsonBody, Meta, RoutePath};
@@ -145,12 +145,8 @@ pub async fn erase(
     if_match: IfMatch,
     Meta(meta): Meta,
 ) -> ApiResult<Response> {
-    let coll = collection(&state, &caller, &at, Access::Admin)?;
-    let expected = if_match.required()?;
-    let report = coll
-        .erase(record_id(&at)?, expected, meta)
-        .await
-        .map_err(|e| Problem::from_error(&e, true))?;
+    let (coll, id, expected) = versioned(&state, &caller, &at, if_match, Access::Admin)?;
+    let report = coll.erase(id, expected, meta).await.map_err(stale)?;
     state.metrics.write("erase");
     Ok((StatusCode::OK, Json(report)).into_response())
 }

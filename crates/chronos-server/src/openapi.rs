@@ -8,6 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{OpenApi as Document, Required};
 use utoipa::OpenApi;
 
+use crate::extract::{ACTOR_HEADER, REASON_HEADER};
 use crate::problem::Problem;
 use crate::routes::{collection_ops, feed, records, service, transfer, versions};
 
@@ -86,14 +87,36 @@ fn with_path_params(mut item: PathItem, path: &str, suffix: &str) -> PathItem {
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .collect();
     let ops = [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.delete,
-        &mut item.patch,
+        (&mut item.get, false),
+        (&mut item.put, true),
+        (&mut item.post, true),
+        (&mut item.delete, true),
+        (&mut item.patch, true),
     ];
-    for op in ops.into_iter().flatten() {
+    for (op, writes) in ops {
+        let Some(op) = op else { continue };
         let params = op.parameters.get_or_insert_with(Vec::new);
+        if writes && path.starts_with("/v1/{db_type}") {
+            for (name, description) in [
+                (
+                    ACTOR_HEADER,
+                    "Who writes: stored with the version as its actor",
+                ),
+                (REASON_HEADER, "Why: stored with the version as its reason"),
+            ] {
+                if !params.iter().any(|p| p.name == name) {
+                    params.push(
+                        ParameterBuilder::new()
+                            .name(name)
+                            .parameter_in(ParameterIn::Header)
+                            .required(Required::False)
+                            .description(Some(description))
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .build(),
+                    );
+                }
+            }
+        }
         for name in &names {
             if params
                 .iter()

@@ -46,7 +46,8 @@ pub struct CreateParams {
 /// Creates a record from the JSON object in the body.
 #[utoipa::path(post, path = "/v1/{db_type}/{tier}/{owner}/{collection}/records", tag = "records",
     params(CreateParams), request_body = Object,
-    responses((status = 201, description = "Created; `Location` names the record, `ETag` its version", body = WriteResult),
+    responses((status = 201, description = "Created", body = WriteResult,
+               headers(("Location" = String, description = "The record"), ("ETag" = String, description = "Its version, as \"0\""))),
               (status = 400, body = Problem), (status = 409, description = "The id exists", body = Problem)))]
 pub async fn create(
     State(state): State<Shared>,
@@ -188,7 +189,8 @@ pub struct ReadParams {
 /// Reads a record: its latest version, a version (`ov`), or its state at a time (`at`).
 #[utoipa::path(get, path = "/v1/{db_type}/{tier}/{owner}/{collection}/records/{id}", tag = "records",
     params(ReadParams),
-    responses((status = 200, description = "The version; `ETag` is its ov", body = Version),
+    responses((status = 200, description = "The version", body = Version,
+               headers(("ETag" = String, description = "Its ov, as \"3\": send it as If-Match to write"))),
               (status = 404, body = Problem)))]
 pub async fn get(
     State(state): State<Shared>,
@@ -246,7 +248,7 @@ pub fn record_id(at: &RoutePath) -> Result<&str, Problem> {
 #[utoipa::path(put, path = "/v1/{db_type}/{tier}/{owner}/{collection}/records/{id}", tag = "records",
     request_body = Object,
     params(("If-Match" = String, Header, description = "The ETag of the version the update builds on")),
-    responses((status = 200, body = WriteResult),
+    responses((status = 200, body = WriteResult, headers(("ETag" = String, description = "The new version"))),
               (status = 412, description = "Stale: `currentOv` names the record's version", body = Problem),
               (status = 428, body = Problem), (status = 404, body = Problem)))]
 pub async fn update(

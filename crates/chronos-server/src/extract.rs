@@ -157,3 +157,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
         )))
     }
 }
+
+/// Query parameters, refused with a problem+json 400 when they do not parse.
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Params(q.0))
+            .map_err(|e| Problem::bad_request(format!("bad query parameters: {}", e.body_text())))
+    }
+}

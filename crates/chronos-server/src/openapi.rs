@@ -5,11 +5,11 @@
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{OpenApi as Document, Required};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::OpenApi;
 
 use crate::extract::{ACTOR_HEADER, REASON_HEADER};
-use crate::problem::Problem;
+use crate::problem::{Problem, PROBLEM_JSON};
 use crate::routes::{collection_ops, feed, records, service, transfer, versions};
 
 #[derive(OpenApi)]
@@ -54,6 +54,9 @@ pub fn document() -> Document {
         let item = with_path_params(item, &path, "");
         doc.paths.paths.insert(path, item);
     }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        with_problem_answers(item, path);
+    }
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "apiKey",
@@ -64,6 +67,72 @@ pub fn document() -> Document {
         Vec::<String>::new(),
     )]);
     doc
+}
+
+/// Paths that answer without a key.
+const OPEN: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/openapi.json"];
+
+/// Makes every error answer of `item` a problem (`application/problem+json`), declares the
+/// errors any request of the API may meet, and marks the open paths as needing no key.
+fn with_problem_answers(item: &mut PathItem, path: &str) {
+    let ops = [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ];
+    for op in ops.into_iter().flatten() {
+        if OPEN.contains(&path) {
+            op.security = Some(vec![SecurityRequirement::default()]);
+            continue;
+        }
+        let answers = &mut op.responses.responses;
+        for (status, answer) in answers.iter_mut() {
+            if let (true, RefOr::T(answer)) =
+                (status.starts_with('4') || status.starts_with('5'), answer)
+            {
+                if let Some(content) = answer.content.shift_remove("application/json") {
+                    answer.content.insert(PROBLEM_JSON.to_string(), content);
+                }
+            }
+        }
+        for (status, why) in [
+            (
+                "400",
+                "A malformed request: bad JSON, a bad parameter or filter",
+            ),
+            ("401", "No API key, or one that is not configured"),
+            ("403", "The key reaches the route but lacks the right"),
+            (
+                "404",
+                "No such record or route, or one outside the key's scopes",
+            ),
+            ("413", "The body is over the limit"),
+            (
+                "500",
+                "The configuration, stored data or chronos-db itself failed",
+            ),
+            (
+                "503",
+                "A backend failed for now (Retry-After), or the request timed out",
+            ),
+        ] {
+            answers.entry(status.to_string()).or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(why)
+                        .content(
+                            PROBLEM_JSON,
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
+        }
+    }
 }
 
 /// What each path parameter is.

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
@@ -21,7 +21,7 @@ use utoipa::IntoParams;
 
 use super::collection;
 use crate::config::Access;
-use crate::extract::RoutePath;
+use crate::extract::{Params, RoutePath};
 use crate::keys::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::state::Shared;
@@ -62,7 +62,7 @@ pub async fn changes(
     State(state): State<Shared>,
     caller: Caller,
     at: RoutePath,
-    Query(p): Query<ChangesParams>,
+    Params(p): Params<ChangesParams>,
 ) -> ApiResult<Json<ChangePage>> {
     let coll = collection(&state, &caller, &at, Access::Read)?;
     Ok(Json(coll.changes(p.query(p.after_cv)).await?))
@@ -81,7 +81,7 @@ pub async fn stream(
     caller: Caller,
     at: RoutePath,
     headers: HeaderMap,
-    Query(p): Query<ChangesParams>,
+    Params(p): Params<ChangesParams>,
 ) -> ApiResult<impl IntoResponse> {
     let coll = collection(&state, &caller, &at, Access::Read)?;
     let resume = match headers.get("last-event-id") {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{OriginalUri, Query, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::header::{ETAG, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +18,7 @@ use utoipa::IntoParams;
 
 use super::{collection, parse_json_param, time_param};
 use crate::config::Access;
-use crate::extract::{IfMatch, JsonBody, Meta, RoutePath};
+use crate::extract::{IfMatch, JsonBody, Meta, Params, RoutePath};
 use crate::keys::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::state::Shared;
@@ -54,7 +54,7 @@ pub async fn create(
     caller: Caller,
     at: RoutePath,
     uri: OriginalUri,
-    Query(params): Query<CreateParams>,
+    Params(params): Params<CreateParams>,
     Meta(meta): Meta,
     JsonBody(data): JsonBody<Value>,
 ) -> ApiResult<Response> {
@@ -122,7 +122,7 @@ pub async fn list(
     State(state): State<Shared>,
     caller: Caller,
     at: RoutePath,
-    Query(p): Query<ListParams>,
+    Params(p): Params<ListParams>,
 ) -> ApiResult<Json<Page>> {
     let coll = collection(&state, &caller, &at, Access::Read)?;
     let mut q = ListQuery {
@@ -196,7 +196,7 @@ pub async fn get(
     State(state): State<Shared>,
     caller: Caller,
     at: RoutePath,
-    Query(p): Query<ReadParams>,
+    Params(p): Params<ReadParams>,
 ) -> ApiResult<Response> {
     let coll = collection(&state, &caller, &at, Access::Read)?;
     let id = record_id(&at)?;
@@ -303,7 +303,7 @@ pub async fn enrich(
     caller: Caller,
     at: RoutePath,
     if_match: IfMatch,
-    Query(p): Query<EnrichParams>,
+    Params(p): Params<EnrichParams>,
     Meta(meta): Meta,
     JsonBody(patch): JsonBody<Value>,
 ) -> ApiResult<Response> {

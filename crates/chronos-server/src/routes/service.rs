@@ -1,6 +1,6 @@
 //! The service itself: liveness, readiness, metrics, backend health and the fallback queue.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::access;
+use crate::extract::Params;
 use crate::keys::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::state::Shared;
@@ -74,8 +75,18 @@ pub async fn health(State(state): State<Shared>, caller: Caller) -> ApiResult<Js
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QueueParams {
-    /// `pending` (default) or `dead`.
-    kind: Option<String>,
+    /// Pending writes (default) or the dead letters.
+    kind: Option<QueueList>,
+}
+
+/// A part of the fallback queue.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueList {
+    /// Writes waiting to be replayed.
+    Pending,
+    /// Writes that kept failing.
+    Dead,
 }
 
 /// The writes in the fallback queue (keys with an unrestricted admin scope).
@@ -84,17 +95,12 @@ pub struct QueueParams {
 pub async fn fallback_list(
     State(state): State<Shared>,
     caller: Caller,
-    Query(p): Query<QueueParams>,
+    Params(p): Params<QueueParams>,
 ) -> ApiResult<Json<Vec<QueuedWrite>>> {
     access::check_global(&caller)?;
-    let kind = match p.kind.as_deref() {
-        None | Some("pending") => QueueKind::Pending,
-        Some("dead") => QueueKind::DeadLetter,
-        Some(other) => {
-            return Err(Problem::bad_request(format!(
-                "kind must be pending or dead, not {other:?}"
-            )))
-        }
+    let kind = match p.kind {
+        None | Some(QueueList::Pending) => QueueKind::Pending,
+        Some(QueueList::Dead) => QueueKind::DeadLetter,
     };
     Ok(Json(state.chronos.fallback().list(kind).await?))
 }

@@ -2,7 +2,7 @@
 //! version per line), streamed in both directions.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,7 +14,7 @@ use utoipa::IntoParams;
 
 use super::collection;
 use crate::config::Access;
-use crate::extract::RoutePath;
+use crate::extract::{Params, RoutePath};
 use crate::keys::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::state::Shared;
@@ -73,13 +73,13 @@ pub struct ImportParams {
 /// ids and versions in order); nothing is written when a line is bad.
 #[utoipa::path(post, path = "/v1/{db_type}/{tier}/{owner}/{collection}/import", tag = "transfer",
     params(ImportParams),
-    request_body(content = String, content_type = "application/jsonl", description = "One exported version per line"),
+    request_body(content((String = "application/jsonl"), (String = "text/plain")), description = "One exported version per line (JSON Lines, sent as either type)"),
     responses((status = 200, body = ImportReport), (status = 400, body = Problem), (status = 409, body = Problem)))]
 pub async fn import(
     State(state): State<Shared>,
     caller: Caller,
     at: RoutePath,
-    Query(p): Query<ImportParams>,
+    Params(p): Params<ImportParams>,
     body: Body,
 ) -> ApiResult<Json<ImportReport>> {
     let coll = collection(&state, &caller, &at, Access::Write)?;

@@ -1,7 +1,7 @@
 //! A record's versions: its history, the diff between two versions, the verification of
 //! its hash chain, and the append-only restore and the erase of one record.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::records::{etag, record_id, stale, versioned};
 use super::{collection, time_param};
 use crate::config::Access;
-use crate::extract::{IfMatch, JsonBody, Meta, RoutePath};
+use crate::extract::{IfMatch, JsonBody, Meta, Params, RoutePath};
 use crate::keys::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::state::Shared;
@@ -39,7 +39,7 @@ pub async fn history(
     State(state): State<Shared>,
     caller: Caller,
     at: RoutePath,
-    Query(p): Query<HistoryParams>,
+    Params(p): Params<HistoryParams>,
 ) -> ApiResult<Json<HistoryPage>> {
     let coll = collection(&state, &caller, &at, Access::Read)?;
     let mut q = HistoryQuery {
@@ -70,7 +70,7 @@ pub async fn diff(
     State(state): State<Shared>,
     caller: Caller,
     at: RoutePath,
-    Query(p): Query<DiffParams>,
+    Params(p): Params<DiffParams>,
 ) -> ApiResult<Json<Diff>> {
     let coll = collection(&state, &caller, &at, Access::Read)?;
     Ok(Json(coll.diff(record_id(&at)?, p.from, p.to).await?))

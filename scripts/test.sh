@@ -11,24 +11,30 @@
 # pairs, and checked to compile neither the MongoDB driver nor the S3 client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each step says how long it took, so a slow step shows in any run's log.
+step() {
+    local started=$SECONDS
+    "$@"
+    echo "test.sh: $* took $((SECONDS - started)) s" >&2
+}
 trap 'scripts/test-servers.sh stop' EXIT
 scripts/test-servers.sh start
 # shellcheck disable=SC1091
 source target/test-servers/env
 export CHRONOS_REQUIRE_SERVERS=1
-cargo test --workspace --all-targets
-cargo test --workspace --doc
+step cargo test --workspace --all-targets
+step cargo test --workspace --doc
 (
     cd bindings/node
-    node scripts/build.js
-    npm install --no-save --no-audit --no-fund --silent typescript@5 @types/node@20
-    npm test
-    npm run --silent typecheck
+    step node scripts/build.js
+    step npm install --no-save --no-audit --no-fund --silent typescript@5 @types/node@20
+    step npm test
+    step npm run --silent typecheck
 )
 
 # Embedded only: no server variables, so the MongoDB + S3 pairs are skipped, not failed.
-env -u CHRONOS_REQUIRE_SERVERS -u CHRONOS_TEST_MONGO_URI -u CHRONOS_TEST_S3_ENDPOINT \
-    -u CHRONOS_TEST_SERVERS_SCRIPT \
+step env -u CHRONOS_REQUIRE_SERVERS -u CHRONOS_TEST_MONGO_URI -u CHRONOS_TEST_S3_ENDPOINT \
+    -u CHRONOS_TEST_SERVERS_SCRIPT -u CHRONOS_TEST_SCHEMATHESIS \
     cargo test --workspace --all-targets --no-default-features
 if cargo tree -p chronos-db --no-default-features -e normal | grep -E ' (mongodb|reqwest|hyper) v'; then
     echo "the embedded-only build pulls in a MongoDB or HTTP client" >&2

@@ -18,11 +18,19 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    // The service logs every request at `info`; the other commands only their errors,
+    // unless RUST_LOG says otherwise.
+    let default = match cli.command {
+        args::Command::Serve { .. } => "info",
+        _ => "error",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
         .init();
-    let cli = args::Cli::parse();
     let outcome = match &cli.command {
         // A new key needs no configuration.
         args::Command::HashKey { .. } => run::run(Default::default(), &cli.command).await,

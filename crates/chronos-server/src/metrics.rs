@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -30,6 +31,18 @@ struct Counts {
 #[derive(Debug, Default)]
 pub struct Metrics {
     counts: Mutex<Counts>,
+    /// Live change-feed streams: their feed tasks still running.
+    streams: Arc<AtomicUsize>,
+}
+
+/// Counts one live change-feed stream while it is held.
+#[derive(Debug)]
+pub struct StreamGuard(Arc<AtomicUsize>);
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Metrics {
@@ -53,6 +66,12 @@ impl Metrics {
         }
         l.count += 1;
         l.sum += secs;
+    }
+
+    /// Counts a live change-feed stream until the guard is dropped.
+    pub fn stream_started(&self) -> StreamGuard {
+        self.streams.fetch_add(1, Ordering::SeqCst);
+        StreamGuard(self.streams.clone())
     }
 
     /// Counts a committed write of `kind` (`create`, `update`, ...).
@@ -111,6 +130,13 @@ impl Metrics {
         for (kind, n) in &c.writes {
             let _ = writeln!(out, "chronos_writes_total{{kind=\"{kind}\"}} {n}");
         }
+        out.push_str("# HELP chronos_feed_streams Live change-feed streams.\n");
+        out.push_str("# TYPE chronos_feed_streams gauge\n");
+        let _ = writeln!(
+            out,
+            "chronos_feed_streams {}",
+            self.streams.load(Ordering::SeqCst)
+        );
         if let Some(depth) = queue_depth {
             out.push_str(
                 "# HELP chronos_fallback_queue_depth Writes waiting in the fallback queue.\n",

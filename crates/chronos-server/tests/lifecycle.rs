@@ -108,3 +108,45 @@ async fn an_idle_live_feed_gets_keep_alive_comments() {
     drop(stream);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_stream_client_that_goes_away_ends_its_feed_task() {
+    let s = support::start("embedded", ServeConfig::default()).await;
+    let live = |text: &str| -> usize {
+        text.lines()
+            .find_map(|l| l.strip_prefix("chronos_feed_streams "))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let metrics = || async {
+        s.client
+            .get(s.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let r = s
+        .client
+        .get(s.url("/v1/runtime/tenant/acme/users/changes/stream"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(live(&metrics().await), 1);
+    // The client goes away while no write comes: its feed task must not poll on forever.
+    drop(r);
+    let mut now = usize::MAX;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        now = live(&metrics().await);
+        if now == 0 {
+            break;
+        }
+    }
+    assert_eq!(now, 0, "the feed task of a gone client still runs");
+    s.stop().await;
+}

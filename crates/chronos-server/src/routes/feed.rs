@@ -23,6 +23,7 @@ use super::collection;
 use crate::config::Access;
 use crate::extract::{Params, RoutePath};
 use crate::keys::Caller;
+use crate::metrics::StreamGuard;
 use crate::problem::{ApiResult, Problem};
 use crate::state::Shared;
 
@@ -95,14 +96,19 @@ pub async fn stream(
     };
     let follow = coll.follow(p.query(resume));
     let feed = &state.config.feed;
-    let events = bounded(follow, feed.buffer_events);
+    let events = bounded(follow, feed.buffer_events, state.metrics.stream_started());
     let keep_alive = KeepAlive::new().interval(Duration::from_secs(feed.keep_alive_seconds));
     Ok(Sse::new(events).keep_alive(keep_alive))
 }
 
 /// Runs `follow` into a buffer of `capacity` events and streams them out; when the buffer
-/// is full, the feed stops and the stream ends with a `lagged` event.
-fn bounded<S>(follow: S, capacity: usize) -> impl Stream<Item = Result<Event, Infallible>>
+/// is full, the feed stops and the stream ends with a `lagged` event. `live` counts the feed
+/// task while it runs.
+fn bounded<S>(
+    follow: S,
+    capacity: usize,
+    live: StreamGuard,
+) -> impl Stream<Item = Result<Event, Infallible>>
 where
     S: Stream<Item = chronos_db::Result<chronos_db::Version>> + Send + 'static,
 {
@@ -110,8 +116,15 @@ where
     let lagged = Arc::new(AtomicBool::new(false));
     let flag = lagged.clone();
     tokio::spawn(async move {
+        let _live = live;
         let mut follow = std::pin::pin!(follow);
-        while let Some(next) = follow.next().await {
+        loop {
+            // A client that went away ends the task at once, not at the next write.
+            let next = tokio::select! {
+                next = follow.next() => next,
+                () = tx.closed() => return,
+            };
+            let Some(next) = next else { return };
             let (event, last) = match next {
                 Ok(v) => (change_event(&v), false),
                 Err(e) => (error_event(&e), true),

@@ -10,12 +10,8 @@ pub type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 pub fn parse_route(spec: &str, collection: &str) -> CliResult<Route> {
     let parts: Vec<&str> = spec.split('/').collect();
     let db_type = |name: &str| -> CliResult<DbType> {
-        serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
-            format!(
-                "unknown database type {name:?} in --route (metadata, knowledge, runtime or logs)"
-            )
-            .into()
-        })
+        name.parse()
+            .map_err(|e| format!("--route {spec:?}: {e}").into())
     };
     match parts.as_slice() {
         [t, "generic"] => Ok(Route::generic(db_type(t)?, collection)),

@@ -23,7 +23,9 @@ pub struct ServeConfig {
     /// How long one request may take, in milliseconds (default 30 000); then 503. Streams
     /// (the live feed, export) are not cut by it.
     pub request_timeout_ms: u64,
-    /// Requests served at once (default 256); more wait for a free slot.
+    /// Requests served at once (default 256); more wait for a free slot. Streams (the live
+    /// feed, exports) have a limit of the same size of their own, so open streams never
+    /// hold the slots of requests.
     pub concurrency_limit: usize,
     /// How long a connection may take to send a request's headers, in milliseconds
     /// (default 10 000); a client that trickles them is cut off.

@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
-use axum::http::header::{AUTHORIZATION, IF_MATCH};
+use axum::http::header::IF_MATCH;
 use axum::http::request::Parts;
 use bytes::Bytes;
-use chronos_db::{DbType, Route, Tier, WriteMeta};
+use chronos_db::{DbType, Route, WriteMeta};
 use serde::de::DeserializeOwned;
 
-use crate::keys::Caller;
+use crate::keys::{self, Caller};
 use crate::problem::Problem;
 use crate::state::Shared;
 
@@ -26,13 +26,7 @@ impl FromRequestParts<Shared> for Caller {
         if state.keys.is_open() {
             return Ok(Caller { scopes: None });
         }
-        let presented = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(Problem::unauthorized)?;
+        let presented = keys::presented(&parts.headers).ok_or_else(Problem::unauthorized)?;
         let caller = state
             .keys
             .authenticate(presented)
@@ -63,7 +57,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RoutePath {
         let unknown = || Problem::not_found("no such record or collection");
         let db_type: DbType = p
             .remove("db_type")
-            .and_then(|t| serde_json::from_value(serde_json::Value::String(t)).ok())
+            .and_then(|t| t.parse().ok())
             .ok_or_else(unknown)?;
         let collection = p.remove("collection").ok_or_else(unknown)?;
         let route = match (p.remove("tier").as_deref(), p.remove("owner")) {
@@ -72,10 +66,6 @@ impl<S: Send + Sync> FromRequestParts<S> for RoutePath {
             (Some("domain"), Some(owner)) => Route::domain(db_type, owner, collection),
             _ => return Err(unknown()),
         };
-        debug_assert!(matches!(
-            route.tier,
-            Tier::Generic | Tier::Tenant | Tier::Domain
-        ));
         Ok(RoutePath {
             route,
             id: p.remove("id"),

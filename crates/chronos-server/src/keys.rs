@@ -96,6 +96,20 @@ impl KeyRing {
     }
 }
 
+/// The key a request presents as `Authorization: Bearer <key>`.
+pub fn presented(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// The id part of a presented key (ids are not secret: logs name them).
+pub fn key_id(presented: &str) -> Option<&str> {
+    split_key(presented).map(|(id, _)| id)
+}
+
 /// Splits `chr_<id>_<secret>` into its id and secret.
 fn split_key(key: &str) -> Option<(&str, &str)> {
     let rest = key.strip_prefix(PREFIX)?;

@@ -2,7 +2,7 @@
 //! declared once under the tenant/domain prefix; the generic-tier copies are derived from
 //! them here, so both forms are in the document.
 
-use utoipa::openapi::path::{ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, Required, ResponseBuilder};
@@ -69,20 +69,26 @@ pub fn document() -> Document {
     doc
 }
 
+/// The operations of `item`, each with whether it writes (every method but GET).
+fn operations(item: &mut PathItem) -> impl Iterator<Item = (&mut Operation, bool)> {
+    [
+        (&mut item.get, false),
+        (&mut item.put, true),
+        (&mut item.post, true),
+        (&mut item.delete, true),
+        (&mut item.patch, true),
+    ]
+    .into_iter()
+    .filter_map(|(op, writes)| op.as_mut().map(|op| (op, writes)))
+}
+
 /// Paths that answer without a key.
 const OPEN: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/openapi.json"];
 
 /// Makes every error answer of `item` a problem (`application/problem+json`), declares the
 /// errors any request of the API may meet, and marks the open paths as needing no key.
 fn with_problem_answers(item: &mut PathItem, path: &str) {
-    let ops = [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.delete,
-        &mut item.patch,
-    ];
-    for op in ops.into_iter().flatten() {
+    for (op, _) in operations(item) {
         if OPEN.contains(&path) {
             op.security = Some(vec![SecurityRequirement::default()]);
             continue;
@@ -155,15 +161,7 @@ fn with_path_params(mut item: PathItem, path: &str, suffix: &str) -> PathItem {
         .split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .collect();
-    let ops = [
-        (&mut item.get, false),
-        (&mut item.put, true),
-        (&mut item.post, true),
-        (&mut item.delete, true),
-        (&mut item.patch, true),
-    ];
-    for (op, writes) in ops {
-        let Some(op) = op else { continue };
+    for (op, writes) in operations(&mut item) {
         let params = op.parameters.get_or_insert_with(Vec::new);
         if writes && path.starts_with("/v1/{db_type}") {
             for (name, description) in [

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::header::AUTHORIZATION;
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +22,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::ServeConfig;
 use crate::error::ServeError;
-use crate::keys::KeyRing;
+use crate::keys::{self, KeyRing};
 use crate::metrics::Metrics;
 use crate::openapi;
 use crate::problem::Problem;
@@ -195,11 +194,8 @@ async fn observe(State(state): State<Shared>, req: Request, next: Next) -> Respo
         .get::<MatchedPath>()
         .map_or("(unmatched)", |p| p.as_str())
         .to_string();
-    let key_id = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(key_id_of)
+    let key_id = keys::presented(req.headers())
+        .and_then(keys::key_id)
         .unwrap_or("-")
         .to_string();
     let response = next.run(req).await;
@@ -208,15 +204,6 @@ async fn observe(State(state): State<Shared>, req: Request, next: Next) -> Respo
     state.metrics.request(&method, &route, status, took);
     info!(key = %key_id, %method, %route, status, latency_us = took.as_micros() as u64, "request");
     response
-}
-
-/// The id part of `Bearer chr_<id>_<secret>` (ids are not secret).
-fn key_id_of(header: &str) -> Option<&str> {
-    let key = header
-        .strip_prefix("Bearer ")?
-        .trim()
-        .strip_prefix("chr_")?;
-    key.split_once('_').map(|(id, _)| id)
 }
 
 async fn not_found() -> Problem {

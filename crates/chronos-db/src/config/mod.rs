@@ -130,6 +130,23 @@ impl DbType {
     }
 }
 
+impl std::str::FromStr for DbType {
+    type Err = crate::error::Error;
+
+    /// The database type named `name` (`metadata`, `knowledge`, `runtime` or `logs`), as
+    /// [`DbType::as_str`] writes it; another name is an [`Error::Route`](crate::Error::Route).
+    fn from_str(name: &str) -> crate::Result<Self> {
+        DbType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == name)
+            .ok_or_else(|| {
+                crate::Error::Route(format!(
+                    "unknown database type {name:?} (metadata, knowledge, runtime or logs)"
+                ))
+            })
+    }
+}
+
 /// Where each database type lives. `logs` has a single database.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -29,7 +29,7 @@ pub fn etag(ov: u64) -> HeaderValue {
 }
 
 /// A write's answer: its result as JSON with the new version as `ETag`.
-fn written(status: StatusCode, w: WriteResult) -> Response {
+pub fn written(status: StatusCode, w: WriteResult) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(ETAG, etag(w.ov));
     (status, headers, Json(w)).into_response()

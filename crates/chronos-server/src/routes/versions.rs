@@ -10,7 +10,7 @@ use chronos_db::{Diff, HistoryPage, HistoryQuery, WriteResult};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::records::{etag, record_id, stale, versioned};
+use super::records::{record_id, stale, versioned, written};
 use super::{collection, time_param};
 use crate::config::Access;
 use crate::extract::{IfMatch, JsonBody, Meta, Params, RoutePath};
@@ -130,7 +130,7 @@ pub async fn restore(
         .restore_object(record_id(&at)?, body.target()?, meta)
         .await?;
     state.metrics.write("restore");
-    Ok(([(axum::http::header::ETAG, etag(w.ov))], Json(w)).into_response())
+    Ok(written(StatusCode::OK, w))
 }
 
 /// Removes every version and payload of a record for good, leaving an audit entry; the

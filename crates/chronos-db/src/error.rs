@@ -128,9 +128,21 @@ pub enum Error {
         operation: &'static str,
     },
 
-    /// Stored data does not have the shape chronos-db wrote (corruption or foreign writes).
+    /// Stored data does not have the shape chronos-db wrote (corruption or foreign writes),
+    /// or encrypted bytes do not decrypt at the place they were read from (changed, cut
+    /// short, or copied from another record, version or tenant).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+
+    /// The data key that encrypted the payload was destroyed (the route was shredded, or the
+    /// record erased with a key of its own): its versions can never be read again.
+    #[error("shredded: {what} was encrypted under key {key_id}, which was destroyed; its data cannot be read")]
+    Shredded {
+        /// What could not be read.
+        what: String,
+        /// The destroyed key's id.
+        key_id: String,
+    },
 
     /// chronos-db itself failed (a step that cannot fail on valid input did); nothing was
     /// acknowledged. Worth a bug report.
@@ -251,8 +263,10 @@ pub enum ErrorKind {
     Backend,
     /// The index backend does not have a capability the call needs.
     Unsupported,
-    /// Stored data does not have the shape chronos-db wrote.
+    /// Stored data does not have the shape chronos-db wrote, or does not decrypt.
     Corrupt,
+    /// The data's encryption key was destroyed (crypto-shredding).
+    Shredded,
     /// chronos-db itself failed.
     Internal,
 }
@@ -272,6 +286,7 @@ impl ErrorKind {
             ErrorKind::Backend => "BACKEND",
             ErrorKind::Unsupported => "UNSUPPORTED",
             ErrorKind::Corrupt => "CORRUPT",
+            ErrorKind::Shredded => "SHREDDED",
             ErrorKind::Internal => "INTERNAL",
         }
     }
@@ -297,6 +312,7 @@ impl Error {
             Error::Backend { .. } => ErrorKind::Backend,
             Error::Unsupported { .. } => ErrorKind::Unsupported,
             Error::Corrupt(_) => ErrorKind::Corrupt,
+            Error::Shredded { .. } => ErrorKind::Shredded,
             Error::Internal { .. } => ErrorKind::Internal,
         }
     }
@@ -334,6 +350,10 @@ mod tests {
                 collection: "c".into(),
                 ids: vec![],
                 others_committed: false,
+            },
+            Error::Shredded {
+                what: "r".into(),
+                key_id: "k".into(),
             },
         ];
         let codes: std::collections::HashSet<_> = errors.iter().map(|e| e.kind().code()).collect();

@@ -69,6 +69,7 @@ mod blob;
 mod chronos;
 pub mod config;
 pub mod counters;
+pub mod crypt;
 mod durable_dir;
 mod error;
 #[doc(hidden)]

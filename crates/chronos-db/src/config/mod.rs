@@ -31,6 +31,7 @@
 mod conn_refs;
 mod connections;
 mod embedded;
+mod encryption;
 mod load;
 mod secrets;
 mod validate;
@@ -38,6 +39,7 @@ mod validate;
 pub use crate::error::ConfigProblem;
 pub use conn_refs::ConnRefs;
 pub use connections::{DbConnection, S3Connection, SpacesConnection};
+pub use encryption::{EncryptionConfig, MasterKeySource};
 pub(crate) use connections::{NO_MONGODB, NO_S3};
 pub(crate) use secrets::redact;
 
@@ -93,6 +95,9 @@ pub struct ChronosConfig {
     /// Multi-document transactions.
     #[serde(default)]
     pub transactions: TransactionsConfig,
+    /// Encryption of every stored payload (off unless configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<EncryptionConfig>,
 }
 
 /// Database types: which family of databases a route goes to.
@@ -307,6 +312,12 @@ pub struct CollectionMap {
     /// Base64 properties stored as separate blobs.
     #[serde(default)]
     pub base64_props: BTreeMap<String, Base64Prop>,
+    /// Indexed properties kept in the index as a keyed hash (HMAC-SHA-256 under a key of the
+    /// route) instead of their value, when encryption is on: equality and `$in` filters still
+    /// find them, ranges and sorting on them are refused, and the value itself is stored
+    /// only in the encrypted payload.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hashed_props: Vec<String>,
     /// Write-time validation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<CollectionValidation>,

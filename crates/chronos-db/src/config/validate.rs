@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{ChronosConfig, ConnRefs, DatabaseEntry, DbConnection, DbType, SpacesConnection};
+use super::{
+    ChronosConfig, ConnRefs, DatabaseEntry, DbConnection, DbType, MasterKeySource, SpacesConnection,
+};
 use crate::error::{ConfigProblem, Error, Result};
 use crate::names;
 use crate::query::Filter;
@@ -39,6 +41,7 @@ impl ChronosConfig {
         self.check_databases(&mut p);
         self.check_collection_maps(&mut p);
         self.check_options(&mut p);
+        self.check_encryption(&mut p);
         if p.0.is_empty() {
             Ok(())
         } else {
@@ -263,6 +266,39 @@ impl ChronosConfig {
                             format!("{charset:?} is not supported; text renditions are UTF-8"),
                         );
                     }
+                }
+            }
+        }
+    }
+
+    fn check_encryption(&self, p: &mut Problems) {
+        let enabled = self.encryption.as_ref().is_some_and(|e| e.enabled);
+        if let Some(e) = self.encryption.as_ref().filter(|e| e.enabled) {
+            match &e.master_key {
+                None => p.add(
+                    "encryption.masterKey",
+                    "required when encryption is enabled: {\"env\": NAME} or {\"file\": PATH}",
+                ),
+                Some(MasterKeySource::Env(var)) if var.trim().is_empty() => {
+                    p.add("encryption.masterKey.env", "must name an environment variable")
+                }
+                Some(MasterKeySource::File(path)) if path.as_os_str().is_empty() => {
+                    p.add("encryption.masterKey.file", "must not be empty")
+                }
+                Some(_) => {}
+            }
+        }
+        for (coll, map) in &self.collection_maps {
+            for (i, prop) in map.hashed_props.iter().enumerate() {
+                let hp = format!("collectionMaps.{coll}.hashedProps[{i}]");
+                if !enabled {
+                    p.add(&hp, "hashed properties need encryption.enabled (their key is the route's)");
+                }
+                if !map.indexed_props.iter().any(|ip| ip == prop) {
+                    p.add(&hp, format!("{prop:?} is not in indexedProps"));
+                }
+                if map.hashed_props[..i].contains(prop) {
+                    p.add(&hp, format!("duplicate property {prop:?}"));
                 }
             }
         }

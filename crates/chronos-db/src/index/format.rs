@@ -13,11 +13,15 @@
 //!   stay unhashed: nothing vouches for them), enrichment function ids, inline payloads or
 //!   prune anchors.
 //! - 1: every version row has its kind; the format is recorded.
+//! - 2: each database has a table (collection) of wrapped data keys, `chronos_keys`, and
+//!   payloads may be encrypted. Nothing else changes: opening a database of format 1 only
+//!   records the new format, so that a build that cannot decrypt refuses it instead of
+//!   reading encrypted payloads as corrupt.
 
 use crate::error::{Error, Result};
 
 /// The index format this build writes.
-pub const INDEX_FORMAT: u32 = 1;
+pub const INDEX_FORMAT: u32 = 2;
 
 /// What opening an index database has to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

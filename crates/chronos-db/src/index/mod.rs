@@ -5,7 +5,7 @@
 //! [`RecordIndex`] (the version protocol's storage), [`ChangeLog`] (what a change feed
 //! reads, and the sealing that makes the order of collection versions final),
 //! [`RecordMaintenance`] (retention, repair, erase) and [`CounterStore`] are what every backend
-//! has; [`QueueStore`], [`LockStore`] and [`AuditLog`] are optional, and a backend says which
+//! has; [`QueueStore`], [`LockStore`], [`AuditLog`] and [`KeyStore`] are optional, and a backend says which
 //! it has through [`IndexStore`]'s accessors. All of them sit on [`IndexBackend`] (name, ping,
 //! close), and each consumer holds the one capability it uses. The commit rules live in one
 //! backend-neutral module (`rules`, public with the `backend-api` feature, so a custom
@@ -23,6 +23,7 @@ mod changes;
 pub mod contract;
 mod counts;
 pub mod format;
+mod keys;
 mod locks;
 mod maintenance;
 #[cfg(feature = "mongodb")]
@@ -39,6 +40,7 @@ pub mod sqlite;
 pub use audit::{AuditEntry, AuditLog};
 pub use changes::{ChangeEntry, ChangeLog, ChangeScan, CvState};
 pub use counts::{CountKey, CountScope, CounterStore, CountsWritten};
+pub use keys::{KeySlot, KeyStore, StoredKey};
 pub use locks::LockStore;
 pub use maintenance::RecordMaintenance;
 pub use queue::{QueueClaim, QueueQuery, QueueRow, QueueStore};
@@ -72,10 +74,15 @@ pub trait IndexStore: RecordIndex + ChangeLog + RecordMaintenance + CounterStore
     fn audit(self: Arc<Self>) -> Option<Arc<dyn AuditLog>> {
         None
     }
+
+    /// The wrapped data keys of encryption, when this backend keeps them.
+    fn keys(self: Arc<Self>) -> Option<Arc<dyn KeyStore>> {
+        None
+    }
 }
 
 /// Implements [`IndexStore`] for a backend that has every optional capability (a fallback
-/// queue, locks and an audit log), as both built-in backends do.
+/// queue, locks, an audit log and a key store), as both built-in backends do.
 macro_rules! every_capability {
     ($backend:ty) => {
         impl $crate::index::IndexStore for $backend {
@@ -94,6 +101,12 @@ macro_rules! every_capability {
             fn audit(
                 self: std::sync::Arc<Self>,
             ) -> Option<std::sync::Arc<dyn $crate::index::AuditLog>> {
+                Some(self)
+            }
+
+            fn keys(
+                self: std::sync::Arc<Self>,
+            ) -> Option<std::sync::Arc<dyn $crate::index::KeyStore>> {
                 Some(self)
             }
         }

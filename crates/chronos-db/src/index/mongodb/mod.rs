@@ -19,6 +19,7 @@ mod commit;
 mod counts;
 mod docs;
 mod errors;
+mod keys;
 mod filter_doc;
 mod locks;
 mod maintenance;

@@ -11,6 +11,7 @@ mod claims;
 mod counts;
 mod filter_sql;
 mod history;
+mod keys;
 mod locks;
 mod maintenance;
 mod meta_sql;
@@ -156,6 +157,20 @@ impl SqliteIndex {
     pub fn with_mmap(mut self, bytes: u64) -> Self {
         self.mmap_bytes = bytes;
         self
+    }
+
+    /// The names of the database files in the directory.
+    fn database_names(&self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(dir_err(&self.dir))? {
+            let entry = entry.map_err(dir_err(&self.dir))?;
+            let file = entry.file_name();
+            if let Some(name) = file.to_str().and_then(|f| f.strip_suffix(".sqlite3")) {
+                names.push(name.to_string());
+            }
+        }
+        names.sort();
+        Ok(names)
     }
 
     fn db(&self, name: &str) -> Result<Arc<Db>> {

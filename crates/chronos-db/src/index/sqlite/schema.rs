@@ -77,8 +77,8 @@ impl Tables {
     }
 }
 
-/// Creates the tables shared by a database's collections: collection-version counters and the
-/// audit log.
+/// Creates the tables shared by a database's collections: collection-version counters, the
+/// audit log and the wrapped data keys (the route's key in the row `('', '')`).
 pub fn ensure_db_tables(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS chronos_counters (
@@ -99,6 +99,16 @@ pub fn ensure_db_tables(conn: &Connection) -> rusqlite::Result<()> {
         CREATE TABLE IF NOT EXISTS chronos_settled (
             collection TEXT PRIMARY KEY,
             cv INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS chronos_keys (
+            collection TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            wrapped BLOB,
+            wrapped_by TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            shredded_at INTEGER,
+            PRIMARY KEY (collection, record_id)
         ) WITHOUT ROWID;",
     )?;
     super::counts::ensure_table(conn)

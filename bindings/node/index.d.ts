@@ -300,6 +300,7 @@ export type ErrorCode =
   | 'BACKEND'
   | 'UNSUPPORTED'
   | 'CORRUPT'
+  | 'SHREDDED'
   | 'INTERNAL';
 
 /** Every error chronos-db raises. */
@@ -333,4 +334,6 @@ export class RouteError extends ChronosError {}
 export class BackendError extends ChronosError {}
 export class UnsupportedError extends ChronosError {}
 export class CorruptError extends ChronosError {}
+/** The data's encryption key was destroyed (crypto-shredding): it cannot be read again. */
+export class ShreddedError extends ChronosError {}
 export class InternalError extends ChronosError {}

@@ -334,4 +334,5 @@ exports.RouteError = errors.RouteError;
 exports.BackendError = errors.BackendError;
 exports.UnsupportedError = errors.UnsupportedError;
 exports.CorruptError = errors.CorruptError;
+exports.ShreddedError = errors.ShreddedError;
 exports.InternalError = errors.InternalError;

@@ -24,6 +24,7 @@ class RouteError extends ChronosError {}
 class BackendError extends ChronosError {}
 class UnsupportedError extends ChronosError {}
 class CorruptError extends ChronosError {}
+class ShreddedError extends ChronosError {}
 class InternalError extends ChronosError {}
 
 const BY_CODE = {
@@ -37,6 +38,7 @@ const BY_CODE = {
   BACKEND: BackendError,
   UNSUPPORTED: UnsupportedError,
   CORRUPT: CorruptError,
+  SHREDDED: ShreddedError,
   INTERNAL: InternalError,
 };
 
@@ -74,6 +76,7 @@ module.exports = {
   BackendError,
   UnsupportedError,
   CorruptError,
+  ShreddedError,
   InternalError,
   fromNative,
   invalid,

@@ -10,7 +10,7 @@ use tracing::{info, warn};
 use crate::blob::parse_payload_key;
 use crate::config::ChronosConfig;
 use crate::counters::{retention_cutoffs, CounterSink, Counters, FlushTask, RuleSet};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fallback::{start_worker, FallbackQueue};
 use crate::health::{self, HealthReport};
 use crate::ops::{
@@ -69,10 +69,12 @@ impl Chronos {
         let flush = (debounce > 0)
             .then(|| FlushTask::start(sink.clone(), std::time::Duration::from_millis(debounce)));
         let fallback = FallbackPolicy::from_config(config.fallback.as_ref());
+        let keyring = crate::crypt::open_keyring(&config, &router).await?;
         let shared = Shared {
             sink,
             rules: Arc::new(RuleSet::compile(&config.counter_rules)?),
             fallback: fallback.clone().map(Arc::new),
+            keyring,
         };
         info!(
             index_connections = config.db_connections.len(),
@@ -224,7 +226,7 @@ impl Chronos {
                         warn!(db = %db_name, collection = %collection, "collection is not where routing puts it; skipped");
                         continue;
                     }
-                    out.push(self.inner.collections.open(target, &route));
+                    out.push(self.inner.collections.open(target, &route)?);
                 }
             }
         }
@@ -358,12 +360,97 @@ impl Chronos {
                 warn!(db = %db.db_name, collection = %collection, "blobs outside the collection's bucket; left alone");
                 continue;
             }
-            let coll = self.inner.collections.open(target, &route);
+            let coll = self.inner.collections.open(target, &route)?;
             report
                 .orphans
                 .extend(coll.orphans_among(blobs, opts, now).await?);
         }
         Ok(report)
+    }
+
+    /// Crypto-shredding: destroys the data key of the database `route` leads to (its
+    /// collection name is ignored), so every version of every record in it, and every copy
+    /// of them made before, can never be decrypted again. Reads then answer
+    /// [`Error::Shredded`](crate::Error::Shredded) naming the key, and writes to the
+    /// database are refused the same way. `confirm` must be the database's name
+    /// ([`Collection::db_name`]), a guard against shredding the wrong tenant.
+    pub async fn shred(&self, route: &Route, confirm: &str) -> Result<crate::crypt::ShredReport> {
+        let ring = self.keyring("shred")?;
+        let db = self.configured_db(route)?;
+        if confirm != db.db_name {
+            return Err(Error::Validation(format!(
+                "shredding destroys every record of database {db:?} for good; pass its name                  as the confirmation (got {confirm:?})",
+                db = db.db_name
+            )));
+        }
+        let mut key_ids = Vec::new();
+        for store in &db.stores {
+            if let Some(id) = ring.route(store, &db.db_name)?.shred().await? {
+                key_ids.push(id);
+            }
+        }
+        warn!(db = %db.db_name, keys = ?key_ids, "route shredded: its data keys were destroyed");
+        Ok(crate::crypt::ShredReport {
+            db_name: db.db_name,
+            key_ids,
+        })
+    }
+
+    /// Rewraps the data key of every configured database under the master key of `new`, without rewriting any payload. Safe to interrupt and run again (keys
+    /// already under the new key are left alone). This instance uses the new key from then
+    /// on; point the configuration's `encryption.masterKey` at it before the next start.
+    pub async fn rotate_master_key(
+        &self,
+        new: &dyn crate::crypt::MasterKeyProvider,
+    ) -> Result<crate::crypt::RotationReport> {
+        let ring = self.keyring("rotate_master_key")?;
+        let new = new.master_key().await?;
+        let mut report = crate::crypt::RotationReport {
+            fingerprint: new.fingerprint().to_string(),
+            ..Default::default()
+        };
+        for db in self.router().databases() {
+            for store in &db.stores {
+                let Some(keys) = store.clone().keys() else {
+                    continue;
+                };
+                let (rewrapped, done, shredded) =
+                    ring.rewrap(keys.as_ref(), &db.db_name, &new).await?;
+                report.rewrapped += rewrapped;
+                report.already_rotated += done;
+                report.shredded += shredded;
+            }
+        }
+        ring.replace_master(new)?;
+        info!(rewrapped = report.rewrapped, fingerprint = %report.fingerprint, "master key rotated");
+        Ok(report)
+    }
+
+    fn keyring(&self, operation: &str) -> Result<&Arc<crate::crypt::Keyring>> {
+        self.inner
+            .collections
+            .shared()
+            .keyring
+            .as_ref()
+            .ok_or_else(|| {
+                Error::config(
+                    "encryption.enabled",
+                    format!("{operation} needs encryption to be enabled"),
+                )
+            })
+    }
+
+    /// The configured database `route` leads to.
+    fn configured_db(&self, route: &Route) -> Result<crate::route::ConfiguredDb> {
+        let route = Route {
+            collection: String::new(),
+            ..route.clone()
+        };
+        self.router()
+            .databases()
+            .into_iter()
+            .find(|db| db.route == route)
+            .ok_or_else(|| Error::Route(format!("no database is configured for {route:?}")))
     }
 
     /// The configuration this instance runs with.

@@ -397,7 +397,7 @@ async fn write_fixtures() {
 }
 
 /// The format this build records in an index database.
-const CURRENT_FORMAT: i64 = 1;
+const CURRENT_FORMAT: i64 = 2;
 
 /// A copy of the embedded fixture of `format` in a temporary directory.
 fn sqlite_copy(format: u32) -> (tempfile::TempDir, PathBuf) {
@@ -454,8 +454,17 @@ async fn reads_back_and_takes_writes(chronos: &Chronos, expected: &Value) {
 
 #[tokio::test]
 async fn an_embedded_store_of_format_0_migrates_and_reads_back_every_version() {
-    let (_dir, root) = sqlite_copy(0);
-    assert_eq!(user_version(&root), 0);
+    embedded_store_migrates(0).await;
+}
+
+#[tokio::test]
+async fn an_embedded_store_of_format_1_migrates_and_reads_back_every_version() {
+    embedded_store_migrates(1).await;
+}
+
+async fn embedded_store_migrates(format: u32) {
+    let (_dir, root) = sqlite_copy(format);
+    assert_eq!(user_version(&root), i64::from(format));
     let expected = read_json(&root.join("expected.json"));
     let chronos = Chronos::init(sqlite_config(&root)).await.unwrap();
     reads_back_and_takes_writes(&chronos, &expected).await;
@@ -604,11 +613,20 @@ mod mongodb_store {
 
     #[tokio::test]
     async fn a_mongodb_store_of_format_0_migrates_and_reads_back_every_version() {
-        let Some((_dir, config, uri, db)) = load(0).await else {
+        mongodb_store_migrates(0, None).await;
+    }
+
+    #[tokio::test]
+    async fn a_mongodb_store_of_format_1_migrates_and_reads_back_every_version() {
+        mongodb_store_migrates(1, Some(1)).await;
+    }
+
+    async fn mongodb_store_migrates(format: u32, recorded_before: Option<i64>) {
+        let Some((_dir, config, uri, db)) = load(format).await else {
             return;
         };
-        assert_eq!(recorded(&uri, &db).await, None);
-        let expected = read_json(&fixture_root(0).join("mongodb/expected.json"));
+        assert_eq!(recorded(&uri, &db).await, recorded_before);
+        let expected = read_json(&fixture_root(format).join("mongodb/expected.json"));
         let chronos = Chronos::init(config).await.unwrap();
         reads_back_and_takes_writes(&chronos, &expected).await;
         assert_eq!(recorded(&uri, &db).await, Some(CURRENT_FORMAT));

@@ -107,6 +107,7 @@ impl Problem {
             ErrorKind::Unsupported => (StatusCode::NOT_IMPLEMENTED, "UNSUPPORTED"),
             ErrorKind::Config => (StatusCode::INTERNAL_SERVER_ERROR, "CONFIG"),
             ErrorKind::Corrupt => (StatusCode::INTERNAL_SERVER_ERROR, "CORRUPT"),
+            ErrorKind::Shredded => (StatusCode::GONE, "SHREDDED"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
         };
         let mut p = Problem::new(status, code, e.to_string());
@@ -159,6 +160,7 @@ fn type_uri(code: &str) -> &'static str {
         "UNSUPPORTED" => "urn:chronos-db:problem:unsupported",
         "CONFIG" => "urn:chronos-db:problem:config",
         "CORRUPT" => "urn:chronos-db:problem:corrupt",
+        "SHREDDED" => "urn:chronos-db:problem:shredded",
         _ => "urn:chronos-db:problem:internal",
     }
 }

@@ -39,8 +39,8 @@ mod validate;
 pub use crate::error::ConfigProblem;
 pub use conn_refs::ConnRefs;
 pub use connections::{DbConnection, S3Connection, SpacesConnection};
-pub use encryption::{EncryptionConfig, MasterKeySource};
 pub(crate) use connections::{NO_MONGODB, NO_S3};
+pub use encryption::{EncryptionConfig, MasterKeySource};
 pub(crate) use secrets::redact;
 
 use std::collections::BTreeMap;
@@ -312,12 +312,6 @@ pub struct CollectionMap {
     /// Base64 properties stored as separate blobs.
     #[serde(default)]
     pub base64_props: BTreeMap<String, Base64Prop>,
-    /// Indexed properties kept in the index as a keyed hash (HMAC-SHA-256 under a key of the
-    /// route) instead of their value, when encryption is on: equality and `$in` filters still
-    /// find them, ranges and sorting on them are refused, and the value itself is stored
-    /// only in the encrypted payload.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub hashed_props: Vec<String>,
     /// Write-time validation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<CollectionValidation>,

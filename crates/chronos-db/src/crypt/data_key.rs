@@ -94,11 +94,17 @@ mod tests {
             b"secret text"
         );
         assert!(key.decrypt(b"there", &sealed).is_none(), "another place");
-        assert!(DataKey::generate().decrypt(b"here", &sealed).is_none(), "another key");
+        assert!(
+            DataKey::generate().decrypt(b"here", &sealed).is_none(),
+            "another key"
+        );
         let mut flipped = sealed.clone();
         *flipped.last_mut().unwrap() ^= 1;
         assert!(key.decrypt(b"here", &flipped).is_none(), "a flipped byte");
-        assert!(key.decrypt(b"here", &sealed[..sealed.len() - 1]).is_none(), "cut short");
+        assert!(
+            key.decrypt(b"here", &sealed[..sealed.len() - 1]).is_none(),
+            "cut short"
+        );
         assert!(key.decrypt(b"here", &sealed[..3]).is_none());
         let two = key.encrypt(b"here", b"secret text").unwrap();
         assert_ne!(two, sealed, "every encryption has its own nonce");

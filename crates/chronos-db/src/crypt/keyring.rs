@@ -58,7 +58,13 @@ fn parse_key_id(hex: &str) -> Result<[u8; KEY_ID_BYTES]> {
 
 /// Associated data of a wrapped route key.
 fn route_aad(db: &str, key_id: &str) -> Vec<u8> {
-    [b"chronos-db route key v1\0", db.as_bytes(), b"\0", key_id.as_bytes()].concat()
+    [
+        b"chronos-db route key v1\0",
+        db.as_bytes(),
+        b"\0",
+        key_id.as_bytes(),
+    ]
+    .concat()
 }
 
 /// Associated data of a wrapped record key.
@@ -90,17 +96,19 @@ impl Keyring {
         })
     }
 
-    /// Whether every record gets a key of its own.
-    pub(crate) fn per_record(&self) -> bool {
-        self.per_record
-    }
-
     fn master(&self) -> Result<MasterKey> {
-        self.master.read().map(|m| m.clone()).map_err(|_| poisoned())
+        self.master
+            .read()
+            .map(|m| m.clone())
+            .map_err(|_| poisoned())
     }
 
     /// The keys of database `db` of `store` (`Unsupported` when the backend keeps no keys).
-    pub(crate) fn route(self: &Arc<Self>, store: &Arc<dyn IndexStore>, db: &str) -> Result<Arc<RouteKeys>> {
+    pub(crate) fn route(
+        self: &Arc<Self>,
+        store: &Arc<dyn IndexStore>,
+        db: &str,
+    ) -> Result<Arc<RouteKeys>> {
         let at = Arc::as_ptr(store) as *const () as usize;
         let mut routes = self.routes.lock().map_err(|_| poisoned())?;
         if let Some(found) = routes.get(&(at, db.to_string())) {
@@ -122,48 +130,54 @@ impl Keyring {
         Ok(route)
     }
 
-    /// Checks that the master key unwraps the route key of every database of `store` that
-    /// has one: a wrong master key is an `Error::Config` before anything is written.
-    pub(crate) async fn check(&self, store: &dyn KeyStore) -> Result<()> {
+    /// Checks that the master key unwraps the route key of database `db` of `store`, when
+    /// it has one: a wrong master key is an `Error::Config` before anything is written.
+    pub(crate) async fn check(&self, store: &dyn KeyStore, db: &str) -> Result<()> {
         let master = self.master()?;
-        for db in store.key_databases().await? {
-            if let Some(stored) = store.key(&db, KeySlot::Route).await? {
-                unwrap_route(&master, &db, &stored)?;
+        if let Some(stored) = store.key(db, KeySlot::Route).await? {
+            if stored.wrapped.is_some() {
+                unwrap_route(&master, db, &stored)?;
             }
         }
         Ok(())
     }
 
-    /// Rewraps the route key of every database of `store` under `new`; keys already wrapped
-    /// by `new` (a rotation that was interrupted) are left as they are. Returns (rewrapped,
-    /// already done, shredded).
-    pub(crate) async fn rewrap_all(
+    /// Rewraps the route key of database `db` of `store` under `new`; a key already wrapped
+    /// by `new` (a rotation that was interrupted) is left as it is. Returns (rewrapped,
+    /// already done, shredded), each 0 or 1.
+    pub(crate) async fn rewrap(
         &self,
         store: &dyn KeyStore,
+        db: &str,
         new: &MasterKey,
     ) -> Result<(u64, u64, u64)> {
         let master = self.master()?;
         let (mut rewrapped, mut done, mut shredded) = (0, 0, 0);
-        for db in store.key_databases().await? {
+        {
+            let db = db.to_string();
             let Some(stored) = store.key(&db, KeySlot::Route).await? else {
-                continue;
+                return Ok((0, 0, 0));
             };
             if stored.wrapped.is_none() {
                 shredded += 1;
-                continue;
-            }
-            if stored.wrapped_by == new.fingerprint() {
+            } else if stored.wrapped_by == new.fingerprint() {
                 done += 1;
-                continue;
-            }
-            let key = unwrap_route(&master, &db, &stored)?;
-            let wrapped = key.key.wrap(new.bytes(), &route_aad(&db, &stored.key_id))?;
-            if store
-                .rewrap_key(&db, KeySlot::Route, &stored.key_id, &wrapped, new.fingerprint())
-                .await?
-            {
-                rewrapped += 1;
-                tracing::info!(database = %db, "route key rewrapped under the new master key");
+            } else {
+                let key = unwrap_route(&master, &db, &stored)?;
+                let wrapped = key.key.wrap(new.bytes(), &route_aad(&db, &stored.key_id))?;
+                if store
+                    .rewrap_key(
+                        &db,
+                        KeySlot::Route,
+                        &stored.key_id,
+                        &wrapped,
+                        new.fingerprint(),
+                    )
+                    .await?
+                {
+                    rewrapped += 1;
+                    tracing::info!(database = %db, "route key rewrapped under the new master key");
+                }
             }
         }
         Ok((rewrapped, done, shredded))
@@ -196,13 +210,14 @@ fn unwrap_route(master: &MasterKey, db: &str, stored: &StoredKey) -> Result<Open
             ),
         ));
     }
-    let key = DataKey::unwrap(master.bytes(), &route_aad(db, &stored.key_id), wrapped)
-        .ok_or_else(|| {
+    let key = DataKey::unwrap(master.bytes(), &route_aad(db, &stored.key_id), wrapped).ok_or_else(
+        || {
             Error::Corrupt(format!(
                 "the route key of database {db} does not unwrap under master key {}",
                 master.fingerprint()
             ))
-        })?;
+        },
+    )?;
     Ok(OpenKey {
         id: parse_key_id(&stored.key_id)?,
         key,
@@ -210,11 +225,6 @@ fn unwrap_route(master: &MasterKey, db: &str, stored: &StoredKey) -> Result<Open
 }
 
 impl RouteKeys {
-    /// The database these keys belong to.
-    pub(crate) fn db(&self) -> &str {
-        &self.db
-    }
-
     /// The route key when it is in memory and recent enough to use without asking the store.
     pub(crate) fn ready(&self) -> Option<Arc<OpenKey>> {
         let cached = self.cached.read().ok()?;
@@ -255,7 +265,12 @@ impl RouteKeys {
     }
 
     /// The own key of record `id` of `collection`, made now when it has none and `create`.
-    async fn record_key(&self, collection: &str, id: &str, create: bool) -> Result<Option<OpenKey>> {
+    async fn record_key(
+        &self,
+        collection: &str,
+        id: &str,
+        create: bool,
+    ) -> Result<Option<OpenKey>> {
         let Some(route) = self.route_key(create).await? else {
             return Ok(None);
         };
@@ -296,7 +311,12 @@ impl RouteKeys {
 
     /// `plain` sealed for `place` of `owner`, under the record's key (per-record keys) or
     /// the route's.
-    pub(crate) async fn seal(&self, owner: &Owner<'_>, place: &Place<'_>, plain: &[u8]) -> Result<Vec<u8>> {
+    pub(crate) async fn seal(
+        &self,
+        owner: &Owner<'_>,
+        place: &Place<'_>,
+        plain: &[u8],
+    ) -> Result<Vec<u8>> {
         let (scope, key) = match self.ring.per_record {
             true => (
                 Scope::Record,
@@ -305,7 +325,16 @@ impl RouteKeys {
             false => (Scope::Route, None),
         };
         match key {
-            Some(key) => sealed::seal(&key.key, Header { scope, key_id: key.id }, owner, place, plain),
+            Some(key) => sealed::seal(
+                &key.key,
+                Header {
+                    scope,
+                    key_id: key.id,
+                },
+                owner,
+                place,
+                plain,
+            ),
             None => {
                 let route = self.route_key(true).await?.ok_or_else(|| {
                     Error::internal("encrypt a payload", "the route key went missing")
@@ -330,7 +359,10 @@ impl RouteKeys {
         let header = sealed::header(bytes, what)?;
         match header.scope {
             Scope::Route => {
-                let route = self.route_key(false).await?.ok_or_else(|| self.foreign(&header, what))?;
+                let route = self
+                    .route_key(false)
+                    .await?
+                    .ok_or_else(|| self.foreign(&header, what))?;
                 if route.id != header.key_id {
                     return Err(self.foreign(&header, what));
                 }
@@ -386,7 +418,11 @@ impl RouteKeys {
     }
 
     /// Destroys the own key of record `id` of `collection`; returns its id.
-    pub(crate) async fn destroy_record_key(&self, collection: &str, id: &str) -> Result<Option<String>> {
+    pub(crate) async fn destroy_record_key(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<String>> {
         self.store
             .destroy_key(&self.db, KeySlot::Record { collection, id }, now_micros())
             .await
@@ -402,23 +438,5 @@ impl RouteKeys {
             .await?;
         *self.cached.write().map_err(|_| poisoned())? = None;
         Ok(destroyed)
-    }
-}
-
-impl RouteKeys {
-    /// The indexed form of hashed property `path` with `value` (see
-    /// `collectionMaps.<coll>.hashedProps`); `create` makes the route key when a write needs
-    /// it. `None` when there is no route key and nothing is written (a filter on a database
-    /// never written to matches nothing anyway).
-    pub(crate) async fn hash_prop(
-        &self,
-        path: &str,
-        value: &serde_json::Value,
-        create: bool,
-    ) -> Result<Option<String>> {
-        Ok(self
-            .route_key(create)
-            .await?
-            .map(|route| super::hashed::hash(&route.key, &self.db, path, value)))
     }
 }

@@ -46,25 +46,24 @@ impl MasterKey {
     /// contains the text.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
         let text = Zeroizing::new(text.trim().to_string());
-        let decoded: Zeroizing<Vec<u8>> = if text.len() == KEY_BYTES * 2
-            && text.bytes().all(|b| b.is_ascii_hexdigit())
-        {
-            Zeroizing::new(
-                (0..KEY_BYTES)
-                    .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap_or(0))
-                    .collect(),
-            )
-        } else {
-            Zeroizing::new(
-                base64::engine::general_purpose::STANDARD
-                    .decode(text.as_bytes())
-                    .map_err(|_| {
-                        "is neither 64 hex digits nor base64 of 32 bytes (make one with \
+        let decoded: Zeroizing<Vec<u8>> =
+            if text.len() == KEY_BYTES * 2 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+                Zeroizing::new(
+                    (0..KEY_BYTES)
+                        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap_or(0))
+                        .collect(),
+                )
+            } else {
+                Zeroizing::new(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(text.as_bytes())
+                        .map_err(|_| {
+                            "is neither 64 hex digits nor base64 of 32 bytes (make one with \
                          `chronos-db gen-master-key`)"
-                            .to_string()
-                    })?,
-            )
-        };
+                                .to_string()
+                        })?,
+                )
+            };
         let bytes: [u8; KEY_BYTES] = decoded.as_slice().try_into().map_err(|_| {
             format!(
                 "decodes to {} bytes; a master key has {KEY_BYTES}",
@@ -137,7 +136,10 @@ impl MasterKeyProvider for EnvMasterKey {
     async fn master_key(&self) -> Result<MasterKey> {
         let path = format!("{CONFIG_PATH}.env");
         let text = Zeroizing::new(std::env::var(&self.var).map_err(|_| {
-            Error::config(&path, format!("environment variable {} is not set", self.var))
+            Error::config(
+                &path,
+                format!("environment variable {} is not set", self.var),
+            )
         })?);
         MasterKey::parse(&text)
             .map_err(|m| Error::config(path, format!("environment variable {} {m}", self.var)))
@@ -190,9 +192,15 @@ mod tests {
         let back = MasterKey::parse(&format!(" {}\n", b64.as_str())).unwrap();
         assert_eq!(back.bytes(), key.bytes());
         let hex: String = key.bytes().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(MasterKey::parse(&hex).unwrap().fingerprint(), key.fingerprint());
+        assert_eq!(
+            MasterKey::parse(&hex).unwrap().fingerprint(),
+            key.fingerprint()
+        );
         let shown = format!("{key:?}");
-        assert!(!shown.contains(b64.as_str()) && !shown.contains(&hex), "{shown}");
+        assert!(
+            !shown.contains(b64.as_str()) && !shown.contains(&hex),
+            "{shown}"
+        );
         assert_eq!(key.fingerprint().len(), 16);
         for bad in ["", "zz", &hex[..62], "AAAA"] {
             let m = MasterKey::parse(bad).err().unwrap();

@@ -44,19 +44,8 @@ pub(crate) struct Header {
 pub(crate) enum Place<'a> {
     /// In the version row (and the head's copy of it).
     Inline,
-    /// The devShadow in the head.
-    Shadow,
-    /// The version's object in `bucket` (at its canonical key).
+    /// The version's object in `bucket`.
     Object { bucket: &'a str },
-    /// A base64 property's blob (`file`: `blob.bin` or `text.txt`) beside the version's
-    /// object in `bucket`.
-    Side {
-        bucket: &'a str,
-        path: &'a str,
-        file: &'a str,
-    },
-    /// A queued write's record in the fallback queue.
-    Queued { op_id: &'a str },
 }
 
 /// The version a payload belongs to.
@@ -119,20 +108,9 @@ fn aad(header: &[u8], owner: &Owner<'_>, place: &Place<'_>) -> Vec<u8> {
     field(&owner.ov.to_le_bytes());
     match place {
         Place::Inline => field(b"inline"),
-        Place::Shadow => field(b"shadow"),
         Place::Object { bucket } => {
             field(b"object");
             field(bucket.as_bytes());
-        }
-        Place::Side { bucket, path, file } => {
-            field(b"side");
-            field(bucket.as_bytes());
-            field(path.as_bytes());
-            field(file.as_bytes());
-        }
-        Place::Queued { op_id } => {
-            field(b"queued");
-            field(op_id.as_bytes());
         }
     }
     out

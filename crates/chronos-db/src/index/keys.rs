@@ -63,7 +63,4 @@ pub trait KeyStore: IndexBackend {
     /// when it was destroyed, so reads can name it), a record key is removed. Returns the id
     /// of the key destroyed (`None`: there was none, or it was destroyed before).
     async fn destroy_key(&self, db: &str, slot: KeySlot<'_>, at: i64) -> Result<Option<String>>;
-
-    /// The databases of this connection that hold a route key.
-    async fn key_databases(&self) -> Result<Vec<String>>;
 }

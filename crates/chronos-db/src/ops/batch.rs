@@ -211,6 +211,13 @@ impl Collection {
             Ok(encoded) => encoded,
             Err(e) => return Err((p, e)),
         };
+        let encoded = match self
+            .seal_encoded(encoded, &p.envelope.id, p.envelope.ov)
+            .await
+        {
+            Ok(encoded) => encoded,
+            Err(e) => return Err((p, e)),
+        };
         p.shadow = encoded.shadow.clone();
         p.row.digest = Some(chain::digest(&encoded.bytes));
         match self

@@ -29,11 +29,15 @@ impl Collections {
 
     /// The handle of a route (`Error::Route` when it does not resolve).
     pub(crate) fn with(&self, route: &Route) -> Result<Collection> {
-        Ok(self.open(self.router.resolve(route)?, route))
+        self.open(self.router.resolve(route)?, route)
     }
 
     /// The handle of a route already resolved to `target`.
-    pub(crate) fn open(&self, target: Arc<crate::route::Target>, route: &Route) -> Collection {
+    pub(crate) fn open(
+        &self,
+        target: Arc<crate::route::Target>,
+        route: &Route,
+    ) -> Result<Collection> {
         Collection::new(target, route, &self.config, &self.shared)
     }
 

@@ -28,8 +28,10 @@ pub struct EraseReport {
 }
 
 impl Collection {
-    /// Erases a record for good: its head, every version row and every payload blob, then
-    /// records who erased it, when and why in the database's audit log. `expected_ov` guards
+    /// Erases a record for good: its head, every version row and every payload blob (and,
+    /// with per-record encryption keys, the record's key, so copies of its payloads made
+    /// before stay unreadable), then records who erased it, when and why in the database's
+    /// audit log (`keyDestroyed` names the destroyed key). `expected_ov` guards
     /// against erasing a record that changed since it was read. Works on deleted records too.
     pub async fn erase(&self, id: &str, expected_ov: u64, meta: WriteMeta) -> Result<EraseReport> {
         check_id(id)?;
@@ -64,6 +66,12 @@ impl Collection {
             .blobs
             .delete_prefix(&record_prefix(&ns.db_name, &ns.collection, id))
             .await?;
+        // With per-record keys, the record's key goes too: copies of its payloads made
+        // before (backups, object versions) can never be decrypted again.
+        let key_destroyed = match &self.inner.keys {
+            Some(keys) => keys.destroy_record_key(&ns.collection, id).await?,
+            None => None,
+        };
         let report = EraseReport {
             id: id.to_string(),
             versions_removed: rows.len() as u64,
@@ -80,6 +88,7 @@ impl Collection {
                 "lastOv": head.latest.ov,
                 "versionsRemoved": report.versions_removed,
                 "blobsRemoved": report.blobs_removed,
+                "keyDestroyed": key_destroyed,
             }),
         };
         audit.append_audit(&ns.db_name, &entry).await?;

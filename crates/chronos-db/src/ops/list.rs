@@ -19,7 +19,7 @@ impl Collection {
     /// `include_deleted` is set.
     pub async fn list_by_meta(&self, query: ListQuery, opts: ReadOptions) -> Result<Page> {
         let head_query = self.plan(&query)?;
-        super::read::check_read_options(&opts)?;
+        self.check_read_options(&opts)?;
         let limit = head_query.limit - 1;
         let mut heads = self.index().list_heads(&self.inner.ns, &head_query).await?;
         // An empty page after an id is where a mistyped id shows: only then is it looked up.
@@ -39,6 +39,7 @@ impl Collection {
         };
         // Payloads in the index (inline, or fresh devShadows) are decoded right away; the
         // rest are read from object storage, up to LOAD_CONCURRENCY at a time.
+        self.warm_keys().await?;
         let at_hand: Vec<Option<Result<Version>>> = match opts.presign {
             true => heads.iter().map(|_| None).collect(),
             false => heads.iter().map(|h| self.at_hand(h)).collect(),

@@ -23,6 +23,7 @@ mod read;
 mod repair;
 mod restore;
 mod retention;
+mod sealing;
 mod verify;
 mod write;
 
@@ -104,6 +105,8 @@ struct Inner {
     fallback: Option<Arc<FallbackPolicy>>,
     /// Records per index commit in `create_many`.
     batch_size: usize,
+    /// The route's keys, when payloads are encrypted.
+    keys: Option<Arc<crate::crypt::RouteKeys>>,
 }
 
 /// What every collection handle of one instance shares: counting and the fallback queue.
@@ -112,6 +115,8 @@ pub(crate) struct Shared {
     pub sink: Arc<CounterSink>,
     pub rules: Arc<RuleSet>,
     pub fallback: Option<Arc<FallbackPolicy>>,
+    /// The instance's keys, when payloads are encrypted.
+    pub keyring: Option<Arc<crate::crypt::Keyring>>,
 }
 
 impl Collection {
@@ -120,8 +125,12 @@ impl Collection {
         route: &Route,
         config: &ChronosConfig,
         shared: &Shared,
-    ) -> Self {
+    ) -> Result<Self> {
         let collection = route.collection.as_str();
+        let keys = match &shared.keyring {
+            Some(ring) => Some(ring.route(&target.index, &target.db_name)?),
+            None => None,
+        };
         let tally = Tally::new(shared.sink.clone(), shared.rules.clone(), route, &target);
         let policy = IndexPolicy::from_config(config.collection_maps.get(collection));
         let ns = Namespace {
@@ -129,8 +138,9 @@ impl Collection {
             collection: collection.to_string(),
             indexed_props: Arc::new(policy.declared().to_vec()),
         };
-        Collection {
+        Ok(Collection {
             inner: Arc::new(Inner {
+                keys,
                 target,
                 ns,
                 policy,
@@ -147,7 +157,7 @@ impl Collection {
                     .unwrap_or(batch::DEFAULT_BATCH_SIZE)
                     .max(1),
             }),
-        }
+        })
     }
 
     /// Collection name.

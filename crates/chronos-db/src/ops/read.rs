@@ -20,7 +20,7 @@ impl Collection {
     /// comes back with `deleted: true` and its last data.
     pub async fn get_latest(&self, id: &str, opts: ReadOptions) -> Result<Option<Version>> {
         check_id(id)?;
-        check_read_options(&opts)?;
+        self.check_read_options(&opts)?;
         match self
             .index()
             .locate(&self.inner.ns, id, VersionPick::Latest)
@@ -39,7 +39,7 @@ impl Collection {
         opts: ReadOptions,
     ) -> Result<Option<Version>> {
         check_id(id)?;
-        check_read_options(&opts)?;
+        self.check_read_options(&opts)?;
         let row = self
             .index()
             .locate(&self.inner.ns, id, VersionPick::Ov(ov))
@@ -56,7 +56,7 @@ impl Collection {
         opts: ReadOptions,
     ) -> Result<Option<Version>> {
         check_id(id)?;
-        check_read_options(&opts)?;
+        self.check_read_options(&opts)?;
         let row = self
             .index()
             .locate(&self.inner.ns, id, VersionPick::AsOf(at.timestamp_micros()))
@@ -90,10 +90,14 @@ impl Collection {
     pub(super) fn at_hand(&self, located: &Located) -> Option<Result<Version>> {
         let row = &located.version;
         match (&row.payload, located.shadow.as_deref()) {
-            (PayloadRef::Inline(bytes), _) => Some(
-                self.inline_envelope(bytes, row)
-                    .and_then(|env| version_of(env, located)),
-            ),
+            (PayloadRef::Inline(bytes), _) => {
+                let opened = self.open_inline_ready(bytes, &row.id, row.ov)?;
+                Some(
+                    opened
+                        .and_then(|plain| self.inline_envelope(&plain, row))
+                        .and_then(|env| version_of(env, located)),
+                )
+            }
             (_, Some(json))
                 if self
                     .inner
@@ -121,9 +125,13 @@ impl Collection {
     pub(super) async fn load(&self, row: &VersionRef) -> Result<Envelope> {
         let item_key = match &row.payload {
             PayloadRef::Object(key) => key,
-            PayloadRef::Inline(bytes) => return self.inline_envelope(bytes, row),
+            PayloadRef::Inline(bytes) => {
+                let plain = self.open_stored(bytes, &row.id, row.ov, true).await?;
+                return self.inline_envelope(&plain, row);
+            }
         };
-        let bytes = self.fetch(item_key, row).await?;
+        let sealed = self.fetch(item_key, row).await?;
+        let bytes = self.open_stored(&sealed, &row.id, row.ov, false).await?;
         let mut env = PayloadCodec::decode(&bytes, item_key, &row.id, row.ov)?;
         for path in self.inner.codec.references(&env.data) {
             let key = side_key(item_key, &path, "blob.bin");

@@ -314,6 +314,9 @@ impl Collection {
         claim: Option<&str>,
     ) -> Result<()> {
         let encoded = self.inner.codec.encode(envelope, !side.is_empty())?;
+        let encoded = self
+            .seal_encoded(encoded, &envelope.id, envelope.ov)
+            .await?;
         row.digest = Some(chain::digest(&encoded.bytes));
         let shadow = encoded.shadow.clone();
         let put = self.store_payload(&envelope.id, envelope.ov, encoded, side);

@@ -76,10 +76,7 @@ impl KeyStore for MongoIndex {
         }
         let stored = self
             .keys_coll(db)
-            .find_one_and_update(
-                doc! {"_id": slot_id(slot)},
-                doc! {"$setOnInsert": fields},
-            )
+            .find_one_and_update(doc! {"_id": slot_id(slot)}, doc! {"$setOnInsert": fields})
             .upsert(true)
             .return_document(ReturnDocument::After)
             .await
@@ -127,30 +124,10 @@ impl KeyStore for MongoIndex {
                 .await
                 .map_err(err("destroy a data key"))?,
         };
-        found.as_ref().map(read).transpose().map(|k| k.map(|k| k.key_id))
-    }
-
-    async fn key_databases(&self) -> Result<Vec<String>> {
-        let names = self
-            .client
-            .list_database_names()
-            .await
-            .map_err(err("list databases"))?;
-        let mut out = Vec::new();
-        for name in names {
-            if matches!(name.as_str(), "admin" | "local" | "config") {
-                continue;
-            }
-            let has_key = self
-                .keys_coll(&name)
-                .find_one(doc! {"_id": slot_id(KeySlot::Route)})
-                .await
-                .map_err(err("look for a route key"))?
-                .is_some();
-            if has_key {
-                out.push(name);
-            }
-        }
-        Ok(out)
+        found
+            .as_ref()
+            .map(read)
+            .transpose()
+            .map(|k| k.map(|k| k.key_id))
     }
 }

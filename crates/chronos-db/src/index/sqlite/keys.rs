@@ -115,19 +115,4 @@ impl KeyStore for SqliteIndex {
         })
         .await
     }
-
-    async fn key_databases(&self) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        for name in self.database_names()? {
-            let has_key = self
-                .run_db(&name, "look for a route key", |conn| {
-                    read(conn, &(String::new(), String::new())).map(|k| k.is_some())
-                })
-                .await?;
-            if has_key {
-                out.push(name);
-            }
-        }
-        Ok(out)
-    }
 }

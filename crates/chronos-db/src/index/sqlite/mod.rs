@@ -159,20 +159,6 @@ impl SqliteIndex {
         self
     }
 
-    /// The names of the database files in the directory.
-    fn database_names(&self) -> Result<Vec<String>> {
-        let mut names = Vec::new();
-        for entry in std::fs::read_dir(&self.dir).map_err(dir_err(&self.dir))? {
-            let entry = entry.map_err(dir_err(&self.dir))?;
-            let file = entry.file_name();
-            if let Some(name) = file.to_str().and_then(|f| f.strip_suffix(".sqlite3")) {
-                names.push(name.to_string());
-            }
-        }
-        names.sort();
-        Ok(names)
-    }
-
     fn db(&self, name: &str) -> Result<Arc<Db>> {
         let mut dbs = self.dbs.lock().map_err(|_| poisoned())?;
         if let Some(db) = dbs.get(name) {
